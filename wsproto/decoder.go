@@ -1,0 +1,283 @@
+package wsproto
+
+import "github.com/valyala/bytebufferpool"
+
+// Default limits of a Decoder whose limit fields are zero.
+const (
+	DefaultMaxFrameSize   = 16 << 20
+	DefaultMaxMessageSize = 16 << 20
+)
+
+// Handler receives what a Decoder decodes. The payload slices are valid only
+// during the call: they alias the bytes passed to Feed or the decoder's
+// assembly buffer. Returning an error stops Feed, which returns it.
+type Handler interface {
+	// HandleMessage receives a complete data message (OpText or OpBinary),
+	// reassembled across fragments and, for text, validated as UTF-8.
+	HandleMessage(op OpCode, payload []byte) error
+	// HandleControl receives a complete ping, pong or close frame. A close
+	// payload has already been validated with ParseClosePayload.
+	HandleControl(op OpCode, payload []byte) error
+}
+
+// Decoder turns a stream of bytes into messages and control frames. Feed it
+// whatever bytes have arrived, in any split: it consumes all of them and
+// keeps partial headers, frames and fragmented messages in its own state, so
+// the caller never waits for more bytes. Complete unfragmented frames that
+// arrive whole are unmasked in place and handed over without a copy.
+//
+// The zero value decodes client frames (masked) for a server with the
+// default limits. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	// MaxFrameSize and MaxMessageSize bound one frame's payload and one
+	// reassembled message; over them Feed fails with close code 1009.
+	// Zero means DefaultMaxFrameSize and DefaultMaxMessageSize.
+	MaxFrameSize   int64
+	MaxMessageSize int64
+	// FromServer makes the decoder expect unmasked frames, as a client does.
+	FromServer bool
+
+	hdr  [MaxHeaderSize]byte // a header split across Feed calls
+	hdrN uint8
+	// frame in progress
+	inFrame   bool
+	cur       Header
+	remaining int64
+	got       int64 // payload bytes of cur consumed so far
+	// message in progress
+	msgOp      OpCode // OpText or OpBinary while a message is in progress, else 0
+	fragmented bool   // msgOp continues in later frames
+	msgLen     int64
+	msg        *bytebufferpool.ByteBuffer // assembly buffer, nil when unused
+	ctrl       []byte                     // a control payload split across Feed calls
+	utf8       UTF8Validator
+	closed     bool
+}
+
+// Closed reports whether a close frame has been decoded; Feed ignores all
+// bytes after it.
+func (d *Decoder) Closed() bool { return d.closed }
+
+// Release returns the decoder's buffers to their pool. The decoder can be
+// used again afterwards, starting a fresh stream.
+func (d *Decoder) Release() {
+	if d.msg != nil {
+		bytebufferpool.Put(d.msg)
+	}
+	*d = Decoder{MaxFrameSize: d.MaxFrameSize, MaxMessageSize: d.MaxMessageSize, FromServer: d.FromServer}
+}
+
+// Feed decodes p. It returns the number of bytes consumed, which is len(p)
+// unless an error stops it or a close frame ends the stream. The first
+// protocol violation is returned as a *ProtocolError; the stream is then
+// dead and the caller must fail the connection with its Code.
+func (d *Decoder) Feed(p []byte, h Handler) (int, error) {
+	n := 0
+	for !d.closed && (n < len(p) || (d.inFrame && d.remaining == 0)) {
+		if !d.inFrame {
+			c, err := d.readHeader(p[n:])
+			n += c
+			if err != nil || !d.inFrame {
+				return n, err
+			}
+		}
+		avail := int64(len(p) - n)
+		if d.got == 0 && avail >= d.remaining {
+			// The whole payload is here: unmask in place, no copy.
+			payload := p[n : n+int(d.remaining)]
+			n += int(d.remaining)
+			if d.cur.Masked {
+				Mask(payload, d.cur.Mask, 0)
+			}
+			d.inFrame = false
+			if err := d.frameDone(payload, h); err != nil {
+				return n, err
+			}
+			continue
+		}
+		chunk := p[n : n+int(min(avail, d.remaining))]
+		n += len(chunk)
+		if err := d.accumulate(chunk); err != nil {
+			return n, err
+		}
+		if d.remaining == 0 {
+			d.inFrame = false
+			if err := d.frameDone(nil, h); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+// readHeader consumes header bytes from p, returning how many it used. It
+// sets d.inFrame once a whole, valid header has been read.
+func (d *Decoder) readHeader(p []byte) (int, error) {
+	var (
+		h   Header
+		hn  int
+		err error
+	)
+	if d.hdrN == 0 {
+		h, hn, err = ParseHeader(p)
+		if err != nil {
+			return 0, err
+		}
+		if hn == 0 {
+			d.hdrN = uint8(copy(d.hdr[:], p))
+			return len(p), nil
+		}
+	} else {
+		had := int(d.hdrN)
+		c := copy(d.hdr[had:], p)
+		h, hn, err = ParseHeader(d.hdr[:had+c])
+		if err != nil {
+			return c, err
+		}
+		if hn == 0 {
+			d.hdrN += uint8(c)
+			return c, nil
+		}
+		hn -= had
+		d.hdrN = 0
+	}
+	return hn, d.begin(h)
+}
+
+// begin checks a frame header against RFC 6455 and the limits, and starts
+// the frame.
+func (d *Decoder) begin(h Header) error {
+	switch {
+	case h.Rsv != 0:
+		return ErrReservedBits
+	case h.OpCode.IsReserved():
+		return ErrReservedOpCode
+	case !d.FromServer && !h.Masked:
+		return ErrUnmasked
+	case d.FromServer && h.Masked:
+		return ErrMaskedServer
+	}
+	if h.OpCode.IsControl() {
+		if h.Length > MaxControlPayload {
+			return ErrControlTooLong
+		}
+		if !h.Fin {
+			return ErrControlFragmented
+		}
+	} else {
+		if h.Length > limit(d.MaxFrameSize, DefaultMaxFrameSize) {
+			return ErrFrameTooBig
+		}
+		if h.OpCode == OpContinuation {
+			if !d.fragmented {
+				return ErrUnexpectedContinue
+			}
+		} else {
+			if d.fragmented {
+				return ErrExpectedContinue
+			}
+			d.msgOp, d.msgLen = h.OpCode, 0
+			d.utf8.Reset()
+		}
+		d.msgLen += h.Length
+		if d.msgLen > limit(d.MaxMessageSize, DefaultMaxMessageSize) {
+			return ErrMessageTooBig
+		}
+		d.fragmented = !h.Fin
+	}
+	d.cur, d.remaining, d.got, d.inFrame = h, h.Length, 0, true
+	return nil
+}
+
+// accumulate unmasks a piece of the current frame's payload and stores it,
+// checking text as it arrives so that bad UTF-8 fails at once.
+func (d *Decoder) accumulate(chunk []byte) error {
+	if d.cur.Masked {
+		Mask(chunk, d.cur.Mask, int(d.got))
+	}
+	d.got += int64(len(chunk))
+	d.remaining -= int64(len(chunk))
+	if d.cur.OpCode.IsControl() {
+		d.ctrl = append(d.ctrl, chunk...)
+		return nil
+	}
+	if d.msgOp == OpText && !d.utf8.Write(chunk) {
+		return ErrInvalidUTF8
+	}
+	if d.msg == nil {
+		d.msg = bytebufferpool.Get()
+	}
+	d.msg.B = append(d.msg.B, chunk...)
+	return nil
+}
+
+// frameDone finishes the current frame. whole is its payload when it arrived
+// in one piece (and nothing was accumulated), else nil.
+func (d *Decoder) frameDone(whole []byte, h Handler) error {
+	op := d.cur.OpCode
+	if op.IsControl() {
+		payload := whole
+		if payload == nil {
+			payload = d.ctrl
+		}
+		d.ctrl = d.ctrl[:0]
+		if op == OpClose {
+			if _, _, err := ParseClosePayload(payload); err != nil {
+				return err
+			}
+			d.closed = true
+		}
+		return h.HandleControl(op, payload)
+	}
+	if whole != nil {
+		// A single-frame message needs no assembly.
+		if !d.fragmented && d.msg == nil {
+			if d.msgOp == OpText && !ValidUTF8(whole) {
+				return ErrInvalidUTF8
+			}
+			op := d.msgOp
+			d.msgOp = 0
+			return h.HandleMessage(op, whole)
+		}
+		if err := d.accumulateWhole(whole); err != nil {
+			return err
+		}
+	}
+	if d.fragmented {
+		return nil
+	}
+	if d.msgOp == OpText && !d.utf8.Complete() {
+		return ErrInvalidUTF8
+	}
+	op, buf := d.msgOp, d.msg
+	d.msgOp, d.msg = 0, nil
+	var payload []byte
+	if buf != nil {
+		payload = buf.B
+	}
+	err := h.HandleMessage(op, payload)
+	if buf != nil {
+		bytebufferpool.Put(buf)
+	}
+	return err
+}
+
+// accumulateWhole stores an already unmasked frame payload that belongs to a
+// fragmented message.
+func (d *Decoder) accumulateWhole(p []byte) error {
+	if d.msgOp == OpText && !d.utf8.Write(p) {
+		return ErrInvalidUTF8
+	}
+	if d.msg == nil {
+		d.msg = bytebufferpool.Get()
+	}
+	d.msg.B = append(d.msg.B, p...)
+	return nil
+}
+
+func limit(v, def int64) int64 {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

@@ -1,0 +1,296 @@
+package wsproto
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"encoding/base64"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// DefaultMaxHeaderBytes bounds the request head of an opening handshake when
+// no other limit is given.
+const DefaultMaxHeaderBytes = 8 << 10
+
+// maxHeaderLines bounds the number of header fields, so that many tiny
+// lines cannot make the parser allocate a map per byte of input.
+const maxHeaderLines = 100
+
+// Request is a parsed opening handshake (RFC 6455 section 4.2.1).
+type Request struct {
+	Path      string      // unescaped path, always starting with "/"
+	RawQuery  string      // the query without "?", still escaped
+	Host      string      // the Host header
+	Key       string      // Sec-WebSocket-Key
+	Protocols []string    // offered subprotocols, in the client's order
+	Header    http.Header // every header field, canonical keys
+}
+
+// Query parses RawQuery; malformed pairs are skipped.
+func (r *Request) Query() url.Values {
+	v, _ := url.ParseQuery(r.RawQuery)
+	return v
+}
+
+// HTTPError is a handshake refused with an HTTP status.
+type HTTPError struct {
+	Status int
+	Reason string
+	Header http.Header // extra response headers, e.g. Sec-WebSocket-Version
+}
+
+func (e *HTTPError) Error() string {
+	return "websocket handshake: " + strconv.Itoa(e.Status) + " " + e.Reason
+}
+
+func httpError(status int, reason string) *HTTPError {
+	return &HTTPError{Status: status, Reason: reason}
+}
+
+// Handshake failures with a fixed answer.
+var (
+	ErrHeadTooLarge = httpError(http.StatusRequestHeaderFieldsTooLarge, "request head too large")
+)
+
+// HeadEnd returns the length of the request head in b including the blank
+// line that ends it, or -1 if b does not yet hold all of it.
+func HeadEnd(b []byte) int {
+	i := bytes.Index(b, []byte("\r\n\r\n"))
+	if i < 0 {
+		return -1
+	}
+	return i + 4
+}
+
+// ParseRequest parses and checks a complete request head (as delimited by
+// HeadEnd). A refusal comes back as an *HTTPError carrying the status to
+// answer with: 405 for a method other than GET, 400 for a malformed request
+// or a missing Host, Upgrade, Connection or Sec-WebSocket-Key, 426 with
+// Sec-WebSocket-Version: 13 for any version but 13, 431 for too many
+// header fields.
+func ParseRequest(head []byte) (*Request, *HTTPError) {
+	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
+	if !ok {
+		return nil, httpError(http.StatusBadRequest, "malformed request line")
+	}
+	method, rest1, ok1 := bytes.Cut(line, []byte(" "))
+	target, proto, ok2 := bytes.Cut(rest1, []byte(" "))
+	if !ok1 || !ok2 || len(method) == 0 || len(target) == 0 {
+		return nil, httpError(http.StatusBadRequest, "malformed request line")
+	}
+	if !validHTTPVersion(proto) {
+		return nil, httpError(http.StatusBadRequest, "HTTP/1.1 or later required")
+	}
+	if string(method) != http.MethodGet {
+		e := httpError(http.StatusMethodNotAllowed, "method not allowed")
+		e.Header = http.Header{"Allow": {http.MethodGet}}
+		return nil, e
+	}
+	if target[0] != '/' {
+		return nil, httpError(http.StatusBadRequest, "request target must be an absolute path")
+	}
+	rawPath, rawQuery, _ := bytes.Cut(target, []byte("?"))
+	path, err := url.PathUnescape(string(rawPath))
+	if err != nil {
+		return nil, httpError(http.StatusBadRequest, "malformed request path")
+	}
+	r := &Request{Path: path, RawQuery: string(rawQuery), Header: make(http.Header, 8)}
+
+	lines := 0
+	for len(rest) > 0 {
+		line, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		if len(line) == 0 {
+			break // the blank line ending the head
+		}
+		if lines++; lines > maxHeaderLines {
+			return nil, httpError(http.StatusRequestHeaderFieldsTooLarge, "too many header fields")
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok || len(name) == 0 || !validToken(name) {
+			return nil, httpError(http.StatusBadRequest, "malformed header field")
+		}
+		v := string(bytes.Trim(value, " \t"))
+		if !validFieldValue(v) {
+			return nil, httpError(http.StatusBadRequest, "malformed header field")
+		}
+		key := textproto.CanonicalMIMEHeaderKey(string(name))
+		r.Header[key] = append(r.Header[key], v)
+	}
+
+	if r.Host = r.Header.Get("Host"); r.Host == "" {
+		return nil, httpError(http.StatusBadRequest, "missing Host")
+	}
+	if !headerHasToken(r.Header["Upgrade"], "websocket") {
+		return nil, httpError(http.StatusBadRequest, "missing Upgrade: websocket")
+	}
+	if !headerHasToken(r.Header["Connection"], "upgrade") {
+		return nil, httpError(http.StatusBadRequest, "missing Connection: Upgrade")
+	}
+	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || v[0] != "13" {
+		e := httpError(http.StatusUpgradeRequired, "unsupported websocket version")
+		e.Header = http.Header{"Sec-WebSocket-Version": {"13"}}
+		return nil, e
+	}
+	keys := r.Header["Sec-Websocket-Key"]
+	if len(keys) != 1 || !validKey(keys[0]) {
+		return nil, httpError(http.StatusBadRequest, "missing or malformed Sec-WebSocket-Key")
+	}
+	r.Key = keys[0]
+	for _, v := range r.Header["Sec-Websocket-Protocol"] {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				r.Protocols = append(r.Protocols, p)
+			}
+		}
+	}
+	return r, nil
+}
+
+// SelectProtocol picks the first of the server's supported subprotocols that
+// the client offered, or "" if none matches.
+func SelectProtocol(supported, offered []string) string {
+	for _, s := range supported {
+		for _, o := range offered {
+			if s == o {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// AcceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.
+func AcceptKey(key string) string {
+	h := sha1.New()
+	h.Write([]byte(key))
+	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// AppendAccept appends the 101 response that completes a handshake.
+// protocol is the chosen subprotocol or "".
+func AppendAccept(dst []byte, key, protocol string, extra http.Header) []byte {
+	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	dst = append(dst, AcceptKey(key)...)
+	dst = append(dst, "\r\n"...)
+	if protocol != "" {
+		dst = appendField(dst, "Sec-WebSocket-Protocol", protocol)
+	}
+	dst = appendFields(dst, extra)
+	return append(dst, "\r\n"...)
+}
+
+// AppendRefusal appends the HTTP response for a refused handshake; the body
+// is the reason in plain text and the connection is to be closed after it.
+func AppendRefusal(dst []byte, e *HTTPError) []byte {
+	text := http.StatusText(e.Status)
+	if text == "" {
+		text = "Error"
+	}
+	body := e.Reason
+	if body == "" {
+		body = text
+	}
+	body = sanitizeValue(body) + "\n"
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(e.Status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, text...)
+	dst = append(dst, "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\n"...)
+	dst = appendFields(dst, e.Header)
+	dst = append(dst, "\r\n"...)
+	return append(dst, body...)
+}
+
+func appendFields(dst []byte, h http.Header) []byte {
+	for k, vs := range h {
+		if !validToken([]byte(k)) {
+			continue
+		}
+		for _, v := range vs {
+			dst = appendField(dst, k, v)
+		}
+	}
+	return dst
+}
+
+func appendField(dst []byte, k, v string) []byte {
+	dst = append(dst, k...)
+	dst = append(dst, ": "...)
+	dst = append(dst, sanitizeValue(v)...)
+	return append(dst, "\r\n"...)
+}
+
+// sanitizeValue drops control characters so that a value set by
+// application code can never split the response.
+func sanitizeValue(v string) string {
+	if validFieldValue(v) {
+		return v
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return -1
+		}
+		return r
+	}, v)
+}
+
+func validHTTPVersion(p []byte) bool {
+	if len(p) != 8 || !bytes.HasPrefix(p, []byte("HTTP/")) || p[6] != '.' {
+		return false
+	}
+	major, minor := p[5], p[7]
+	if major < '0' || major > '9' || minor < '0' || minor > '9' {
+		return false
+	}
+	return major > '1' || (major == '1' && minor >= '1')
+}
+
+func validKey(k string) bool {
+	if len(k) != 24 {
+		return false
+	}
+	var b [18]byte
+	n, err := base64.StdEncoding.Decode(b[:], []byte(k))
+	return err == nil && n == 16
+}
+
+// headerHasToken reports whether a comma-separated header holds token,
+// compared case-insensitively.
+func headerHasToken(values []string, token string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// validToken reports whether b is an RFC 7230 token (a header name).
+func validToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func validFieldValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
