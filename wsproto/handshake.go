@@ -21,6 +21,7 @@ const maxHeaderLines = 100
 
 // Request is a parsed opening handshake (RFC 6455 section 4.2.1).
 type Request struct {
+	Method    string      // the request method, e.g. "GET"
 	Path      string      // unescaped path, always starting with "/"
 	RawQuery  string      // the query without "?", still escaped
 	Host      string      // the Host header
@@ -65,29 +66,34 @@ func HeadEnd(b []byte) int {
 	return i + 4
 }
 
-// ParseRequest parses and checks a complete request head (as delimited by
-// HeadEnd). A refusal comes back as an *HTTPError carrying the status to
-// answer with: 405 for a method other than GET, 400 for a malformed request
-// or a missing Host, Upgrade, Connection or Sec-WebSocket-Key, 426 with
-// Sec-WebSocket-Version: 13 for any version but 13, 431 for too many
-// header fields.
+// ParseRequest parses a complete request head (as delimited by HeadEnd) and
+// checks it as an opening handshake: ParseHead, then CheckUpgrade.
 func ParseRequest(head []byte) (*Request, *HTTPError) {
+	r, err := ParseHead(head)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.CheckUpgrade(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ParseHead parses any HTTP/1.1 request head without the WebSocket checks,
+// so that a server can answer plain requests too. It refuses with 400 for a
+// malformed request and 431 for too many header fields.
+func ParseHead(head []byte) (*Request, *HTTPError) {
 	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
 	if !ok {
 		return nil, httpError(http.StatusBadRequest, "malformed request line")
 	}
 	method, rest1, ok1 := bytes.Cut(line, []byte(" "))
 	target, proto, ok2 := bytes.Cut(rest1, []byte(" "))
-	if !ok1 || !ok2 || len(method) == 0 || len(target) == 0 {
+	if !ok1 || !ok2 || !validToken(method) || len(target) == 0 {
 		return nil, httpError(http.StatusBadRequest, "malformed request line")
 	}
 	if !validHTTPVersion(proto) {
 		return nil, httpError(http.StatusBadRequest, "HTTP/1.1 or later required")
-	}
-	if string(method) != http.MethodGet {
-		e := httpError(http.StatusMethodNotAllowed, "method not allowed")
-		e.Header = http.Header{"Allow": {http.MethodGet}}
-		return nil, e
 	}
 	if target[0] != '/' {
 		return nil, httpError(http.StatusBadRequest, "request target must be an absolute path")
@@ -97,7 +103,7 @@ func ParseRequest(head []byte) (*Request, *HTTPError) {
 	if err != nil {
 		return nil, httpError(http.StatusBadRequest, "malformed request path")
 	}
-	r := &Request{Path: path, RawQuery: string(rawQuery), Header: make(http.Header, 8)}
+	r := &Request{Method: string(method), Path: path, RawQuery: string(rawQuery), Header: make(http.Header, 8)}
 
 	lines := 0
 	for len(rest) > 0 {
@@ -109,7 +115,7 @@ func ParseRequest(head []byte) (*Request, *HTTPError) {
 			return nil, httpError(http.StatusRequestHeaderFieldsTooLarge, "too many header fields")
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(name) == 0 || !validToken(name) {
+		if !ok || !validToken(name) {
 			return nil, httpError(http.StatusBadRequest, "malformed header field")
 		}
 		v := string(bytes.Trim(value, " \t"))
@@ -119,26 +125,46 @@ func ParseRequest(head []byte) (*Request, *HTTPError) {
 		key := textproto.CanonicalMIMEHeaderKey(string(name))
 		r.Header[key] = append(r.Header[key], v)
 	}
+	r.Host = r.Header.Get("Host")
+	return r, nil
+}
 
-	if r.Host = r.Header.Get("Host"); r.Host == "" {
-		return nil, httpError(http.StatusBadRequest, "missing Host")
+// IsUpgrade reports whether the request asks for a WebSocket upgrade at all
+// (Upgrade: websocket); a server may serve other requests as plain HTTP.
+func (r *Request) IsUpgrade() bool {
+	return headerHasToken(r.Header["Upgrade"], "websocket")
+}
+
+// CheckUpgrade applies RFC 6455 section 4.2.1 to a parsed request: 405 for a
+// method other than GET, 400 for a missing Host, Upgrade, Connection or
+// Sec-WebSocket-Key, 426 with Sec-WebSocket-Version: 13 for any version
+// but 13. On success it fills Key and Protocols.
+func (r *Request) CheckUpgrade() *HTTPError {
+	if r.Method != http.MethodGet {
+		e := httpError(http.StatusMethodNotAllowed, "method not allowed")
+		e.Header = http.Header{"Allow": {http.MethodGet}}
+		return e
 	}
-	if !headerHasToken(r.Header["Upgrade"], "websocket") {
-		return nil, httpError(http.StatusBadRequest, "missing Upgrade: websocket")
+	if r.Host == "" {
+		return httpError(http.StatusBadRequest, "missing Host")
+	}
+	if !r.IsUpgrade() {
+		return httpError(http.StatusBadRequest, "missing Upgrade: websocket")
 	}
 	if !headerHasToken(r.Header["Connection"], "upgrade") {
-		return nil, httpError(http.StatusBadRequest, "missing Connection: Upgrade")
+		return httpError(http.StatusBadRequest, "missing Connection: Upgrade")
 	}
 	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || v[0] != "13" {
 		e := httpError(http.StatusUpgradeRequired, "unsupported websocket version")
 		e.Header = http.Header{"Sec-WebSocket-Version": {"13"}}
-		return nil, e
+		return e
 	}
 	keys := r.Header["Sec-Websocket-Key"]
 	if len(keys) != 1 || !validKey(keys[0]) {
-		return nil, httpError(http.StatusBadRequest, "missing or malformed Sec-WebSocket-Key")
+		return httpError(http.StatusBadRequest, "missing or malformed Sec-WebSocket-Key")
 	}
 	r.Key = keys[0]
+	r.Protocols = r.Protocols[:0]
 	for _, v := range r.Header["Sec-Websocket-Protocol"] {
 		for _, p := range strings.Split(v, ",") {
 			if p = strings.TrimSpace(p); p != "" {
@@ -146,7 +172,7 @@ func ParseRequest(head []byte) (*Request, *HTTPError) {
 			}
 		}
 	}
-	return r, nil
+	return nil
 }
 
 // SelectProtocol picks the first of the server's supported subprotocols that
@@ -181,6 +207,28 @@ func AppendAccept(dst []byte, key, protocol string, extra http.Header) []byte {
 	}
 	dst = appendFields(dst, extra)
 	return append(dst, "\r\n"...)
+}
+
+// AppendResponse appends a complete HTTP/1.1 response with a body, to be
+// followed by closing the connection.
+func AppendResponse(dst []byte, status int, header http.Header, body []byte) []byte {
+	text := http.StatusText(status)
+	if text == "" {
+		text = "Status"
+	}
+	dst = append(dst, "HTTP/1.1 "...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, ' ')
+	dst = append(dst, text...)
+	dst = append(dst, "\r\nConnection: close\r\nContent-Length: "...)
+	dst = strconv.AppendInt(dst, int64(len(body)), 10)
+	dst = append(dst, "\r\n"...)
+	if header.Get("Content-Type") == "" {
+		dst = append(dst, "Content-Type: text/plain; charset=utf-8\r\n"...)
+	}
+	dst = appendFields(dst, header)
+	dst = append(dst, "\r\n"...)
+	return append(dst, body...)
 }
 
 // AppendRefusal appends the HTTP response for a refused handshake; the body

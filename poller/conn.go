@@ -1,0 +1,299 @@
+package poller
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cloudwego/netpoll"
+	"github.com/valyala/bytebufferpool"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// Errors returned by the write calls of a Conn.
+var (
+	ErrClosed   = errors.New("poller: connection closed")
+	ErrOverflow = errors.New("poller: outbound queue over budget")
+)
+
+type connState uint8
+
+const (
+	stateHandshake connState = iota // reading the request head
+	stateOpen                       // exchanging messages
+	stateClosing                    // a close frame was sent or received
+	stateClosed                     // the TCP connection is gone
+)
+
+// Conn is one client connection. It holds no goroutine: its bytes are read
+// by the event loop's task for it, and its writes go straight to the socket
+// from the sender's goroutine (see write.go). Its methods are safe for
+// concurrent use.
+type Conn struct {
+	srv   *Server
+	nc    netpoll.Connection
+	fd    int
+	id    uint64
+	value atomic.Value
+	proto string
+
+	// read side, owned by the event loop task
+	dec      wsproto.Decoder
+	head     *bytebufferpool.ByteBuffer // a request head split across reads
+	lastRead atomic.Int64               // coarse time of the last bytes read
+	missed   atomic.Int32               // pings sent since the last bytes read
+
+	// timing wheel linkage, guarded by the wheel's lock
+	tprev, tnext *Conn
+	tslot        int32
+	deadline     int64
+	nextPing     int64 // owned by the wheel goroutine
+
+	// write side and state, guarded by mu
+	mu          sync.Mutex
+	state       connState
+	opened      bool // OnOpen ran, so OnClose must run
+	queue       []*Frame
+	qhead       int // index of the first unwritten frame in queue
+	off         int // bytes of queue[qhead] already written
+	queued      int // bytes queued and not yet written
+	writing     bool
+	closeAfter  bool // close TCP once the queue drains
+	closeCode   wsproto.StatusCode
+	closeReason string
+}
+
+// ID is the connection's number, unique within its Server.
+func (c *Conn) ID() uint64 { return c.id }
+
+// RemoteAddr is the peer's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// LocalAddr is the address the connection was accepted on.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// Subprotocol is the negotiated subprotocol, or "".
+func (c *Conn) Subprotocol() string { return c.proto }
+
+// SetValue attaches a value of the application's to the connection.
+func (c *Conn) SetValue(v any) { c.value.Store(&v) }
+
+// Value returns what SetValue stored, or nil.
+func (c *Conn) Value() any {
+	if p, _ := c.value.Load().(*any); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// QueuedBytes is how many bytes wait to be written to the socket.
+func (c *Conn) QueuedBytes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
+}
+
+// onData handles bytes read from the socket; it runs in the event loop's
+// task for this connection, never concurrently with itself.
+func (c *Conn) onData(p []byte) {
+	c.lastRead.Store(c.srv.wheel.now.Load())
+	c.missed.Store(0)
+	c.mu.Lock()
+	st := c.state
+	c.mu.Unlock()
+	switch st {
+	case stateHandshake:
+		c.readHead(p)
+	case stateOpen, stateClosing:
+		c.readFrames(p)
+	}
+}
+
+func (c *Conn) readFrames(p []byte) {
+	if c.dec.Closed() {
+		return // nothing after a close frame counts
+	}
+	if _, err := c.dec.Feed(p, (*frameHandler)(c)); err != nil {
+		var pe *wsproto.ProtocolError
+		if errors.As(err, &pe) {
+			c.srv.stats.protocolErrors.Add(1)
+			c.fail(pe.Code, pe.Reason)
+			return
+		}
+		if !errors.Is(err, ErrClosed) {
+			c.srv.opts.Logger.Debug("websocket read", "conn", c.id, "err", err)
+		}
+	}
+}
+
+// frameHandler is the Conn seen by its decoder.
+type frameHandler Conn
+
+func (h *frameHandler) HandleMessage(op wsproto.OpCode, payload []byte) error {
+	c := (*Conn)(h)
+	c.mu.Lock()
+	st := c.state
+	c.mu.Unlock()
+	if st != stateOpen {
+		return nil // data after our close frame is discarded
+	}
+	c.srv.stats.messagesIn.Add(1)
+	c.srv.opts.Handler.OnMessage(c, op, payload)
+	return nil
+}
+
+func (h *frameHandler) HandleControl(op wsproto.OpCode, payload []byte) error {
+	c := (*Conn)(h)
+	switch op {
+	case wsproto.OpPing:
+		return c.writeControl(NewFrame(wsproto.OpPong, payload))
+	case wsproto.OpClose:
+		code, reason, _ := wsproto.ParseClosePayload(payload) // validated by the decoder
+		c.onPeerClose(code, string(reason))
+	}
+	return nil // a pong only proves liveness, which onData noted
+}
+
+// onPeerClose answers the peer's close frame. If we had sent ours already
+// the handshake is complete; otherwise echo the code, then close TCP once
+// the echo is flushed.
+func (c *Conn) onPeerClose(code wsproto.StatusCode, reason string) {
+	c.mu.Lock()
+	switch c.state {
+	case stateOpen:
+		c.state = stateClosing
+		c.closeCode, c.closeReason = code, reason
+		c.closeAfter = true
+		c.mu.Unlock()
+		f := newCloseFrame(code, "")
+		c.enqueue(f, true)
+		f.Release()
+		c.srv.wheel.schedule(c, c.srv.wheel.now.Load()+int64(c.srv.opts.CloseTimeout))
+	case stateClosing:
+		c.closeAfter = true
+		idle := !c.writing
+		c.mu.Unlock()
+		if idle {
+			c.nc.Close()
+		}
+	default:
+		c.mu.Unlock()
+	}
+}
+
+// Close starts the closing handshake: everything queued is flushed, then a
+// close frame with code and reason; the TCP connection is closed when the
+// peer answers, or after Options.CloseTimeout. It returns ErrClosed if the
+// connection is already closing.
+func (c *Conn) Close(code wsproto.StatusCode, reason string) error {
+	return c.closeWith(code, reason, false)
+}
+
+// fail closes after a protocol violation or a policy decision without
+// waiting for the peer's close frame (RFC 6455 section 7.1.7).
+func (c *Conn) fail(code wsproto.StatusCode, reason string) {
+	c.closeWith(code, reason, true)
+}
+
+func (c *Conn) closeWith(code wsproto.StatusCode, reason string, now bool) error {
+	c.mu.Lock()
+	if c.state == stateHandshake {
+		c.state = stateClosed
+		c.mu.Unlock()
+		c.nc.Close()
+		return nil
+	}
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.state = stateClosing
+	c.closeCode, c.closeReason = code, reason
+	c.closeAfter = now
+	c.mu.Unlock()
+	f := newCloseFrame(code, reason)
+	c.enqueue(f, true)
+	f.Release()
+	c.srv.wheel.schedule(c, c.srv.wheel.now.Load()+int64(c.srv.opts.CloseTimeout))
+	return nil
+}
+
+// Abort closes the TCP connection at once, dropping whatever is queued.
+func (c *Conn) Abort() {
+	c.nc.Close()
+}
+
+// onTimer runs on the wheel goroutine when the connection's deadline is due.
+func (c *Conn) onTimer(now int64) {
+	o := &c.srv.opts
+	c.mu.Lock()
+	st := c.state
+	c.mu.Unlock()
+	switch st {
+	case stateHandshake:
+		c.srv.stats.handshakeTimeouts.Add(1)
+		c.Abort()
+	case stateClosing:
+		c.Abort()
+	case stateOpen:
+		if o.IdleTimeout > 0 && now-c.lastRead.Load() >= int64(o.IdleTimeout) {
+			c.Close(wsproto.CloseGoingAway, "idle timeout")
+			return
+		}
+		if o.PingInterval > 0 && now >= c.nextPing {
+			if int(c.missed.Load()) >= o.MaxMissedPongs {
+				c.srv.stats.pingTimeouts.Add(1)
+				c.Close(wsproto.CloseGoingAway, "ping timeout")
+				return
+			}
+			c.missed.Add(1)
+			c.writeControl(NewFrame(wsproto.OpPing, nil))
+			c.nextPing = now + int64(o.PingInterval)
+		}
+		c.scheduleOpenTimer(now)
+	}
+}
+
+// scheduleOpenTimer puts an open connection on the wheel for its next ping
+// or idle check.
+func (c *Conn) scheduleOpenTimer(now int64) {
+	o := &c.srv.opts
+	next := int64(-1)
+	if o.PingInterval > 0 {
+		next = c.nextPing
+	}
+	if o.IdleTimeout > 0 {
+		idle := c.lastRead.Load() + int64(o.IdleTimeout)
+		if next < 0 || idle < next {
+			next = max(idle, now)
+		}
+	}
+	if next >= 0 {
+		c.srv.wheel.schedule(c, next)
+	}
+}
+
+// onDisconnect runs once when the TCP connection is gone, whoever closed it.
+func (c *Conn) onDisconnect() {
+	c.srv.wheel.cancel(c)
+	c.mu.Lock()
+	c.state = stateClosed
+	opened := c.opened
+	code, reason := c.closeCode, c.closeReason
+	if !c.writing {
+		// A writer in progress drops the queue itself when it sees the
+		// closed state.
+		c.dropQueueLocked()
+	}
+	c.mu.Unlock()
+	c.srv.forget(c)
+	if opened {
+		if code == 0 {
+			code = wsproto.CloseAbnormal
+		}
+		c.srv.opts.Handler.OnClose(c, code, reason)
+	}
+	// The decoder and head buffer belong to the read task; it may still be
+	// running, so they are released by it (see Server.onRequest).
+}

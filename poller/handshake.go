@@ -1,0 +1,137 @@
+package poller
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/valyala/bytebufferpool"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// readHead collects the request head, which may arrive in any number of
+// pieces, and answers it once complete. Bytes after the head are frames the
+// client sent without waiting for the 101.
+func (c *Conn) readHead(p []byte) {
+	limit := c.srv.opts.MaxHeaderBytes
+	buf, from := p, 0
+	if c.head != nil {
+		from = max(len(c.head.B)-3, 0) // the end marker may straddle reads
+		c.head.B = append(c.head.B, p...)
+		buf = c.head.B
+	}
+	end := wsproto.HeadEnd(buf[from:])
+	if end < 0 {
+		if len(buf) > limit {
+			c.refuse(wsproto.ErrHeadTooLarge)
+			return
+		}
+		if c.head == nil {
+			c.head = bytebufferpool.Get()
+			c.head.B = append(c.head.B[:0], p...)
+		}
+		return
+	}
+	end += from
+	if end > limit {
+		c.refuse(wsproto.ErrHeadTooLarge)
+		return
+	}
+	if c.handshake(buf[:end]) && end < len(buf) {
+		c.readFrames(buf[end:])
+	}
+	if c.head != nil {
+		bytebufferpool.Put(c.head)
+		c.head = nil
+	}
+}
+
+// handshake answers a complete request head and reports whether the
+// connection is now open.
+func (c *Conn) handshake(head []byte) bool {
+	s := c.srv
+	o := &s.opts
+	req, herr := wsproto.ParseHead(head)
+	if herr != nil {
+		c.refuse(herr)
+		return false
+	}
+	if !req.IsUpgrade() || (o.Path != "*" && req.Path != o.Path) {
+		c.serveHTTP(req)
+		return false
+	}
+	if herr = req.CheckUpgrade(); herr != nil {
+		c.refuse(herr)
+		return false
+	}
+	c.proto = wsproto.SelectProtocol(o.Subprotocols, req.Protocols)
+	if err := o.Handler.OnHandshake(c, req); err != nil {
+		if !errors.As(err, &herr) {
+			herr = &wsproto.HTTPError{Status: http.StatusForbidden, Reason: "handshake refused"}
+		}
+		c.refuse(herr)
+		return false
+	}
+
+	resp := rawFrame(func(b []byte) []byte { return wsproto.AppendAccept(b, req.Key, c.proto, nil) })
+	err := c.enqueue(resp, true)
+	resp.Release()
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	if c.state != stateHandshake {
+		c.mu.Unlock()
+		return false
+	}
+	c.state, c.opened = stateOpen, true
+	c.mu.Unlock()
+	s.stats.opened.Add(1)
+
+	now := s.wheel.now.Load()
+	c.lastRead.Store(now)
+	c.nextPing = now + int64(o.PingInterval)
+	c.scheduleOpenTimer(now)
+	if o.PingInterval <= 0 && o.IdleTimeout <= 0 {
+		s.wheel.cancel(c) // drop the handshake deadline
+	}
+	o.Handler.OnOpen(c)
+	return true
+}
+
+// refuse answers the handshake with an HTTP error and closes.
+func (c *Conn) refuse(e *wsproto.HTTPError) {
+	c.srv.stats.handshakesRefused.Add(1)
+	c.respondAndClose(rawFrame(func(b []byte) []byte { return wsproto.AppendRefusal(b, e) }))
+}
+
+// serveHTTP answers a request that is not for the WebSocket endpoint.
+func (c *Conn) serveHTTP(req *wsproto.Request) {
+	status, header, body := http.StatusNotFound, http.Header(nil), []byte("not found\n")
+	if fb := c.srv.opts.HTTPFallback; fb != nil {
+		status, header, body = fb(req)
+	}
+	c.respondAndClose(rawFrame(func(b []byte) []byte {
+		return wsproto.AppendResponse(b, status, header, body)
+	}))
+}
+
+func (c *Conn) respondAndClose(f *Frame) {
+	c.mu.Lock()
+	c.closeAfter = true
+	if c.state == stateHandshake {
+		c.state = stateClosing
+	}
+	c.mu.Unlock()
+	c.enqueue(f, true)
+	f.Release()
+}
+
+// rawFrame wraps bytes that are not a WebSocket frame (an HTTP response)
+// so that they travel the same queue.
+func rawFrame(appendTo func([]byte) []byte) *Frame {
+	f := framePool.Get().(*Frame)
+	f.buf = bytebufferpool.Get()
+	f.buf.B = appendTo(f.buf.B[:0])
+	f.refs.Store(1)
+	return f
+}

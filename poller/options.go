@@ -1,0 +1,149 @@
+package poller
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// OverflowPolicy says what happens when a connection's outbound queue would
+// grow past Options.OutboundBudget.
+type OverflowPolicy uint8
+
+const (
+	// OverflowClose fails the connection with close code 1008. Default.
+	OverflowClose OverflowPolicy = iota
+	// OverflowDrop drops the message and returns ErrOverflow to the sender;
+	// the connection stays open.
+	OverflowDrop
+)
+
+// Options configure a Server. The zero value of each field means its
+// documented default.
+type Options struct {
+	// Addr is the TCP address to listen on. Default "127.0.0.1:8080".
+	Addr string
+	// Handler receives the connections' events. Required.
+	Handler Handler
+	// Path is the only path served as WebSocket; other requests go to
+	// HTTPFallback. Default "/ws"; "*" accepts WebSocket on any path.
+	Path string
+	// HTTPFallback answers plain HTTP requests and requests for other
+	// paths. The connection is closed after the response. Default: 404.
+	HTTPFallback func(r *wsproto.Request) (status int, header http.Header, body []byte)
+
+	// MaxConns bounds open connections; further accepts are closed at once
+	// and counted. Default 1,000,000.
+	MaxConns int
+	// MaxHeaderBytes bounds the handshake's request head (answered with
+	// 431). Default 8 KiB.
+	MaxHeaderBytes int
+	// MaxFrameSize and MaxMessageSize bound one frame and one reassembled
+	// message (close 1009). Default 16 MiB each.
+	MaxFrameSize   int64
+	MaxMessageSize int64
+	// Subprotocols the server speaks, in order of preference.
+	Subprotocols []string
+
+	// HandshakeTimeout bounds the time from accept to a complete request
+	// head (slowloris). Default 5s.
+	HandshakeTimeout time.Duration
+	// PingInterval is the time between pings; any data from the client
+	// resets the count of missed pongs. Default 25s; negative disables.
+	PingInterval time.Duration
+	// MaxMissedPongs is how many pings may go unanswered before the
+	// connection is closed with 1001. Default 2.
+	MaxMissedPongs int
+	// IdleTimeout closes a connection that sent nothing for this long.
+	// Default 0: no idle timeout (pings detect dead peers).
+	IdleTimeout time.Duration
+	// CloseTimeout bounds the wait for the peer's close frame after the
+	// server sent one, and for the queue to drain before it. Default 3s.
+	CloseTimeout time.Duration
+	// WriteTimeout bounds a flush blocked on a full socket buffer. Default 10s.
+	WriteTimeout time.Duration
+
+	// OutboundBudget is the most bytes queued for one connection and not
+	// yet written to its socket. Default 4 MiB.
+	OutboundBudget int
+	// OverflowPolicy applies when a send would exceed OutboundBudget.
+	OverflowPolicy OverflowPolicy
+
+	// Logger receives connection-level errors. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultAddr             = "127.0.0.1:8080"
+	DefaultPath             = "/ws"
+	DefaultMaxConns         = 1_000_000
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultPingInterval     = 25 * time.Second
+	DefaultMaxMissedPongs   = 2
+	DefaultCloseTimeout     = 3 * time.Second
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultOutboundBudget   = 4 << 20
+)
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Handler == nil {
+		return o, errors.New("poller: Options.Handler is required")
+	}
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if o.Path == "" {
+		o.Path = DefaultPath
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = wsproto.DefaultMaxHeaderBytes
+	}
+	if o.MaxFrameSize <= 0 {
+		o.MaxFrameSize = wsproto.DefaultMaxFrameSize
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = wsproto.DefaultMaxMessageSize
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.MaxMissedPongs <= 0 {
+		o.MaxMissedPongs = DefaultMaxMissedPongs
+	}
+	if o.CloseTimeout <= 0 {
+		o.CloseTimeout = DefaultCloseTimeout
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = DefaultWriteTimeout
+	}
+	if o.OutboundBudget <= 0 {
+		o.OutboundBudget = DefaultOutboundBudget
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o, nil
+}
+
+// timerTick is the resolution of the timing wheel: fine enough for the
+// shortest timeout configured, coarse enough to cost nothing.
+func (o Options) timerTick() time.Duration {
+	shortest := min(o.HandshakeTimeout, o.CloseTimeout)
+	if o.PingInterval > 0 {
+		shortest = min(shortest, o.PingInterval)
+	}
+	if o.IdleTimeout > 0 {
+		shortest = min(shortest, o.IdleTimeout)
+	}
+	return min(max(shortest/10, 5*time.Millisecond), 100*time.Millisecond)
+}

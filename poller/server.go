@@ -1,0 +1,242 @@
+package poller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// Handler receives a Server's connection events. Calls for one connection
+// never overlap, except OnClose, which may run while a write to the
+// connection from elsewhere is returning ErrClosed.
+type Handler interface {
+	// OnHandshake sees a valid upgrade request before it is accepted. Return
+	// a *wsproto.HTTPError to refuse with its status (any other error
+	// refuses with 403). c.SetValue may be called here.
+	OnHandshake(c *Conn, r *wsproto.Request) error
+	// OnOpen runs once the 101 response is queued.
+	OnOpen(c *Conn)
+	// OnMessage receives a complete text or binary message. payload is
+	// valid only during the call; copy it to keep it.
+	OnMessage(c *Conn, op wsproto.OpCode, payload []byte)
+	// OnClose runs exactly once for every connection OnOpen saw, after its
+	// TCP connection is gone. code is the peer's close code, ours if we
+	// closed first, or 1006 if the connection dropped without one.
+	OnClose(c *Conn, code wsproto.StatusCode, reason string)
+}
+
+// Server accepts WebSocket connections on a netpoll event loop.
+type Server struct {
+	opts   Options
+	ln     netpoll.Listener
+	loop   netpoll.EventLoop
+	wheel  *wheel
+	stats  counters
+	nextID atomic.Uint64
+	conns  connSet
+	count  atomic.Int64
+
+	mu       sync.Mutex
+	started  bool
+	stopping atomic.Bool
+	served   chan struct{}
+}
+
+type connKey struct{}
+
+// NewServer checks the options and prepares a server; Start listens.
+func NewServer(o Options) (*Server, error) {
+	o, err := o.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: o, served: make(chan struct{})}
+	s.conns.init()
+	s.wheel = newWheel(o.timerTick(), func(c *Conn, now int64) { c.onTimer(now) })
+	return s, nil
+}
+
+// Start listens on Options.Addr and serves in the background.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("poller: server already started")
+	}
+	ln, err := netpoll.CreateListener("tcp", s.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("poller: listen on %s: %w", s.opts.Addr, err)
+	}
+	loop, err := netpoll.NewEventLoop(s.onRequest, netpoll.WithOnPrepare(s.onPrepare))
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("poller: event loop: %w", err)
+	}
+	s.ln, s.loop, s.started = ln, loop, true
+	go s.wheel.run()
+	go func() {
+		defer close(s.served)
+		if err := loop.Serve(ln); err != nil && !s.stopping.Load() {
+			s.opts.Logger.Error("poller: serve stopped", "addr", s.opts.Addr, "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Len is the number of connections, open or still in the handshake.
+func (s *Server) Len() int { return int(s.count.Load()) }
+
+// Shutdown stops accepting, closes every connection with 1001 and waits
+// for the close handshakes and flushes. When ctx ends first, the remaining
+// connections are dropped and ctx's error returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if !started || !s.stopping.CompareAndSwap(false, true) {
+		return nil
+	}
+	s.ln.Close()
+	s.conns.each(func(c *Conn) { c.Close(wsproto.CloseGoingAway, "server shutting down") })
+	var err error
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for s.count.Load() > 0 && err == nil {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			s.conns.each(func(c *Conn) { c.Abort() })
+		case <-tick.C:
+		}
+	}
+	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s.loop.Shutdown(closeCtx)
+	s.wheel.close()
+	return err
+}
+
+func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
+	ctx := context.Background()
+	if s.stopping.Load() {
+		s.stats.rejected.Add(1)
+		nc.Close()
+		return ctx
+	}
+	if s.count.Add(1) > int64(s.opts.MaxConns) {
+		s.count.Add(-1)
+		s.stats.rejected.Add(1)
+		nc.Close()
+		return ctx
+	}
+	fdc, ok := nc.(interface{ Fd() int })
+	if !ok {
+		s.count.Add(-1)
+		nc.Close()
+		return ctx
+	}
+	c := &Conn{srv: s, nc: nc, fd: fdc.Fd(), id: s.nextID.Add(1), tslot: -1}
+	c.dec.MaxFrameSize, c.dec.MaxMessageSize = s.opts.MaxFrameSize, s.opts.MaxMessageSize
+	s.stats.accepted.Add(1)
+	nc.SetWriteTimeout(s.opts.WriteTimeout)
+	s.conns.add(c)
+	nc.AddCloseCallback(func(netpoll.Connection) error {
+		c.onDisconnect()
+		return nil
+	})
+	s.wheel.schedule(c, s.wheel.now.Load()+int64(s.opts.HandshakeTimeout))
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// onRequest runs in the event loop's task for a connection with bytes to
+// read. It consumes all of them, so it never waits for more.
+func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
+	r := nc.Reader()
+	c, _ := ctx.Value(connKey{}).(*Conn)
+	if c == nil {
+		r.Skip(r.Len())
+		return r.Release()
+	}
+	p, err := r.Next(r.Len())
+	if err != nil {
+		return err
+	}
+	c.onData(p)
+	if err := r.Release(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	closed := c.state == stateClosed
+	c.mu.Unlock()
+	if closed {
+		c.dec.Release()
+	}
+	return nil
+}
+
+// forget drops a closed connection from the server's books.
+func (s *Server) forget(c *Conn) {
+	if s.conns.remove(c) {
+		s.count.Add(-1)
+	}
+}
+
+// connShards spreads the connection set over locks.
+const connShards = 64
+
+// connSet holds every live connection, for Shutdown.
+type connSet struct {
+	shards [connShards]struct {
+		mu sync.Mutex
+		m  map[uint64]*Conn
+	}
+}
+
+func (cs *connSet) init() {
+	for i := range cs.shards {
+		cs.shards[i].m = make(map[uint64]*Conn)
+	}
+}
+
+func (cs *connSet) add(c *Conn) {
+	sh := &cs.shards[c.id%connShards]
+	sh.mu.Lock()
+	sh.m[c.id] = c
+	sh.mu.Unlock()
+}
+
+func (cs *connSet) remove(c *Conn) bool {
+	sh := &cs.shards[c.id%connShards]
+	sh.mu.Lock()
+	_, ok := sh.m[c.id]
+	delete(sh.m, c.id)
+	sh.mu.Unlock()
+	return ok
+}
+
+// each calls f for every connection, outside the shard locks.
+func (cs *connSet) each(f func(*Conn)) {
+	var batch []*Conn
+	for i := range cs.shards {
+		sh := &cs.shards[i]
+		sh.mu.Lock()
+		batch = batch[:0]
+		for _, c := range sh.m {
+			batch = append(batch, c)
+		}
+		sh.mu.Unlock()
+		for _, c := range batch {
+			f(c)
+		}
+	}
+}

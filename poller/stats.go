@@ -1,0 +1,39 @@
+package poller
+
+import "sync/atomic"
+
+// Stats are a server's counters since it started.
+type Stats struct {
+	Conns             int64  // open now, including handshakes in progress
+	Accepted          uint64 // TCP connections accepted
+	Opened            uint64 // handshakes completed
+	Rejected          uint64 // accepts closed at once: MaxConns reached or shutting down
+	HandshakesRefused uint64 // answered with an HTTP error
+	HandshakeTimeouts uint64 // no complete request head within HandshakeTimeout
+	ProtocolErrors    uint64 // connections failed for violating RFC 6455
+	Overflows         uint64 // sends over a connection's OutboundBudget
+	PingTimeouts      uint64 // closed after MaxMissedPongs unanswered pings
+	MessagesIn        uint64 // data messages received
+}
+
+type counters struct {
+	accepted, opened, rejected, handshakesRefused, handshakeTimeouts atomic.Uint64
+	protocolErrors, overflows, pingTimeouts, messagesIn              atomic.Uint64
+}
+
+// Stats returns a snapshot of the server's counters.
+func (s *Server) Stats() Stats {
+	c := &s.stats
+	return Stats{
+		Conns:             s.count.Load(),
+		Accepted:          c.accepted.Load(),
+		Opened:            c.opened.Load(),
+		Rejected:          c.rejected.Load(),
+		HandshakesRefused: c.handshakesRefused.Load(),
+		HandshakeTimeouts: c.handshakeTimeouts.Load(),
+		ProtocolErrors:    c.protocolErrors.Load(),
+		Overflows:         c.overflows.Load(),
+		PingTimeouts:      c.pingTimeouts.Load(),
+		MessagesIn:        c.messagesIn.Load(),
+	}
+}

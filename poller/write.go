@@ -1,0 +1,252 @@
+package poller
+
+import (
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// The write path. A sender appends a frame to the connection's queue; if no
+// write is in progress it becomes the writer and flushes the whole queue
+// with one writev, right away and without blocking (the socket is
+// non-blocking). Only when the socket buffer is full does a goroutine take
+// over and wait for it to drain, so an idle or keeping-up connection costs
+// no goroutine, and a sender never waits for a slow client: over the
+// connection's budget, the overflow policy applies instead.
+
+// maxIovecs bounds one writev (the kernel's IOV_MAX is 1024).
+const maxIovecs = 1024
+
+var iovecPool = sync.Pool{New: func() any { return new([maxIovecs]syscall.Iovec) }}
+
+// WriteMessage encodes payload as one frame and queues it. It never blocks.
+func (c *Conn) WriteMessage(op wsproto.OpCode, payload []byte) error {
+	f := NewFrame(op, payload)
+	err := c.enqueue(f, false)
+	f.Release()
+	return err
+}
+
+// WriteFrame queues a frame encoded by NewFrame, keeping a reference until
+// it is written; the caller keeps its own. It never blocks.
+func (c *Conn) WriteFrame(f *Frame) error {
+	return c.enqueue(f, false)
+}
+
+// writeControl queues a ping or pong, which count against the budget like
+// data: a client that floods pings and never reads must not grow the queue.
+func (c *Conn) writeControl(f *Frame) error {
+	err := c.enqueue(f, false)
+	f.Release()
+	return err
+}
+
+// enqueue adds f to the queue. final marks the last bytes the connection
+// will send (a close frame, a handshake refusal) or the 101 response: those
+// are accepted in any state but closed and are not held to the budget.
+func (c *Conn) enqueue(f *Frame, final bool) error {
+	n := f.Len()
+	c.mu.Lock()
+	if c.state == stateClosed || (!final && c.state != stateOpen) {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if !final && c.queued+n > c.srv.opts.OutboundBudget {
+		c.mu.Unlock()
+		c.srv.stats.overflows.Add(1)
+		if c.srv.opts.OverflowPolicy == OverflowClose {
+			c.fail(wsproto.ClosePolicyViolation, "outbound queue over budget")
+		}
+		return ErrOverflow
+	}
+	f.retain()
+	c.queue = append(c.queue, f)
+	c.queued += n
+	if c.writing {
+		c.mu.Unlock()
+		return nil
+	}
+	c.writing = true
+	c.mu.Unlock()
+	c.flush()
+	return nil
+}
+
+// flush writes the queue until it is empty, handing over to flushBlocked
+// if the socket cannot take more. The caller set c.writing.
+func (c *Conn) flush() {
+	iov := iovecPool.Get().(*[maxIovecs]syscall.Iovec)
+	defer iovecPool.Put(iov)
+	for {
+		c.mu.Lock()
+		if c.finishIfDoneLocked() {
+			return
+		}
+		k, total := 0, 0
+		for i := c.qhead; i < len(c.queue) && k < maxIovecs; i++ {
+			b := c.queue[i].buf.B
+			if i == c.qhead {
+				b = b[c.off:]
+			}
+			if len(b) == 0 {
+				continue
+			}
+			iov[k].Base = &b[0]
+			iov[k].SetLen(len(b))
+			total += len(b)
+			k++
+		}
+		c.mu.Unlock()
+
+		n, err := writev(c.fd, iov[:k])
+		clear(iov[:k]) // drop the pointers into frames
+
+		c.mu.Lock()
+		if n > 0 {
+			c.consumeLocked(n)
+		}
+		c.mu.Unlock()
+		switch {
+		case err == syscall.EAGAIN || (err == nil && n < total):
+			go c.flushBlocked()
+			return
+		case err != nil:
+			c.abortWriter()
+			return
+		}
+	}
+}
+
+// flushBlocked waits for a full socket to drain, through netpoll's writer
+// whose Flush parks until the socket is writable or WriteTimeout passes.
+func (c *Conn) flushBlocked() {
+	w := c.nc.Writer()
+	var bufs [][]byte
+	for {
+		c.mu.Lock()
+		if c.finishIfDoneLocked() {
+			return
+		}
+		bufs, total := bufs[:0], 0
+		for i := c.qhead; i < len(c.queue) && len(bufs) < maxIovecs; i++ {
+			b := c.queue[i].buf.B
+			if i == c.qhead {
+				b = b[c.off:]
+			}
+			bufs = append(bufs, b)
+			total += len(b)
+		}
+		c.mu.Unlock()
+
+		var err error
+		for _, b := range bufs {
+			if _, err = w.WriteBinary(b); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		clear(bufs)
+		if err != nil {
+			c.abortWriter()
+			return
+		}
+		c.mu.Lock()
+		c.consumeLocked(total)
+		c.mu.Unlock()
+	}
+}
+
+// finishIfDoneLocked ends the writer's turn when the queue is empty or the
+// connection closed, closing TCP if a close was waiting for the flush. It
+// unlocks c.mu if and only if it returns true.
+func (c *Conn) finishIfDoneLocked() bool {
+	if c.state == stateClosed {
+		c.dropQueueLocked()
+		c.writing = false
+		c.mu.Unlock()
+		return true
+	}
+	if c.qhead < len(c.queue) {
+		return false
+	}
+	c.writing = false
+	closeNow := c.closeAfter
+	c.mu.Unlock()
+	if closeNow {
+		c.nc.Close()
+	}
+	return true
+}
+
+// consumeLocked drops n written bytes from the front of the queue.
+func (c *Conn) consumeLocked(n int) {
+	c.queued -= n
+	for n > 0 {
+		f := c.queue[c.qhead]
+		rest := f.Len() - c.off
+		if n < rest {
+			c.off += n
+			return
+		}
+		n -= rest
+		f.Release()
+		c.queue[c.qhead] = nil
+		c.qhead++
+		c.off = 0
+	}
+	if c.qhead == len(c.queue) {
+		c.resetQueueLocked()
+	}
+}
+
+func (c *Conn) dropQueueLocked() {
+	for i := c.qhead; i < len(c.queue); i++ {
+		c.queue[i].Release()
+		c.queue[i] = nil
+	}
+	c.resetQueueLocked()
+	c.queued, c.off = 0, 0
+}
+
+// resetQueueLocked empties the queue, keeping a small backing array for the
+// next burst and giving a large one back to the collector.
+func (c *Conn) resetQueueLocked() {
+	if cap(c.queue) > 16 {
+		c.queue = nil
+	} else {
+		c.queue = c.queue[:0]
+	}
+	c.qhead = 0
+}
+
+// abortWriter ends a write that failed: the peer is gone or stalled past
+// WriteTimeout.
+func (c *Conn) abortWriter() {
+	c.mu.Lock()
+	c.dropQueueLocked()
+	c.writing = false
+	c.mu.Unlock()
+	c.nc.Close()
+}
+
+// writev writes iov to the non-blocking fd once, retrying only on EINTR.
+func writev(fd int, iov []syscall.Iovec) (int, error) {
+	if len(iov) == 0 {
+		return 0, nil
+	}
+	for {
+		n, _, errno := syscall.Syscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		switch errno {
+		case 0:
+			return int(n), nil
+		case syscall.EINTR:
+			continue
+		default:
+			return 0, errno
+		}
+	}
+}
