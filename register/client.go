@@ -215,6 +215,8 @@ func (c *Client) session(ctx context.Context, addr string) (gotList bool, err er
 	if c.opts.TLS != nil {
 		creds = credentials.NewTLS(c.opts.TLS)
 	}
+	// A fresh connection per attempt, closed with the session: our backoff,
+	// not the channel's own reconnect policy, paces the retries.
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		return false, fmt.Errorf("register: dial %s: %w", addr, err)

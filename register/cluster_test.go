@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/wsgate/wsgate/register/registerpb"
 )
 
 func TestNodesSeeEachOther(t *testing.T) {
@@ -126,6 +130,27 @@ func TestSilentNodeLeaves(t *testing.T) {
 	}
 }
 
+func TestNoHelloTimesOut(t *testing.T) {
+	_, reg := startRegister(t, "127.0.0.1:0", nil)
+	conn, err := grpc.NewClient(reg, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stream, err := registerpb.NewRegisterClient(conn).Join(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = stream.Recv() // the stream says nothing
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("silent stream: got %v, want DeadlineExceeded", err)
+	}
+	if took := time.Since(start); took < testTimeout/2 || took > testTimeout+time.Second {
+		t.Errorf("silent stream dropped after %v, want about %v", took, testTimeout)
+	}
+}
+
 func TestNewerRegistrationReplacesOlder(t *testing.T) {
 	srv, reg := startRegister(t, "127.0.0.1:0", nil)
 	a := startNode(t, "a", reg)
@@ -170,6 +195,19 @@ func TestRegisterDownKeepsListsAndRestartRejoins(t *testing.T) {
 	c := startNode(t, "c", reg)
 	waitFor(t, "three nodes", func() bool { return sees(a, "b", "c") && sees(b, "a", "c") && sees(c, "a", "b") })
 
+	// From the register's death until everyone is back, a must never
+	// lose a peer: not while it is down, and not while the restarted one
+	// knows only the nodes that reconnected first.
+	var mu sync.Mutex
+	var blinks [][]string
+	a.OnChange(func(peers []Peer) {
+		if got := ids(peers); !slices.Contains(got, "b") || !slices.Contains(got, "c") {
+			mu.Lock()
+			defer mu.Unlock()
+			blinks = append(blinks, got)
+		}
+	})
+
 	first.Stop()
 	waitFor(t, "every node to see the register down", func() bool {
 		return upRegisters(a) == 0 && upRegisters(b) == 0 && upRegisters(c) == 0
@@ -191,7 +229,14 @@ func TestRegisterDownKeepsListsAndRestartRejoins(t *testing.T) {
 	waitFor(t, "the restarted register to list all four", func() bool {
 		return slices.Equal(ids(second.Peers()), []string{"a", "b", "c", "d"})
 	})
+	mu.Lock()
+	if len(blinks) > 0 {
+		t.Errorf("a lost peers around the register restart: %v", blinks)
+	}
+	mu.Unlock()
+
 	// Once the rejoin grace is over, a node that leaves is dropped as usual.
+	waitFor(t, "the rejoin grace to end", func() bool { return !inGrace(a) && !inGrace(b) && !inGrace(d) })
 	leaveTime(t, "c", func() { c.Close() }, a, b, d)
 }
 
@@ -220,7 +265,7 @@ func TestTwoRegistersOneDown(t *testing.T) {
 		return upRegisters(a) == 2 && upRegisters(b) == 2 && sees(a, "b") && sees(b, "a")
 	})
 
-	first.Stop()
+	first.GracefulStop() // must end the long-lived streams, not wait on them
 	waitFor(t, "the nodes to see the first register down", func() bool {
 		return upRegisters(a) == 1 && upRegisters(b) == 1
 	})

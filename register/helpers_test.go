@@ -24,6 +24,9 @@ const (
 	testInterval  = 200 * time.Millisecond
 	testTimeout   = time.Second
 	testWaitLimit = 10 * time.Second // how long a poll waits for the cluster to settle
+	// testRejoinGrace leaves room for every node to reconnect (backoff at
+	// most 400ms) even on a slow machine.
+	testRejoinGrace = 3 * time.Second
 )
 
 // startRegister serves a register on addr ("127.0.0.1:0" for any port) and
@@ -66,6 +69,7 @@ func startNode(t *testing.T, id string, registers ...string) *Client {
 		HeartbeatTimeout:  testTimeout,
 		MinBackoff:        50 * time.Millisecond,
 		MaxBackoff:        400 * time.Millisecond,
+		RejoinGrace:       testRejoinGrace,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +113,14 @@ func upRegisters(c *Client) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.lists)
+}
+
+// inGrace reports whether c still merges in the list it kept while every
+// register was down.
+func inGrace(c *Client) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.graceUntil.IsZero()
 }
 
 // rawNode speaks the protocol by hand, to play nodes that misbehave: ones
