@@ -63,6 +63,9 @@ func NewServer(o Options) (*Server, error) {
 	return s, nil
 }
 
+// configureNetpoll applies the process-wide netpoll settings once.
+var configureNetpoll sync.Once
+
 // Start listens on Options.Addr and serves in the background.
 func (s *Server) Start() error {
 	s.mu.Lock()
@@ -70,6 +73,13 @@ func (s *Server) Start() error {
 	if s.started {
 		return errors.New("poller: server already started")
 	}
+	configureNetpoll.Do(func() {
+		// LinkBufferCap is netpoll's floor for a buffer node (4 KiB by
+		// default); without lowering it, every idle connection would keep
+		// a 4 KiB read buffer whatever BufferSize says.
+		netpoll.LinkBufferCap = s.opts.ReadBufferSize
+		netpoll.Configure(netpoll.Config{BufferSize: s.opts.ReadBufferSize})
+	})
 	ln, err := netpoll.CreateListener("tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("poller: listen on %s: %w", s.opts.Addr, err)
