@@ -161,7 +161,10 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 	nc.SetWriteTimeout(s.opts.WriteTimeout)
 	s.conns.add(c)
 	nc.AddCloseCallback(func(netpoll.Connection) error {
-		c.onDisconnect()
+		// netpoll runs close callbacks in whichever goroutine closed the
+		// connection, which may be a sender deep in application code;
+		// OnClose gets a goroutine of its own instead.
+		go c.onDisconnect()
 		return nil
 	})
 	s.wheel.schedule(c, s.wheel.now.Load()+int64(s.opts.HandshakeTimeout))
