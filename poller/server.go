@@ -42,6 +42,9 @@ type Server struct {
 	nextID atomic.Uint64
 	conns  connSet
 	count  atomic.Int64
+	// disconnects tracks OnClose calls in flight, so that Shutdown
+	// returns only after the application has seen every close.
+	disconnects sync.WaitGroup
 
 	mu       sync.Mutex
 	started  bool
@@ -133,6 +136,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer cancel()
 	s.loop.Shutdown(closeCtx)
 	s.wheel.close()
+	s.disconnects.Wait()
 	return err
 }
 
@@ -164,7 +168,11 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 		// netpoll runs close callbacks in whichever goroutine closed the
 		// connection, which may be a sender deep in application code;
 		// OnClose gets a goroutine of its own instead.
-		go c.onDisconnect()
+		s.disconnects.Add(1)
+		go func() {
+			defer s.disconnects.Done()
+			c.onDisconnect()
+		}()
 		return nil
 	})
 	s.wheel.schedule(c, s.wheel.now.Load()+int64(s.opts.HandshakeTimeout))
