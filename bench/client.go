@@ -186,6 +186,12 @@ func (l *Loop) connected(c *Conn) {
 		l.fail(c, fmt.Errorf("connect %s: %w", c.target.URL, err))
 		return
 	}
+	// Writable stays true from now on: with level-triggered epoll, asking
+	// for EPOLLOUT any longer would wake the loop for nothing on every wait.
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(c.fd)}); err != nil {
+		l.fail(c, fmt.Errorf("epoll_ctl mod: %w", err))
+		return
+	}
 	c.state = stateHandshaking
 	c.key = newKey()
 	l.frame = appendUpgrade(l.frame[:0], c.target, c.key)

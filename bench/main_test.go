@@ -13,3 +13,5 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+func pidSelf() int { return os.Getpid() }
