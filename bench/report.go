@@ -167,7 +167,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if s := r.Server; s != nil {
 		row("server rss", "%s idle, %s loaded, %.0f B/conn, %d threads", mib(s.RSSIdle), mib(s.RSSLoaded), s.RSSPerConn, s.Threads)
-		row("server cpu", "%.2fs (%.2f cores), %.2f µs/msg", s.CPUSeconds, s.CPUUtilization, s.CPUPerMessage)
+		perMsg := ""
+		if s.CPUPerMessage > 0 {
+			perMsg = fmt.Sprintf(", %.2f µs/msg", s.CPUPerMessage)
+		}
+		row("server cpu", "%.2fs (%.2f cores)%s", s.CPUSeconds, s.CPUUtilization, perMsg)
 	}
 	for _, e := range r.ErrorSamples {
 		row("error", "%s", e)
