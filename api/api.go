@@ -84,6 +84,8 @@ type Api interface {
 	// GetClientInfosByGroup returns the info of every member of group, by
 	// clientID.
 	GetClientInfosByGroup(ctx context.Context, group string) (map[string]map[string]string, error)
+	// GetGroupsByClientID lists the groups the client is in.
+	GetGroupsByClientID(ctx context.Context, clientID string) ([]string, error)
 	// GetAllGroups lists every group with at least one member.
 	GetAllGroups(ctx context.Context) ([]string, error)
 

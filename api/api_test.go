@@ -214,6 +214,9 @@ func TestGroupRules(t *testing.T) {
 	if sorted(groups) != "[other room]" {
 		t.Fatalf("groups %v", groups)
 	}
+	if mine, _ := a.GetGroupsByClientID(bg, c1.id); sorted(mine) != "[other room]" {
+		t.Fatalf("c1's groups %v", mine)
+	}
 
 	must(t, a.LeaveGroup(bg, c2.id, "room"))
 	must(t, a.LeaveGroup(bg, c2.id, "room")) // not in: no-op
@@ -270,6 +273,7 @@ func TestCloseTimeRules(t *testing.T) {
 		online, uidOnline bool
 		uid               string
 		groupCount        int
+		groups            []string
 		info              map[string]string
 		joinErr, sendErr  error
 	}
@@ -280,6 +284,7 @@ func TestCloseTimeRules(t *testing.T) {
 		s.uid, _ = app.api.GetUIDByClientID(bg, id)
 		s.uidOnline, _ = app.api.IsUIDOnline(bg, "ann")
 		s.groupCount, _ = app.api.GetClientCountByGroup(bg, "room")
+		s.groups, _ = app.api.GetGroupsByClientID(bg, id)
 		s.info, _ = app.api.GetInfo(bg, id)
 		s.joinErr = app.api.JoinGroup(bg, id, "late")
 		s.sendErr = app.api.SendToClient(bg, id, []byte("late"))
@@ -294,7 +299,7 @@ func TestCloseTimeRules(t *testing.T) {
 
 	c.conn.Close()
 	s := recv(t, during, "OnClose")
-	if s.online || s.uid != "ann" || !s.uidOnline || s.groupCount != 1 || s.info["status"] != "here" {
+	if s.online || s.uid != "ann" || !s.uidOnline || s.groupCount != 1 || sorted(s.groups) != "[room]" || s.info["status"] != "here" {
 		t.Fatalf("during OnClose: %+v", s)
 	}
 	if !errors.Is(s.joinErr, ErrClientOffline) || !errors.Is(s.sendErr, ErrClientOffline) {
@@ -325,6 +330,7 @@ func TestUnknownClientIsOffline(t *testing.T) {
 		t.Run(fmt.Sprintf("%q", id), func(t *testing.T) {
 			_, e1 := a.GetUIDByClientID(bg, id)
 			_, e2 := a.GetInfo(bg, id)
+			_, e3 := a.GetGroupsByClientID(bg, id)
 			errs := []error{
 				a.SendToClient(bg, id, []byte("x")),
 				a.BindUID(bg, id, "u"),
@@ -335,7 +341,7 @@ func TestUnknownClientIsOffline(t *testing.T) {
 				a.UpdateInfo(bg, id, nil),
 				a.CloseClient(bg, id, CloseOptions{}),
 				a.DestroyClient(bg, id),
-				e1, e2,
+				e1, e2, e3,
 			}
 			for i, err := range errs {
 				if !errors.Is(err, ErrClientOffline) {

@@ -182,6 +182,13 @@ func (a localAPI) GetClientInfosByGroup(ctx context.Context, group string) (map[
 	return a.r.InfosByGroup(group), nil
 }
 
+func (a localAPI) GetGroupsByClientID(ctx context.Context, id string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return a.r.GroupsOf(id)
+}
+
 func (a localAPI) GetAllGroups(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ import (
 // connections at smaller sizes.)
 type countingConn struct{ bytes int }
 
-func (c *countingConn) WriteFrame(f *poller.Frame) error { c.bytes += f.Len(); return nil }
+func (c *countingConn) WriteFrame(f *poller.Frame) error       { c.bytes += f.Len(); return nil }
 func (c *countingConn) Close(wsproto.StatusCode, string) error { return nil }
 func (c *countingConn) Abort()                                 {}
 
