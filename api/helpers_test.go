@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
@@ -80,7 +81,7 @@ func (a *recorder) OnClose(id string) {
 // ends.
 func startGateway(t testing.TB, app Application) *Gateway {
 	t.Helper()
-	g, err := NewGateway(Options{Server: poller.Options{Addr: "127.0.0.1:0"}}, app)
+	g, err := NewGateway(Options{Server: poller.Options{Addr: "127.0.0.1:0"}, Logger: quiet}, app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,3 +251,6 @@ func wsutilWriteBinary(c *client, p []byte) error {
 }
 
 func serverOn0() poller.Options { return poller.Options{Addr: "127.0.0.1:0"} }
+
+// quiet drops the node's log in tests that provoke errors on purpose.
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
