@@ -56,12 +56,10 @@ func ExampleNewGateway() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer alice.Close()
 	bob, _, _, err := ws.Dial(ctx, url)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer bob.Close()
 	// Wait until both have joined the room.
 	for n := 0; n < 2; n, _ = g.Api().GetClientCountByGroup(ctx, "room") {
 		time.Sleep(time.Millisecond)
@@ -70,6 +68,8 @@ func ExampleNewGateway() {
 	wsutil.WriteClientText(alice, []byte("hello, room"))
 	msg, _ := wsutil.ReadServerText(bob)
 	fmt.Println(string(msg))
+	alice.Close()
+	bob.Close()
 
 	stop, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()

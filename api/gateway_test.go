@@ -50,10 +50,7 @@ func TestHandshakeHook(t *testing.T) {
 
 func TestClientIDsNameTheNode(t *testing.T) {
 	app := newRecorder()
-	g, err := NewGateway(Options{NodeID: 0xabcdef01, Server: serverOn0()}, app)
-	must(t, err)
-	must(t, g.Start())
-	defer g.Shutdown(context.Background())
+	g := startGatewayWith(t, Options{NodeID: 0xabcdef01}, app)
 	c1, c2 := dial(t, g), dial(t, g)
 	if c1.id == c2.id || !strings.HasPrefix(c1.id, "abcdef01") || len(c1.id) != 40 {
 		t.Fatalf("ids %s %s", c1.id, c2.id)

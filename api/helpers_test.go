@@ -81,7 +81,18 @@ func (a *recorder) OnClose(id string) {
 // ends.
 func startGateway(t testing.TB, app Application) *Gateway {
 	t.Helper()
-	g, err := NewGateway(Options{Server: poller.Options{Addr: "127.0.0.1:0"}, Logger: quiet}, app)
+	return startGatewayWith(t, Options{}, app)
+}
+
+// startGatewayWith is startGateway with options; the address is always a
+// free loopback port.
+func startGatewayWith(t testing.TB, o Options, app Application) *Gateway {
+	t.Helper()
+	o.Server.Addr = "127.0.0.1:0"
+	if o.Logger == nil {
+		o.Logger = quiet
+	}
+	g, err := NewGateway(o, app)
 	if err != nil {
 		t.Fatal(err)
 	}
