@@ -107,3 +107,26 @@ func TestPanicInCallbackClosesClientOnly(t *testing.T) {
 		t.Fatalf("c2 got %q", got)
 	}
 }
+
+type failingStart struct{ *recorder }
+
+func (failingStart) OnStart(Api) error { return errors.New("no database") }
+
+func TestStartFailsWhenApplicationDoes(t *testing.T) {
+	g, err := NewGateway(Options{Server: serverOn0(), Logger: quiet}, failingStart{newRecorder()})
+	must(t, err)
+	if err := g.Start(); err == nil || !strings.Contains(err.Error(), "no database") {
+		t.Fatalf("Start: %v", err)
+	}
+}
+
+func TestNewGatewayChecksOptions(t *testing.T) {
+	if _, err := NewGateway(Options{}, nil); err == nil {
+		t.Fatal("nil application accepted")
+	}
+	o := Options{Server: serverOn0()}
+	o.Server.Handler = (*handler)(nil)
+	if _, err := NewGateway(o, newRecorder()); err == nil {
+		t.Fatal("a foreign Server.Handler accepted")
+	}
+}

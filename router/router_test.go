@@ -117,3 +117,27 @@ func TestFanOutSharesOneFrame(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestFanOutAllocsIndependentOfMembers checks that a group send encodes
+// its frame once: the allocations of one send do not grow with the group.
+func TestFanOutAllocsIndependentOfMembers(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not stable under the race detector")
+	}
+	allocs := func(members int) float64 {
+		r := New(Options{})
+		gen := NewIDGenerator(1)
+		conns := make([]countingConn, members)
+		for i := range conns {
+			c, _ := r.Add(gen.Next(), &conns[i], "", nil)
+			r.JoinGroup(c.ID(), "g")
+		}
+		groups, msg := []string{"g"}, []byte("hello")
+		r.SendToGroups(groups, wsproto.OpText, msg, nil) // warm the pools
+		return testing.AllocsPerRun(50, func() { r.SendToGroups(groups, wsproto.OpText, msg, nil) })
+	}
+	small, large := allocs(10), allocs(5000)
+	if large > small || large > 1 {
+		t.Fatalf("allocations per send: %v with 10 members, %v with 5000", small, large)
+	}
+}

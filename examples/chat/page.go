@@ -30,6 +30,9 @@ func Page(wsPath string) func(r *wsproto.Request) (int, http.Header, []byte) {
 		}
 		h.Set("Content-Type", "text/html; charset=utf-8")
 		h.Set("X-Content-Type-Options", "nosniff")
+		if r.Method == http.MethodHead {
+			return http.StatusOK, h, nil
+		}
 		return http.StatusOK, h, page
 	}
 }
