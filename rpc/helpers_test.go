@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,4 +189,30 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// countingHandler counts commands and closes the done channel when want
+// is reached; it keeps nothing, so a benchmark measures the transport.
+type countingHandler struct {
+	got, want atomic.Int64
+	done      atomic.Pointer[chan struct{}]
+}
+
+// expect starts a new count and returns the channel closed at want.
+func (h *countingHandler) expect(want int64) chan struct{} {
+	done := make(chan struct{})
+	h.got.Store(0)
+	h.done.Store(&done)
+	h.want.Store(want)
+	return done
+}
+
+func (h *countingHandler) HandleCommand(string, *rpcpb.Command) {
+	if h.got.Add(1) == h.want.Load() {
+		close(*h.done.Load())
+	}
+}
+
+func (h *countingHandler) HandleRequest(context.Context, string, *rpcpb.Request) (*rpcpb.Response, error) {
+	return &rpcpb.Response{Result: &rpcpb.Response_Empty{Empty: &rpcpb.Empty{}}}, nil
 }
