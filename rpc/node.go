@@ -34,7 +34,8 @@ import (
 type Handler interface {
 	// HandleCommand applies one command from peer from. Commands of one
 	// peer arrive one at a time, in the order that peer sent them; it
-	// must not block for long, as it holds up that peer's stream.
+	// must not block for long, as it holds up that peer's stream. cmd
+	// (payload included) is the handler's to keep.
 	HandleCommand(from string, cmd *rpcpb.Command)
 	// HandleRequest answers one request from peer from. Requests run
 	// concurrently. Failures of the request itself (client offline) go in

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"strconv"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -26,6 +27,48 @@ const (
 type service struct {
 	rpcpb.UnimplementedNodeServer
 	n *Node
+
+	mu      sync.Mutex
+	senders map[string]*sender // by peer ID, while a stream of theirs is open
+}
+
+// sender serializes the streams of one peer. A peer opens a new stream
+// only after it saw the old one break, but this side may not have noticed
+// yet: the newest stream wins, and what the old one still delivers is
+// dropped (it was in flight when the stream broke), so commands of one
+// peer are applied one at a time and in order.
+type sender struct {
+	mu      sync.Mutex // held while applying a batch
+	newest  uint64     // generation of the stream that may apply
+	streams int        // open streams of this peer
+}
+
+// join registers a new stream of peer from and makes it the newest.
+func (s *service) join(from string) (*sender, uint64) {
+	s.mu.Lock()
+	if s.senders == nil {
+		s.senders = make(map[string]*sender)
+	}
+	sd := s.senders[from]
+	if sd == nil {
+		sd = &sender{}
+		s.senders[from] = sd
+	}
+	sd.streams++
+	s.mu.Unlock()
+	sd.mu.Lock() // waits for the batch an older stream is applying
+	sd.newest++
+	gen := sd.newest
+	sd.mu.Unlock()
+	return sd, gen
+}
+
+func (s *service) leave(from string, sd *sender) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sd.streams--; sd.streams == 0 {
+		delete(s.senders, from)
+	}
 }
 
 // authenticate checks the cluster secret (constant time, on hashes so the
@@ -89,17 +132,25 @@ func (s *service) Commands(stream rpcpb.Node_CommandsServer) error {
 			}
 		}
 	}()
+	sd, gen := s.join(from)
+	defer s.leave(from, sd)
 	h := s.n.opts.Handler
 	for {
 		batch, err := stream.Recv()
 		if err != nil {
 			return err
 		}
+		sd.mu.Lock()
+		if sd.newest != gen {
+			sd.mu.Unlock()
+			return status.Error(codes.Aborted, "superseded by a newer stream from "+from)
+		}
 		s.n.stats.batchesReceived.Add(1)
 		s.n.stats.commandsReceived.Add(uint64(len(batch.Commands)))
 		for _, cmd := range batch.Commands {
 			h.HandleCommand(from, cmd)
 		}
+		sd.mu.Unlock()
 	}
 }
 

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/wsgate/wsgate/rpc/rpcpb"
 )
 
@@ -153,5 +156,61 @@ func TestSendFailsWhenQueueFull(t *testing.T) {
 		Message: &rpcpb.Message{Data: make([]byte, 17<<20)}}}}
 	if err := a.Send("dead", huge); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("huge command: got %v, want ErrTooLarge", err)
+	}
+}
+
+// A peer's newer stream wins over an older one the receiver has not seen
+// break yet: what the old one still carries is dropped, never applied
+// after (or beside) the new one's commands.
+func TestNewerStreamSupersedesOlder(t *testing.T) {
+	b := startNode(t, "b", "127.0.0.2", nil)
+	a, err := New(Options{ID: "a", Secret: testSecret}) // a member that never serves
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	conn, err := a.dial(b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	open := func() rpcpb.Node_CommandsClient {
+		stream, err := rpcpb.NewNodeClient(conn).Commands(ctx)
+		if err == nil {
+			_, err = stream.Recv() // the greeting heartbeat
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stream
+	}
+	send := func(stream rpcpb.Node_CommandsClient, seq uint64) {
+		if err := stream.Send(&rpcpb.Batch{Commands: []*rpcpb.Command{seqCommand(seq)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := open()
+	send(old, 0)
+	b.rec.waitFor(t, 10*time.Second, "batch on the old stream", func(r *recorder) bool { return len(r.cmds["a"]) == 1 })
+	newer := open()
+	send(newer, 1)
+	b.rec.waitFor(t, 10*time.Second, "batch on the new stream", func(r *recorder) bool { return len(r.cmds["a"]) == 2 })
+	send(old, 2)
+	for {
+		if _, err := old.Recv(); err != nil {
+			if status.Code(err) != codes.Aborted {
+				t.Fatalf("old stream ended with %v, want Aborted", err)
+			}
+			break
+		}
+	}
+	send(newer, 3)
+	b.rec.waitFor(t, 10*time.Second, "new stream goes on", func(r *recorder) bool { return len(r.cmds["a"]) == 3 })
+	for i, want := range []uint64{0, 1, 3} {
+		if got := seqOf(b.rec.from("a")[i]); got != want {
+			t.Fatalf("command %d: seq %d, want %d", i, got, want)
+		}
 	}
 }
