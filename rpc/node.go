@@ -84,7 +84,7 @@ type Options struct {
 	ConnectTimeout time.Duration
 	// HeartbeatInterval is how often a peer's server says it is alive on
 	// the stream; after three missed, the peer counts as down (calls fail
-	// fast) and its connection is redialed. Default 1s.
+	// fast) and its connection is redialed. Default 1s; at least 50ms.
 	HeartbeatInterval time.Duration
 	// Logger receives refusals and stream breaks. Default: discard.
 	Logger *slog.Logger
@@ -115,6 +115,9 @@ func (o *Options) setDefaults() error {
 	if o.HeartbeatInterval <= 0 {
 		o.HeartbeatInterval = time.Second
 	}
+	// The server sends heartbeats no faster than this, so the sender must
+	// not expect them faster either.
+	o.HeartbeatInterval = max(o.HeartbeatInterval, minHeartbeat)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -307,22 +307,23 @@ func (p *peer) session() (opened bool, err error) {
 			dead.Reset(3 * hb)
 		}
 	}()
-	err = p.pump(ctx, stream)
+	p.pump(ctx, stream) // returns once the stream broke (the reader cancels ctx)
 	cancel()
-	if rerr := <-readErr; silent.Load() {
+	err = <-readErr // the stream's own error says more than a failed Send
+	switch {
+	case silent.Load():
 		p.markDown("no heartbeat for " + (3 * hb).String())
-		err = fmt.Errorf("peer silent for %v", 3*hb)
-	} else if rerr != nil && ctx.Err() == nil {
-		err = rerr
-	} else if rerr != nil {
-		err = fmt.Errorf("%w (stream: %v)", err, rerr)
+		return true, fmt.Errorf("peer silent for %v", 3*hb)
+	case p.ctx.Err() != nil:
+		return true, p.ctx.Err()
 	}
-	return true, err
+	return true, fmt.Errorf("stream ended: %w", err)
 }
 
 // pump ships the queue as batches: it blocks for the first command, then
-// takes everything queued by then (up to BatchMaxBytes) as one message.
-func (p *peer) pump(ctx context.Context, stream rpcpb.Node_CommandsClient) error {
+// takes everything queued by then (up to BatchMaxBytes) as one message. It
+// returns when ctx ends or a Send fails (the stream broke).
+func (p *peer) pump(ctx context.Context, stream rpcpb.Node_CommandsClient) {
 	batch := &rpcpb.Batch{}
 	var taken []queued
 	for {
@@ -333,13 +334,13 @@ func (p *peer) pump(ctx context.Context, stream rpcpb.Node_CommandsClient) error
 			case <-p.wake:
 				continue
 			case <-ctx.Done():
-				return ctx.Err()
+				return
 			}
 		}
 		err := stream.Send(batch)
 		p.settle(taken, err == nil)
 		if err != nil {
-			return fmt.Errorf("send batch: %w", err)
+			return
 		}
 		bytes := 0
 		for _, q := range taken {

@@ -23,6 +23,12 @@ const (
 	mdHeartbeat = "wsgate-heartbeat-ms" // on Commands: how often to send a Heartbeat
 )
 
+// Bounds of the heartbeat interval a peer may ask for.
+const (
+	minHeartbeat = 50 * time.Millisecond
+	maxHeartbeat = 30 * time.Second
+)
+
 // service is the gRPC face of a Node: what peers call.
 type service struct {
 	rpcpb.UnimplementedNodeServer
@@ -108,7 +114,7 @@ func (s *service) Commands(stream rpcpb.Node_CommandsServer) error {
 	interval := time.Second
 	md, _ := metadata.FromIncomingContext(ctx)
 	if ms, err := strconv.Atoi(first(md, mdHeartbeat)); err == nil {
-		interval = min(max(time.Duration(ms)*time.Millisecond, 50*time.Millisecond), 30*time.Second)
+		interval = min(max(time.Duration(ms)*time.Millisecond, minHeartbeat), maxHeartbeat)
 	}
 	if err := stream.Send(&rpcpb.Heartbeat{}); err != nil {
 		return err
