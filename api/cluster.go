@@ -29,10 +29,12 @@ type PartialError = rpc.PartialError
 // at once and merges their answers with this node's share.
 //
 // Sends and closes travel on the peer's ordered command stream, so the
-// messages from this node to one client keep their order; they are
-// fire-and-forget: for a remote client, ErrClientOffline means its node
-// is not a live peer, not that the client itself is gone. Everything else
-// is a call that waits for the owner's answer.
+// messages from this node to one client keep their order. The stream does
+// not answer, so SendToClient, CloseClient and DestroyClient for a remote
+// client first ask the owner whether the client is connected, to return
+// ErrClientOffline as the owner itself would, then queue the command (one
+// round trip; the Async option skips it for SendToClient). Everything else
+// that answers is a call to the owner.
 type clusterAPI struct {
 	local localAPI // this node's router; empty for a connection-less Client
 	self  string   // this node's id in the register and rpc
@@ -206,9 +208,27 @@ func (a *clusterAPI) SendToClient(ctx context.Context, id string, data []byte, o
 		}
 		return a.local.sendToClient(id, data, o)
 	}
+	if !o.Async {
+		if err := a.confirm(ctx, peer, id); err != nil {
+			return err
+		}
+	}
 	return a.send(peer, id, &rpcpb.Command{Kind: &rpcpb.Command_SendToClients{
 		SendToClients: &rpcpb.SendToClients{Message: message(data, o), ClientIds: []string{id}},
 	}})
+}
+
+// confirm asks the owner whether a client is connected, before a command
+// for it is queued: ErrClientOffline if not, as a local call would say.
+func (a *clusterAPI) confirm(ctx context.Context, peer, id string) error {
+	resp, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_IsOnline{IsOnline: ref(id)}})
+	if err != nil {
+		return err
+	}
+	if !resp.GetFlag() {
+		return fmt.Errorf("%w: %s (node %s)", ErrClientOffline, id, peer)
+	}
+	return nil
 }
 
 func (a *clusterAPI) SendToUID(ctx context.Context, uid string, data []byte, opts ...SendOption) error {
@@ -486,6 +506,9 @@ func (a *clusterAPI) CloseClient(ctx context.Context, id string, o CloseOptions)
 	if o.Final != nil {
 		cc.Final = &rpcpb.Message{Data: slices.Clone(o.Final), Binary: o.FinalType == Binary}
 	}
+	if err := a.confirm(ctx, peer, id); err != nil {
+		return err
+	}
 	return a.send(peer, id, &rpcpb.Command{Kind: &rpcpb.Command_CloseClient{CloseClient: cc}})
 }
 
@@ -499,6 +522,9 @@ func (a *clusterAPI) DestroyClient(ctx context.Context, id string) error {
 			return err
 		}
 		return a.local.DestroyClient(ctx, id)
+	}
+	if err := a.confirm(ctx, peer, id); err != nil {
+		return err
 	}
 	return a.send(peer, id, &rpcpb.Command{Kind: &rpcpb.Command_CloseClient{
 		CloseClient: &rpcpb.CloseClient{ClientId: id, Destroy: true},
