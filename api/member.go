@@ -154,12 +154,10 @@ func (m *member) peers() []string {
 }
 
 // leave sends what is queued for peers (until ctx ends), says goodbye to
-// the registers, and closes the rpc node and the embedded register.
+// the registers, so that peers stop sending here, and then closes the rpc
+// node and the embedded register.
 func (m *member) leave(ctx context.Context) error {
 	flushErr := m.node.Flush(ctx)
-	if m.reg != nil {
-		m.reg.Close()
-	}
 	m.abort()
 	if flushErr != nil {
 		return fmt.Errorf("api: leave: %w", flushErr)
@@ -167,12 +165,16 @@ func (m *member) leave(ctx context.Context) error {
 	return nil
 }
 
-// abort closes everything at once, without goodbyes.
+// abort leaves the registers and closes everything, without waiting for
+// queued commands.
 func (m *member) abort() {
 	m.closed.Do(m.closeAll)
 }
 
 func (m *member) closeAll() {
+	if m.reg != nil {
+		m.reg.Close()
+	}
 	if m.node != nil {
 		m.node.Close()
 	}
