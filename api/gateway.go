@@ -196,6 +196,15 @@ func (g *Gateway) RPCAddr() net.Addr {
 	return g.member.lis.Addr()
 }
 
+// RegisterAddr is the address of the node's embedded register, nil if it
+// runs none.
+func (g *Gateway) RegisterAddr() net.Addr {
+	if g.member == nil || g.member.regAddr == nil {
+		return nil
+	}
+	return g.member.regAddr
+}
+
 // Api is the node's Api, for code outside the callbacks (e.g. an HTTP
 // handler pushing to clients).
 func (g *Gateway) Api() Api { return g.api }

@@ -45,6 +45,7 @@ type member struct {
 	lis      net.Listener     // the rpc listener; nil for a Client
 	reg      *register.Client // nil until joined
 	embedded *register.Server
+	regAddr  net.Addr // the embedded register's bound address
 	served   chan error // Serve's result; nil for a Client
 	regDone  chan error // the embedded register's Serve result
 	closed   sync.Once
@@ -87,6 +88,7 @@ func newMember(id string, o ClusterOptions, handler rpc.Handler) (m *member, err
 		if err != nil {
 			return m, fmt.Errorf("api: embedded register: %w", err)
 		}
+		m.regAddr = lis.Addr()
 		m.regDone = make(chan error, 1)
 		go func() { m.regDone <- m.embedded.Serve(lis) }()
 		m.opts.Registers = append([]string{lis.Addr().String()}, o.Registers...)
