@@ -45,7 +45,7 @@ type member struct {
 	lis      net.Listener     // the rpc listener; nil for a Client
 	reg      *register.Client // nil until joined
 	embedded *register.Server
-	regAddr  net.Addr // the embedded register's bound address
+	regAddr  net.Addr   // the embedded register's bound address
 	served   chan error // Serve's result; nil for a Client
 	regDone  chan error // the embedded register's Serve result
 	closed   sync.Once
