@@ -55,7 +55,7 @@ func (c *Conn) handshake(head []byte) bool {
 		c.refuse(herr)
 		return false
 	}
-	if !req.IsUpgrade() || (o.Path != "*" && req.Path != o.Path) {
+	if o.Path == "*" && !req.IsUpgrade() || o.Path != "*" && req.Path != o.Path {
 		c.serveHTTP(req)
 		return false
 	}
