@@ -55,3 +55,25 @@ func BenchmarkSend(b *testing.B) {
 	b.ReportMetric(float64(after.BytesSent-before.BytesSent)/cmds, "wireB/cmd")
 	b.ReportMetric(cmds/float64(after.BatchesSent-before.BatchesSent), "cmds/batch")
 }
+
+// BenchmarkCall measures unary round trips from node a to node b, from as
+// many goroutines as GOMAXPROCS.
+func BenchmarkCall(b *testing.B) {
+	a := startNode(b, "a", "127.0.0.1", nil)
+	rcv := startNode(b, "b", "127.0.0.2", func(o *Options) { o.Handler = &countingHandler{} })
+	a.SetPeers([]Peer{{ID: "b", Addr: rcv.addr}})
+	req := &rpcpb.Request{Kind: &rpcpb.Request_IsOnline{IsOnline: &rpcpb.ClientRef{ClientId: "0000000a0000000100000000000f4240"}}}
+	if _, err := a.Call(context.Background(), "b", req); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := a.Call(context.Background(), "b", req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

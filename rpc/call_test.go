@@ -172,3 +172,33 @@ func TestWrongSecretRefused(t *testing.T) {
 		t.Fatalf("a answered %d requests from an intruder", requests)
 	}
 }
+
+// panicker panics on every command and request.
+type panicker struct{}
+
+func (panicker) HandleCommand(string, *rpcpb.Command) { panic("bad command") }
+
+func (panicker) HandleRequest(context.Context, string, *rpcpb.Request) (*rpcpb.Response, error) {
+	panic("bad request")
+}
+
+func TestHandlerPanicKeepsNodeUp(t *testing.T) {
+	a := startNode(t, "a", "127.0.0.1", nil)
+	b := startNode(t, "b", "127.0.0.2", func(o *Options) { o.Handler = panicker{} })
+	a.SetPeers([]Peer{{ID: "b", Addr: b.addr}})
+	_, err := a.Call(context.Background(), "b", countRequest)
+	if status.Code(err) != codes.Internal {
+		t.Fatalf("call into a panicking handler: got %v, want Internal", err)
+	}
+	for i := range uint64(3) {
+		if err := a.Send("b", seqCommand(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "all three commands reach the handler", func() bool {
+		return b.Stats().CommandsReceived == 3
+	})
+	if !b.logs.contains("HandleCommand panicked") || !b.logs.contains("HandleRequest panicked") {
+		t.Fatal("panics not logged")
+	}
+}

@@ -9,6 +9,19 @@
 // by QueueMaxBytes) and go out once it is back. A batch that gRPC accepted
 // just before the connection broke may be lost; nothing is ever delivered
 // twice. Callers that need to know use Call.
+//
+// How the api uses it: a command or request naming one client goes to
+// that client's owner node only (Send, Call); a fan-out send (to all, to
+// groups, to uids) goes to every peer once (Broadcast), and each node fans
+// out to its own clients; a question about the whole cluster goes to every
+// peer (CallAll), and the caller merges the answers with its own and
+// reports the peers that did not answer. The Node never calls itself.
+//
+// Liveness: the server drops a silent client connection after about 2s
+// (gRPC keepalive); the sender side notices a silent server after three
+// missed stream heartbeats (3s by default), after which calls fail fast
+// until the stream opens again. Peers that leave the set (the register's
+// job) fail at once.
 package rpc
 
 import (

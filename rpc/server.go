@@ -154,7 +154,7 @@ func (s *service) Commands(stream rpcpb.Node_CommandsServer) error {
 		s.n.stats.batchesReceived.Add(1)
 		s.n.stats.commandsReceived.Add(uint64(len(batch.Commands)))
 		for _, cmd := range batch.Commands {
-			h.HandleCommand(from, cmd)
+			s.apply(h, from, cmd)
 		}
 		sd.mu.Unlock()
 	}
@@ -169,7 +169,7 @@ func (s *service) Call(ctx context.Context, req *rpcpb.Request) (*rpcpb.Response
 	if req.GetKind() == nil {
 		return nil, status.Error(codes.InvalidArgument, "empty request")
 	}
-	resp, err := s.n.opts.Handler.HandleRequest(ctx, from, req)
+	resp, err := s.answer(ctx, from, req)
 	if err != nil {
 		if _, ok := status.FromError(err); ok {
 			return nil, err
@@ -180,4 +180,26 @@ func (s *service) Call(ctx context.Context, req *rpcpb.Request) (*rpcpb.Response
 		return nil, status.Error(codes.Internal, "handler returned no response")
 	}
 	return resp, nil
+}
+
+// apply runs the handler on one command; a panic in it is logged and the
+// stream goes on, so one bad command cannot take the node down.
+func (s *service) apply(h Handler, from string, cmd *rpcpb.Command) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.n.opts.Logger.Error("rpc: HandleCommand panicked", "peer", from, "panic", v)
+		}
+	}()
+	h.HandleCommand(from, cmd)
+}
+
+// answer runs the handler on one request; a panic becomes codes.Internal.
+func (s *service) answer(ctx context.Context, from string, req *rpcpb.Request) (resp *rpcpb.Response, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.n.opts.Logger.Error("rpc: HandleRequest panicked", "peer", from, "panic", v)
+			resp, err = nil, status.Error(codes.Internal, "handler panicked")
+		}
+	}()
+	return s.n.opts.Handler.HandleRequest(ctx, from, req)
 }
