@@ -372,3 +372,8 @@ func checkEcho(t testing.TB, s *Server) {
 	c.expectClose(1000)
 	c.expectEOF()
 }
+
+// dialNoFatal dials the server and returns the error instead of failing.
+func dialNoFatal(s *Server) (net.Conn, error) {
+	return net.DialTimeout("tcp", s.Addr().String(), ioTimeout)
+}
