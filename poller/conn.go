@@ -147,7 +147,10 @@ func (h *frameHandler) HandleControl(op wsproto.OpCode, payload []byte) error {
 	c := (*Conn)(h)
 	switch op {
 	case wsproto.OpPing:
-		return c.writeControl(NewFrame(wsproto.OpPong, payload))
+		// A pong that cannot be queued (we are closing, or it is over the
+		// budget and dropped or failing the connection) is left out; the
+		// frames after the ping must still be read, a close above all.
+		c.writeControl(NewFrame(wsproto.OpPong, payload))
 	case wsproto.OpClose:
 		code, reason, _ := wsproto.ParseClosePayload(payload) // validated by the decoder
 		c.onPeerClose(code, string(reason))
