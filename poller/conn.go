@@ -50,6 +50,12 @@ type Conn struct {
 	deadline     int64
 	nextPing     int64 // owned by the wheel goroutine
 
+	// fdMu is held for reading around each writev on fd. onDisconnect
+	// takes it for writing before netpoll closes fd, so that a write never
+	// lands on the fd number after it was closed and reused by another
+	// connection.
+	fdMu sync.RWMutex
+
 	// write side and state, guarded by mu
 	mu          sync.Mutex
 	state       connState
@@ -290,6 +296,10 @@ func (c *Conn) onDisconnect() {
 		c.dropQueueLocked()
 	}
 	c.mu.Unlock()
+	// Wait out a writev that saw the connection open; later ones see it
+	// closed. netpoll closes fd after this callback returns.
+	c.fdMu.Lock()
+	c.fdMu.Unlock()
 	c.srv.forget(c)
 	if opened {
 		if code == 0 {

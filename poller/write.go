@@ -98,9 +98,11 @@ func (c *Conn) flush() {
 			total += len(b)
 			k++
 		}
+		c.fdMu.RLock() // taken under mu: onDisconnect cannot slip in between
 		c.mu.Unlock()
 
 		n, err := writev(c.fd, iov[:k])
+		c.fdMu.RUnlock()
 		clear(iov[:k]) // drop the pointers into frames
 
 		c.mu.Lock()
