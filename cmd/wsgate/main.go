@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/wsgate/wsgate/bench"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -23,6 +25,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "register":
+		return registerCmd(args[1:], stdout, stderr)
+	case "bench":
+		return bench.Main(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "wsgate", version)
 		return 0
@@ -40,6 +46,8 @@ func usage(w io.Writer) {
 
 commands:
   serve     run a gateway node (wsgate serve -h for flags)
+  register  run a cluster register (wsgate register -h for flags)
+  bench     load-test any ws:// endpoint (wsgate bench -h for flags)
   version   print the version
 `)
 }

@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Phases of a run, shared by the worker and its loops. A loop acts on a
+// phase change at its next tick.
+const (
+	phaseConnect int32 = iota // dial at the connect rate
+	phaseRun                  // the measurement window: send
+	phaseStop                 // stop sending, report what was published
+	phaseDrain                // wait for answers still on the way
+	phaseClose                // close every connection cleanly
+)
+
+// maxPendingDials bounds handshakes in flight per loop so that a fast
+// connect rate does not overflow the server's accept backlog.
+const maxPendingDials = 512
+
+// workload is the part of a run that differs between conns, echo and bcast.
+// A workload value belongs to one loop and runs on its goroutine.
+type workload interface {
+	opened(c *Conn)
+	message(c *Conn, p []byte, now int64)
+	start(now int64)
+	tick(now int64)
+	stop()
+	drained() bool
+	finish(r *Result)
+}
+
+// loopCounters are read by the progress reporter while the loop runs.
+type loopCounters struct {
+	open, connectErrors, errors, sent, recv atomic.Int64
+}
+
+// driver runs one Loop through the phases: it dials the loop's share of
+// connections, then hands the open ones to the workload.
+type driver struct {
+	w             *worker
+	loop          *Loop
+	wl            workload
+	slot          int // this loop's number within the worker
+	n             int // connections this loop dials
+	dialed        int
+	wantPublisher bool
+
+	pending       int
+	dialStart     int64
+	lastOpen      int64
+	lastExpire    int64
+	seen          int32 // last phase acted on
+	drainDeadline int64
+	closeDeadline int64
+	count         loopCounters
+	handshake     *Hist
+	latency       *Hist
+	errSamples    []string
+
+	ready, stopped, drained atomic.Bool
+}
+
+// Opened implements Hooks.
+func (d *driver) Opened(c *Conn, now int64) {
+	d.pending--
+	d.count.open.Add(1)
+	d.handshake.Record(time.Duration(now - c.Dialed))
+	d.lastOpen = now
+	d.wl.opened(c)
+}
+
+// Message implements Hooks.
+func (d *driver) Message(c *Conn, p []byte, now int64) {
+	d.count.recv.Add(1)
+	d.wl.message(c, p, now)
+}
+
+// Failed implements Hooks.
+func (d *driver) Failed(c *Conn, err error) {
+	if c.Open() {
+		d.count.open.Add(-1)
+		d.count.errors.Add(1)
+	} else {
+		d.pending--
+		d.count.connectErrors.Add(1)
+	}
+	if len(d.errSamples) < 3 {
+		d.errSamples = append(d.errSamples, err.Error())
+	}
+}
+
+// Tick implements Hooks: it advances the loop through the worker's phases.
+func (d *driver) Tick(now int64) {
+	phase := d.w.phase.Load()
+	first := phase != d.seen
+	d.seen = phase
+	switch phase {
+	case phaseConnect:
+		d.dial(now)
+	case phaseRun:
+		if first {
+			d.wl.start(now)
+		}
+		d.wl.tick(now)
+	case phaseStop:
+		if first {
+			d.wl.stop()
+			d.stopped.Store(true)
+		}
+	case phaseDrain:
+		if first {
+			d.drainDeadline = now + int64(d.w.cfg.Drain)
+		}
+		if d.wl.drained() || now > d.drainDeadline {
+			d.drained.Store(true)
+		}
+	case phaseClose:
+		if first {
+			d.loop.CloseAll()
+			d.closeDeadline = now + int64(2*time.Second)
+		}
+		if d.loop.Live() == 0 || now > d.closeDeadline {
+			d.loop.Stop()
+		}
+	}
+}
+
+// dial opens connections at this loop's share of the connect rate.
+func (d *driver) dial(now int64) {
+	cfg := &d.w.cfg
+	if d.dialStart == 0 {
+		d.dialStart = now
+	}
+	if now-d.lastExpire > int64(100*time.Millisecond) {
+		d.lastExpire = now
+		d.loop.ExpireHandshakes(now - int64(cfg.HandshakeTimeout))
+	}
+	if d.wantPublisher {
+		d.wantPublisher = false
+		d.dialOne(-1, 0)
+	}
+	due := d.n
+	if cfg.ConnectRate > 0 {
+		perLoop := cfg.ConnectRate / float64(cfg.Loops)
+		due = min(d.n, int(float64(now-d.dialStart)*perLoop/1e9)+1)
+	}
+	for d.dialed < due && d.pending < maxPendingDials {
+		// Global numbering spreads connections evenly over targets and
+		// source addresses whatever the split into workers and loops.
+		global := cfg.First + d.dialed*cfg.Loops + d.slot
+		d.dialOne(d.dialed, global)
+		d.dialed++
+	}
+	if d.dialed == d.n && d.pending == 0 {
+		d.ready.Store(true)
+	}
+}
+
+func (d *driver) dialOne(index, global int) {
+	t := &d.w.targets[global%len(d.w.targets)]
+	var src *unix.SockaddrInet4
+	if d.w.cfg.Sources > 0 {
+		s := d.w.sources[global%len(d.w.sources)]
+		src = &s
+	}
+	if err := d.loop.Dial(t, src, index); err != nil {
+		d.count.connectErrors.Add(1)
+		if len(d.errSamples) < 3 {
+			d.errSamples = append(d.errSamples, err.Error())
+		}
+		return
+	}
+	d.pending++
+}
+
+// result gathers this loop's figures; call it after the loop has returned.
+func (d *driver) result() *Result {
+	r := newResult()
+	r.Opened = d.count.open.Load() + d.count.errors.Load()
+	r.ConnectErrors = d.count.connectErrors.Load()
+	r.Errors = d.count.errors.Load()
+	r.Sent = d.count.sent.Load()
+	r.Received = d.count.recv.Load()
+	r.FirstDial = d.dialStart
+	r.LastOpen = d.lastOpen
+	r.Handshake = d.handshake
+	r.Latency = d.latency
+	r.ErrorSamples = d.errSamples
+	d.wl.finish(r)
+	return r
+}

@@ -1,0 +1,207 @@
+// Package bench is the load generator behind `wsgate bench`: it opens many
+// WebSocket connections to one or more ws:// endpoints and measures the
+// connect rate, echo round trips or broadcast fan-out, with latency from
+// HDR histograms. Connections live on epoll loops with no goroutine and no
+// read buffer per connection, spread over worker processes and loopback
+// source addresses so that the client is never the bottleneck.
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// connsPerProc is how many connections one worker process takes when
+// -procs is automatic; a process may open about 20,000 files.
+const connsPerProc = 15000
+
+// connsPerSource is how many connections one source address takes when
+// -sources is automatic; the ephemeral port range holds about 28,000.
+const connsPerSource = 25000
+
+// Options configure a run. Main fills them from flags; the defaults are the
+// flag defaults.
+type Options struct {
+	Workload         string        // conns, echo or bcast
+	URLs             []string      // targets, used round robin
+	Conns            int           // connections (bcast: subscribers); default 100
+	ConnectRate      float64       // new connections per second in all; default 5000, 0 is unpaced
+	Duration         time.Duration // measurement window; default 10s
+	Size             int           // message size in bytes, at least 16; default 64
+	Rate             float64       // echo: messages/s in all, 0 for closed loop; bcast: publishes/s; default 0 (bcast 10)
+	Messages         int64         // most messages sent in all; 0 is no limit
+	Procs            int           // worker processes; 0 is ceil(conns/15000)
+	Sources          int           // source addresses 127.0.0.2...; 0 is automatic, -1 is none
+	Loops            int           // event loops per worker; 0 is the number of CPUs
+	HandshakeTimeout time.Duration // default 10s
+	Drain            time.Duration // wait for answers after the window; default 5s
+	ServerPID        int           // sample this process's RSS and CPU; 0 is none
+	JSON             bool          // print the report as JSON
+}
+
+// Main runs `wsgate bench` with args (the arguments after "bench") and
+// returns the exit code: 0 when every connection opened and every message
+// arrived, 1 on errors or missing deliveries, 2 on bad usage.
+func Main(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wsgate bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o Options
+	var urls stringList
+	var worker string
+	fs.Var(&urls, "url", "target `ws://host:port/path`; repeat or separate with commas to spread connections over several (default ws://127.0.0.1:8080/ws)")
+	fs.IntVar(&o.Conns, "conns", 100, "connections (bcast: subscribers)")
+	fs.Float64Var(&o.ConnectRate, "connect-rate", 5000, "new connections per second in all (0: as fast as possible)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measurement window")
+	fs.IntVar(&o.Size, "size", 64, "message size in bytes (at least 16)")
+	fs.Float64Var(&o.Rate, "rate", -1, "echo: messages/s in all, 0 for a closed loop; bcast: messages/s published (default: echo 0, bcast 10)")
+	fs.Int64Var(&o.Messages, "messages", 0, "most messages to send in all (0: bounded by -duration only)")
+	fs.IntVar(&o.Procs, "procs", 0, "client processes (0: one per 15000 connections)")
+	fs.IntVar(&o.Sources, "sources", 0, "source addresses 127.0.0.2 and up (0: one per 25000 connections, -1: none)")
+	fs.IntVar(&o.Loops, "loops", 0, "event loops per process (0: number of CPUs)")
+	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", 10*time.Second, "fail a connection whose handshake takes longer")
+	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after the window, wait this long at most for answers in flight")
+	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	fs.StringVar(&worker, workerFlag, "", "internal: run as a worker process with this configuration")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: wsgate bench [flags] conns|echo|bcast\n\n")
+		fmt.Fprintf(stderr, "  conns  open -conns connections at -connect-rate and hold them for -duration\n")
+		fmt.Fprintf(stderr, "  echo   round trips of -size bytes, closed loop or at -rate messages/s\n")
+		fmt.Fprintf(stderr, "  bcast  one publisher at -rate messages/s, -conns subscribers (server: --app broadcast)\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if worker != "" {
+		return workerMain(worker, stderr)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	o.Workload = fs.Arg(0)
+	o.URLs = urls
+	if err := o.complete(); err != nil {
+		fmt.Fprintf(stderr, "wsgate bench: %v\n", err)
+		return 2
+	}
+	rep, err := Run(o, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate bench: %v\n", err)
+		return 1
+	}
+	if o.JSON {
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteText(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate bench: %v\n", err)
+		return 1
+	}
+	if !rep.OK {
+		return 1
+	}
+	return 0
+}
+
+// complete checks the options and fills in the automatic values.
+func (o *Options) complete() error {
+	switch o.Workload {
+	case "conns", "echo", "bcast":
+	default:
+		return fmt.Errorf("unknown workload %q (have: conns, echo, bcast)", o.Workload)
+	}
+	if len(o.URLs) == 0 {
+		o.URLs = []string{"ws://127.0.0.1:8080/ws"}
+	}
+	for _, u := range o.URLs {
+		if _, err := ParseTarget(u); err != nil {
+			return err
+		}
+	}
+	if o.Conns < 0 || o.Duration <= 0 || o.Size < 0 || o.Messages < 0 || o.ConnectRate < 0 {
+		return errors.New("-conns, -duration, -size, -messages and -connect-rate must not be negative")
+	}
+	if o.Workload == "bcast" && o.Conns == 0 {
+		return errors.New("bcast needs at least one subscriber")
+	}
+	if o.Rate < 0 {
+		o.Rate = 0
+		if o.Workload == "bcast" {
+			o.Rate = 10
+		}
+	}
+	if o.Workload == "bcast" && o.Rate == 0 {
+		return errors.New("bcast needs -rate above 0")
+	}
+	o.Size = max(o.Size, minPayload)
+	if o.Procs <= 0 {
+		o.Procs = max(1, int(math.Ceil(float64(o.Conns)/connsPerProc)))
+	}
+	o.Procs = min(o.Procs, max(o.Conns, 1))
+	switch {
+	case o.Sources == 0:
+		if n := o.Conns / len(o.URLs); n > connsPerSource {
+			o.Sources = int(math.Ceil(float64(n) / connsPerSource))
+		}
+	case o.Sources < 0:
+		o.Sources = 0
+	}
+	if o.Loops <= 0 {
+		o.Loops = runtime.NumCPU()
+	}
+	if o.HandshakeTimeout <= 0 {
+		o.HandshakeTimeout = 10 * time.Second
+	}
+	if o.Drain <= 0 {
+		o.Drain = 5 * time.Second
+	}
+	return nil
+}
+
+// workerMain is the entry point of a worker process: commands on stdin,
+// events on stdout, SIGINT stops it like the stop command.
+func workerMain(js string, stderr io.Writer) int {
+	var cfg WorkerConfig
+	if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+		fmt.Fprintf(stderr, "wsgate bench worker: bad configuration: %v\n", err)
+		return 2
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	if err := runWorker(cfg, os.Stdin, os.Stdout, sig); err != nil {
+		fmt.Fprintf(stderr, "wsgate bench worker: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// stringList is a flag that may be repeated and holds comma-separated items.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+func (s *stringList) Set(v string) error {
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*s = append(*s, item)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,23 @@
+package bench
+
+import "encoding/binary"
+
+// minPayload is the smallest message: a send time and a sequence number.
+const minPayload = 16
+
+// stamp writes the send time (Unix nanoseconds) and a sequence number at the
+// front of p, which is at least minPayload long. Wall-clock time is read the
+// same in every process of one machine, so a worker can time a message that
+// another worker sent.
+func stamp(p []byte, sentAt int64, seq uint64) {
+	binary.LittleEndian.PutUint64(p[0:8], uint64(sentAt))
+	binary.LittleEndian.PutUint64(p[8:16], seq)
+}
+
+// readStamp returns what stamp wrote; ok is false for a message too short.
+func readStamp(p []byte) (sentAt int64, seq uint64, ok bool) {
+	if len(p) < minPayload {
+		return 0, 0, false
+	}
+	return int64(binary.LittleEndian.Uint64(p[0:8])), binary.LittleEndian.Uint64(p[8:16]), true
+}

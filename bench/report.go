@@ -1,0 +1,200 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Latency is a latency distribution in microseconds.
+type Latency struct {
+	Count int64 `json:"count"`
+	P50   int64 `json:"p50_us"`
+	P90   int64 `json:"p90_us"`
+	P99   int64 `json:"p99_us"`
+	P999  int64 `json:"p999_us"`
+	Max   int64 `json:"max_us"`
+	Mean  int64 `json:"mean_us"`
+}
+
+func latencyOf(h *Hist) Latency {
+	us := func(d time.Duration) int64 { return d.Microseconds() }
+	if h.Count() == 0 {
+		return Latency{}
+	}
+	return Latency{
+		Count: h.Count(), P50: us(h.Quantile(0.5)), P90: us(h.Quantile(0.9)),
+		P99: us(h.Quantile(0.99)), P999: us(h.Quantile(0.999)), Max: us(h.Max()), Mean: us(h.Mean()),
+	}
+}
+
+// Broadcast holds the fan-out figures of a bcast run.
+type Broadcast struct {
+	Published      int64   `json:"published"`
+	Subscribers    int64   `json:"subscribers"`
+	Expected       int64   `json:"expected"`  // published × subscribers
+	Delivered      int64   `json:"delivered"` // distinct deliveries
+	Missing        int64   `json:"missing"`   // expected − delivered, must be 0
+	Duplicates     int64   `json:"duplicates"`
+	OutOfOrder     int64   `json:"out_of_order"`
+	DeliveriesPerS float64 `json:"deliveries_per_s"`
+}
+
+// Report is the outcome of a run, as printed by Main.
+type Report struct {
+	Workload    string   `json:"workload"`
+	URLs        []string `json:"urls"`
+	Procs       int      `json:"procs"`
+	Loops       int      `json:"loops_per_proc"`
+	Sources     int      `json:"sources"`
+	Size        int      `json:"size"`
+	Rate        float64  `json:"rate,omitempty"`
+	Window      float64  `json:"window_s"` // measurement window, seconds
+	Interrupted bool     `json:"interrupted,omitempty"`
+
+	Requested     int     `json:"conns_requested"`
+	Opened        int64   `json:"conns_opened"`
+	ConnectErrors int64   `json:"connect_errors"`
+	Errors        int64   `json:"conn_errors"`
+	ConnectRate   float64 `json:"connect_per_s"`
+	Handshake     Latency `json:"handshake"`
+
+	Sent       int64      `json:"sent"`
+	Received   int64      `json:"received"`
+	Unanswered int64      `json:"unanswered,omitempty"`
+	PerSecond  float64    `json:"msgs_per_s"`
+	Latency    Latency    `json:"latency"`
+	Broadcast  *Broadcast `json:"broadcast,omitempty"`
+
+	Server       *ServerFigures `json:"server,omitempty"`
+	ErrorSamples []string       `json:"error_samples,omitempty"`
+	WorkerErrors []string       `json:"worker_errors,omitempty"`
+	OK           bool           `json:"ok"`
+}
+
+// newReport derives the figures from the merged counters and the window.
+func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Report {
+	rep := &Report{
+		Workload: o.Workload, URLs: o.URLs, Procs: o.Procs, Loops: o.Loops, Sources: o.Sources,
+		Size: o.Size, Rate: o.Rate, Window: window.Seconds(), Interrupted: interrupted,
+		Requested: o.Conns, Opened: r.Opened, ConnectErrors: r.ConnectErrors, Errors: r.Errors,
+		Handshake: latencyOf(r.Handshake), Sent: r.Sent, Received: r.Received, Unanswered: r.Unanswered,
+		Latency: latencyOf(r.Latency), ErrorSamples: r.ErrorSamples,
+	}
+	if r.LastOpen > r.FirstDial && r.FirstDial > 0 {
+		rep.ConnectRate = float64(r.Opened) / time.Duration(r.LastOpen-r.FirstDial).Seconds()
+	}
+	if window > 0 {
+		rep.PerSecond = float64(r.Received) / window.Seconds()
+	}
+	if o.Workload == "bcast" {
+		b := &Broadcast{
+			Published: r.Published, Subscribers: r.Subscribers, Expected: r.Published * r.Subscribers,
+			Delivered: r.Unique, Duplicates: r.Duplicates, OutOfOrder: r.OutOfOrder,
+		}
+		b.Missing = b.Expected - b.Delivered
+		if window > 0 {
+			b.DeliveriesPerS = float64(b.Delivered+b.Duplicates) / window.Seconds()
+		}
+		rep.Broadcast = b
+		rep.PerSecond = b.DeliveriesPerS
+	}
+	return rep
+}
+
+// serverMessages is the count the server's CPU time is divided by: round
+// trips for echo, deliveries for bcast, nothing for conns.
+func (r *Report) serverMessages() int64 {
+	switch {
+	case r.Broadcast != nil:
+		return r.Broadcast.Delivered + r.Broadcast.Duplicates
+	case r.Workload == "echo":
+		return r.Received
+	}
+	return 0
+}
+
+// judge sets OK: every connection opened and stayed up, every message was
+// answered and every broadcast arrived once, and the run was not cut short
+// by a worker failing.
+func (r *Report) judge() {
+	r.OK = r.ConnectErrors == 0 && r.Errors == 0 && r.Unanswered == 0 && len(r.WorkerErrors) == 0 &&
+		r.Opened >= int64(r.Requested) && r.Window > 0
+	if b := r.Broadcast; b != nil {
+		r.OK = r.OK && b.Missing == 0 && b.Duplicates == 0 && b.Subscribers > 0
+	}
+}
+
+// WriteJSON writes the report as one indented JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// WriteText writes the report as an aligned two-column table.
+func (r *Report) WriteText(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	lat := func(l Latency) string {
+		if l.Count == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("p50 %s  p90 %s  p99 %s  p99.9 %s  max %s  (n=%d)",
+			us(l.P50), us(l.P90), us(l.P99), us(l.P999), us(l.Max), l.Count)
+	}
+	row("workload", "%s", r.Workload)
+	row("targets", "%s", strings.Join(r.URLs, ", "))
+	row("clients", "%d procs × %d loops, %d source addrs", r.Procs, r.Loops, r.Sources)
+	row("window", "%.2fs%s", r.Window, map[bool]string{true: " (interrupted)"}[r.Interrupted])
+	row("connections", "%d/%d open, %d connect errors, %d dropped", r.Opened, r.Requested, r.ConnectErrors, r.Errors)
+	row("connect rate", "%.0f/s", r.ConnectRate)
+	row("handshake", "%s", lat(r.Handshake))
+	if r.Workload != "conns" {
+		row("messages", "%d sent, %d received, %d unanswered (%d bytes)", r.Sent, r.Received, r.Unanswered, r.Size)
+		row("throughput", "%.0f msgs/s", r.PerSecond)
+		row("latency", "%s", lat(r.Latency))
+	}
+	if b := r.Broadcast; b != nil {
+		row("broadcast", "%d published × %d subscribers = %d expected", b.Published, b.Subscribers, b.Expected)
+		row("deliveries", "%d delivered, %d missing, %d duplicates, %d out of order", b.Delivered, b.Missing, b.Duplicates, b.OutOfOrder)
+	}
+	if s := r.Server; s != nil {
+		row("server rss", "%s idle, %s loaded, %.0f B/conn, %d threads", mib(s.RSSIdle), mib(s.RSSLoaded), s.RSSPerConn, s.Threads)
+		perMsg := ""
+		if s.CPUPerMessage > 0 {
+			perMsg = fmt.Sprintf(", %.2f µs/msg", s.CPUPerMessage)
+		}
+		row("server cpu", "%.2fs (%.2f cores)%s", s.CPUSeconds, s.CPUUtilization, perMsg)
+	}
+	for _, e := range r.ErrorSamples {
+		row("error", "%s", e)
+	}
+	for _, e := range r.WorkerErrors {
+		row("worker error", "%s", e)
+	}
+	row("result", "%s", map[bool]string{true: "ok", false: "FAILED"}[r.OK])
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// us formats microseconds with a unit that keeps three digits or so.
+func us(v int64) string {
+	switch {
+	case v >= 10_000_000:
+		return fmt.Sprintf("%.1fs", float64(v)/1e6)
+	case v >= 10_000:
+		return fmt.Sprintf("%.1fms", float64(v)/1e3)
+	}
+	return fmt.Sprintf("%dµs", v)
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }

@@ -1,0 +1,58 @@
+package bench
+
+// Result is what one loop, one worker or the whole run counted. Workers send
+// theirs to the parent as JSON; Merge adds them up.
+type Result struct {
+	Opened        int64 `json:"opened"`         // handshakes completed
+	ConnectErrors int64 `json:"connect_errors"` // dials or handshakes that failed
+	Errors        int64 `json:"errors"`         // open connections that failed
+	FirstDial     int64 `json:"first_dial_ns"`  // Unix ns, 0 if none
+	LastOpen      int64 `json:"last_open_ns"`   // Unix ns, 0 if none
+
+	Sent       int64 `json:"sent"`
+	Received   int64 `json:"received"`
+	Unanswered int64 `json:"unanswered"` // echo: sent but never echoed
+
+	Published   int64 `json:"published"`
+	Subscribers int64 `json:"subscribers"`
+	Unique      int64 `json:"unique"`
+	Duplicates  int64 `json:"duplicates"`
+	OutOfOrder  int64 `json:"out_of_order"`
+
+	Handshake    *Hist    `json:"handshake_hist"`
+	Latency      *Hist    `json:"latency_hist"`
+	ErrorSamples []string `json:"error_samples,omitempty"`
+}
+
+// maxErrorSamples bounds the error messages carried to the report.
+const maxErrorSamples = 5
+
+func newResult() *Result {
+	return &Result{Handshake: NewHist(), Latency: NewHist()}
+}
+
+// Merge adds o into r.
+func (r *Result) Merge(o *Result) {
+	r.Opened += o.Opened
+	r.ConnectErrors += o.ConnectErrors
+	r.Errors += o.Errors
+	if o.FirstDial != 0 && (r.FirstDial == 0 || o.FirstDial < r.FirstDial) {
+		r.FirstDial = o.FirstDial
+	}
+	r.LastOpen = max(r.LastOpen, o.LastOpen)
+	r.Sent += o.Sent
+	r.Received += o.Received
+	r.Unanswered += o.Unanswered
+	r.Published += o.Published
+	r.Subscribers += o.Subscribers
+	r.Unique += o.Unique
+	r.Duplicates += o.Duplicates
+	r.OutOfOrder += o.OutOfOrder
+	r.Handshake.Merge(o.Handshake)
+	r.Latency.Merge(o.Latency)
+	for _, s := range o.ErrorSamples {
+		if len(r.ErrorSamples) < maxErrorSamples {
+			r.ErrorSamples = append(r.ErrorSamples, s)
+		}
+	}
+}

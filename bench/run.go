@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Run carries out a run: it starts the workers, waits until they have
+// connected, opens the measurement window for o.Duration (or until SIGINT),
+// lets answers in flight drain, and merges what the workers counted. The
+// live progress line goes to stderr when it is a terminal.
+func Run(o Options, stderr io.Writer) (*Report, error) {
+	base := WorkerConfig{
+		Workload: o.Workload, URLs: o.URLs, Conns: o.Conns, Sources: o.Sources,
+		ConnectRate: o.ConnectRate, Size: o.Size, Rate: o.Rate, Messages: o.Messages,
+		Loops: o.Loops, HandshakeTimeout: o.HandshakeTimeout, Drain: o.Drain,
+	}
+	cfgs := splitConfigs(base, o.Procs)
+
+	var idle, atStart, atEnd procSample
+	sample := func(s *procSample) {
+		if o.ServerPID > 0 {
+			if got, err := sampleProc(o.ServerPID); err == nil {
+				*s = got
+			}
+		}
+	}
+	if o.ServerPID > 0 {
+		var err error
+		if idle, err = sampleProc(o.ServerPID); err != nil {
+			return nil, err
+		}
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+
+	handles, events, err := startWorkers(cfgs, o.Procs == 1, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, h := range handles {
+			h.cmds.Close()
+		}
+	}()
+
+	prog := newProgress(stderr, len(handles))
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+
+	var (
+		merged      = newResult()
+		workerErrs  []string
+		alive       = len(handles)
+		ready       = 0
+		stopped     = make([]bool, len(handles))
+		nStopped    = 0
+		published   int64
+		expectSent  bool
+		stopSent    bool
+		interrupted bool
+		window      <-chan time.Time
+		start, end  time.Time
+		openAtStart int64
+	)
+	stopAll := func() {
+		if stopSent {
+			return
+		}
+		stopSent = true
+		if !start.IsZero() {
+			end = time.Now()
+			sample(&atEnd)
+		}
+		for _, h := range handles {
+			h.send(cmdStop)
+		}
+	}
+	markStopped := func(id int) {
+		if !stopped[id] {
+			stopped[id] = true
+			nStopped++
+		}
+		if nStopped == len(handles) && !expectSent {
+			expectSent = true
+			for _, h := range handles {
+				h.send(cmdExpect + " " + strconv.FormatInt(published, 10))
+			}
+		}
+	}
+
+	for alive > 0 {
+		select {
+		case <-sig:
+			interrupted = true
+			stopAll()
+		case <-window:
+			stopAll()
+		case <-tick.C:
+			prog.print()
+		case e := <-events:
+			if e.ev == nil {
+				alive--
+				if e.err != nil {
+					workerErrs = append(workerErrs, e.err.Error())
+				}
+				stopAll() // a worker that ends early ends the run
+				markStopped(e.id)
+				continue
+			}
+			switch e.ev.Type {
+			case "progress":
+				prog.update(e.id, e.ev)
+			case "ready":
+				openAtStart += e.ev.Open
+				if ready++; ready == len(handles) && !stopSent {
+					sample(&atStart)
+					start = time.Now()
+					window = time.After(o.Duration)
+					for _, h := range handles {
+						h.send(cmdStart)
+					}
+				}
+			case "stopped":
+				published += e.ev.Published
+				markStopped(e.id)
+			case "result":
+				if e.ev.Result != nil {
+					merged.Merge(e.ev.Result)
+				}
+			}
+		}
+	}
+	prog.done()
+
+	var elapsed time.Duration
+	if !start.IsZero() {
+		elapsed = end.Sub(start)
+	}
+	rep := newReport(o, merged, elapsed, interrupted)
+	rep.WorkerErrors = workerErrs
+	if o.ServerPID > 0 && !start.IsZero() {
+		rep.Server = serverFigures(o.ServerPID, idle, atStart, atEnd, elapsed, openAtStart, rep.serverMessages())
+	}
+	rep.judge()
+	if len(workerErrs) > 0 && merged.Opened == 0 && merged.ConnectErrors == 0 {
+		return rep, fmt.Errorf("workers failed: %v", workerErrs)
+	}
+	return rep, nil
+}

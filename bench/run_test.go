@@ -1,0 +1,142 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testOptions(workload, url string) Options {
+	o := Options{
+		Workload: workload, URLs: []string{url}, Conns: 40, ConnectRate: 0,
+		Duration: 500 * time.Millisecond, Size: 32, Rate: -1, Loops: 2,
+		HandshakeTimeout: 20 * time.Second, Drain: 20 * time.Second,
+	}
+	return o
+}
+
+func run(t *testing.T, o Options) *Report {
+	t.Helper()
+	if err := o.complete(); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	rep, err := Run(o, &stderr)
+	if err != nil {
+		t.Fatalf("run: %v; stderr: %s", err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		t.Logf("stderr: %s", stderr.String())
+	}
+	return rep
+}
+
+func TestEchoClosedLoopInProcess(t *testing.T) {
+	s := startTestServer(t, false, 0)
+	rep := run(t, testOptions("echo", s.URL()))
+	if !rep.OK {
+		t.Fatalf("report not ok: %+v", rep)
+	}
+	if rep.Opened != 40 || rep.Received == 0 || rep.Received != rep.Sent {
+		t.Fatalf("opened %d sent %d received %d", rep.Opened, rep.Sent, rep.Received)
+	}
+	if rep.Latency.Count != rep.Received || rep.Handshake.Count != 40 {
+		t.Fatalf("latency samples %d handshakes %d", rep.Latency.Count, rep.Handshake.Count)
+	}
+}
+
+func TestEchoOpenLoopMessageLimit(t *testing.T) {
+	s := startTestServer(t, false, 0)
+	o := testOptions("echo", s.URL())
+	o.Rate, o.Messages, o.Duration = 2000, 300, time.Second
+	rep := run(t, o)
+	if !rep.OK || rep.Sent != 300 || rep.Received != 300 {
+		t.Fatalf("ok %v sent %d received %d", rep.OK, rep.Sent, rep.Received)
+	}
+}
+
+// TestFanOutTwoProcesses spreads the connections over two worker processes
+// and two source addresses and checks the parent adds up both.
+func TestFanOutTwoProcesses(t *testing.T) {
+	s := startTestServer(t, false, 0)
+	o := testOptions("echo", s.URL())
+	o.Procs, o.Sources, o.Conns = 2, 2, 60
+	rep := run(t, o)
+	if !rep.OK || rep.Procs != 2 || rep.Opened != 60 {
+		t.Fatalf("ok %v procs %d opened %d: %v %v", rep.OK, rep.Procs, rep.Opened, rep.ErrorSamples, rep.WorkerErrors)
+	}
+	if rep.Handshake.Count != 60 || rep.Received != rep.Sent || rep.Sent == 0 {
+		t.Fatalf("handshakes %d sent %d received %d", rep.Handshake.Count, rep.Sent, rep.Received)
+	}
+}
+
+func TestConnsHoldsConnections(t *testing.T) {
+	s := startTestServer(t, false, 0)
+	o := testOptions("conns", s.URL())
+	o.Conns, o.ConnectRate = 200, 2000
+	rep := run(t, o)
+	if !rep.OK || rep.Opened != 200 || rep.ConnectRate <= 0 {
+		t.Fatalf("ok %v opened %d rate %.0f", rep.OK, rep.Opened, rep.ConnectRate)
+	}
+	// Every connection was closed cleanly at the end.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.openConns() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := s.openConns(); n != 0 {
+		t.Fatalf("server still holds %d connections", n)
+	}
+}
+
+func TestBroadcastTwoProcesses(t *testing.T) {
+	s := startTestServer(t, true, 0)
+	o := testOptions("bcast", s.URL())
+	o.Procs, o.Conns, o.Rate = 2, 30, 200
+	rep := run(t, o)
+	b := rep.Broadcast
+	if !rep.OK || b == nil || b.Published == 0 || b.Subscribers != 30 || b.Missing != 0 || b.Delivered != b.Expected {
+		t.Fatalf("ok %v broadcast %+v errors %v", rep.OK, b, rep.ErrorSamples)
+	}
+}
+
+// TestBroadcastFindsMissing runs against a server that drops deliveries:
+// the report must count them and fail.
+func TestBroadcastFindsMissing(t *testing.T) {
+	s := startTestServer(t, true, 5)
+	o := testOptions("bcast", s.URL())
+	o.Conns, o.Rate, o.Drain = 10, 200, 300*time.Millisecond
+	rep := run(t, o)
+	b := rep.Broadcast
+	if rep.OK || b.Missing <= 0 || b.Delivered+b.Missing != b.Expected {
+		t.Fatalf("ok %v broadcast %+v", rep.OK, b)
+	}
+}
+
+func TestMainJSONAndExitCodes(t *testing.T) {
+	s := startTestServer(t, false, 0)
+	var out, errb bytes.Buffer
+	code := Main([]string{"-url", s.URL(), "-conns", "5", "-duration", "300ms", "-json", "echo"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out.String())
+	}
+	if !rep.OK || rep.Opened != 5 || rep.Latency.Count == 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	if code := Main([]string{"nope"}, &out, &errb); code != 2 {
+		t.Fatalf("unknown workload: exit %d", code)
+	}
+	// Nothing listens here: every connection fails, the exit code says so.
+	ln := s.URL()
+	s.ln.Close()
+	out.Reset()
+	code = Main([]string{"-url", ln, "-conns", "3", "-duration", "100ms", "conns"}, &out, &errb)
+	if code != 1 || !strings.Contains(out.String(), "FAILED") {
+		t.Fatalf("refused connections: exit %d\n%s", code, out.String())
+	}
+}
