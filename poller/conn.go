@@ -50,7 +50,7 @@ type Conn struct {
 	deadline     int64
 	nextPing     int64 // owned by the wheel goroutine
 
-	// fdMu is held for reading around each writev on fd. onDisconnect
+	// fdMu is held for reading around each writev on fd. markClosed
 	// takes it for writing before netpoll closes fd, so that a write never
 	// lands on the fd number after it was closed and reused by another
 	// connection.
@@ -293,13 +293,13 @@ func (c *Conn) scheduleOpenTimer(now int64) {
 	}
 }
 
-// onDisconnect runs once when the TCP connection is gone, whoever closed it.
-func (c *Conn) onDisconnect() {
+// markClosed runs in netpoll's close callback, which netpoll follows by
+// closing the fd: from here on no write touches the fd, whose number a new
+// connection may get at once.
+func (c *Conn) markClosed() {
 	c.srv.wheel.cancel(c)
 	c.mu.Lock()
 	c.state = stateClosed
-	opened := c.opened
-	code, reason := c.closeCode, c.closeReason
 	if !c.writing {
 		// A writer in progress drops the queue itself when it sees the
 		// closed state.
@@ -307,9 +307,18 @@ func (c *Conn) onDisconnect() {
 	}
 	c.mu.Unlock()
 	// Wait out a writev that saw the connection open; later ones see it
-	// closed. netpoll closes fd after this callback returns.
+	// closed.
 	c.fdMu.Lock()
 	c.fdMu.Unlock()
+}
+
+// onDisconnect runs once when the TCP connection is gone, whoever closed
+// it, after markClosed.
+func (c *Conn) onDisconnect() {
+	c.mu.Lock()
+	opened := c.opened
+	code, reason := c.closeCode, c.closeReason
+	c.mu.Unlock()
 	c.srv.forget(c)
 	if opened {
 		if code == 0 {
