@@ -183,10 +183,9 @@ func (c *Conn) onPeerClose(code wsproto.StatusCode, reason string) {
 	case stateOpen:
 		c.state = stateClosing
 		c.closeCode, c.closeReason = code, reason
-		c.closeAfter = true
 		c.mu.Unlock()
 		f := newCloseFrame(code, "")
-		c.enqueue(f, true)
+		c.enqueue(f, true, true)
 		f.Release()
 		c.srv.wheel.schedule(c, c.srv.wheel.now.Load()+int64(c.srv.opts.CloseTimeout))
 	case stateClosing:
@@ -229,10 +228,9 @@ func (c *Conn) closeWith(code wsproto.StatusCode, reason string, now bool) error
 	}
 	c.state = stateClosing
 	c.closeCode, c.closeReason = code, reason
-	c.closeAfter = now
 	c.mu.Unlock()
 	f := newCloseFrame(code, reason)
-	c.enqueue(f, true)
+	c.enqueue(f, true, now)
 	f.Release()
 	c.srv.wheel.schedule(c, c.srv.wheel.now.Load()+int64(c.srv.opts.CloseTimeout))
 	return nil
