@@ -1,26 +1,66 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"slices"
+	"strings"
 
-	"github.com/wsgate/wsgate/poller"
+	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/examples/chat"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-func builtinApp(name string) (poller.Handler, error) {
-	switch name {
-	case "echo":
-		return echoApp{}, nil
-	}
-	return nil, fmt.Errorf("unknown app %q (have: echo)", name)
+// builtinApps are the applications `wsgate serve --app` can run.
+var builtinApps = map[string]func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)){
+	"chat": func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+		return chat.New(), chat.Page(wsPath)
+	},
+	"echo": func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+		return &echoApp{}, nil
+	},
+	"broadcast": func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+		return &broadcastApp{}, nil
+	},
 }
 
-// echoApp sends every message back to its sender with the same opcode.
-type echoApp struct{}
+func appNames() string {
+	names := make([]string, 0, len(builtinApps))
+	for n := range builtinApps {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
 
-func (echoApp) OnHandshake(*poller.Conn, *wsproto.Request) error { return nil }
-func (echoApp) OnOpen(*poller.Conn)                              {}
-func (echoApp) OnClose(*poller.Conn, wsproto.StatusCode, string) {}
-func (echoApp) OnMessage(c *poller.Conn, op wsproto.OpCode, p []byte) {
-	c.WriteMessage(op, p)
+func builtinApp(name, wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte), error) {
+	mk, ok := builtinApps[name]
+	if !ok {
+		return nil, nil, fmt.Errorf("unknown app %q (have: %s)", name, appNames())
+	}
+	app, page := mk(wsPath)
+	return app, page, nil
+}
+
+// echoApp sends every message back to its sender, text as text and binary
+// as binary.
+type echoApp struct{ api api.Api }
+
+func (a *echoApp) OnStart(x api.Api) error { a.api = x; return nil }
+func (a *echoApp) OnConnect(string)        {}
+func (a *echoApp) OnClose(string)          {}
+func (a *echoApp) OnMessage(id string, m api.Message) {
+	a.api.SendToClient(context.Background(), id, m.Data, m.Type)
+}
+
+// broadcastApp sends every message to every client (SendToAll), the server
+// side of `wsgate bench bcast`.
+type broadcastApp struct{ api api.Api }
+
+func (a *broadcastApp) OnStart(x api.Api) error { a.api = x; return nil }
+func (a *broadcastApp) OnConnect(string)        {}
+func (a *broadcastApp) OnClose(string)          {}
+func (a *broadcastApp) OnMessage(_ string, m api.Message) {
+	a.api.SendToAll(context.Background(), m.Data, m.Type)
 }

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/poller"
 )
 
@@ -19,7 +20,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	var (
 		listen   = fs.String("listen", poller.DefaultAddr, "address to serve WebSocket and HTTP on")
 		path     = fs.String("path", poller.DefaultPath, `WebSocket path ("*" for any)`)
-		appName  = fs.String("app", "echo", "built-in application: echo")
+		appName  = fs.String("app", "chat", "built-in application: "+appNames())
 		maxConns = fs.Int("max-conns", poller.DefaultMaxConns, "most connections at once")
 		maxMsg   = fs.Int64("max-message", 16<<20, "largest message in bytes (close 1009 above)")
 		budget   = fs.Int("outbound-budget", poller.DefaultOutboundBudget, "bytes queued per connection before the overflow policy applies")
@@ -39,7 +40,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	handler, err := builtinApp(*appName)
+	app, page, err := builtinApp(*appName, *path)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 2
@@ -48,10 +49,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		log.Warn("cannot raise the open files limit", "err", err)
 	}
-	srv, err := poller.NewServer(poller.Options{
+	gw, err := api.NewGateway(api.Options{Logger: log, Server: poller.Options{
 		Addr:             *listen,
 		Path:             *path,
-		Handler:          handler,
+		HTTPFallback:     page,
 		MaxConns:         *maxConns,
 		MaxMessageSize:   *maxMsg,
 		MaxFrameSize:     *maxMsg,
@@ -60,29 +61,28 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		MaxMissedPongs:   *missed,
 		IdleTimeout:      *idle,
 		HandshakeTimeout: *hsTime,
-		Logger:           log,
-	})
+	}}, app)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 2
 	}
-	if err := srv.Start(); err != nil {
+	if err := gw.Start(); err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 1
 	}
-	log.Info("serving", "addr", srv.Addr().String(), "path", *path, "app", *appName, "open_files", files)
-	fmt.Fprintf(stdout, "listening on %s\n", srv.Addr())
+	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "open_files", files)
+	fmt.Fprintf(stdout, "listening on %s\n", gw.Addr())
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
-	log.Info("draining", "conns", srv.Len())
+	log.Info("draining", "conns", gw.Stats().Conns)
 	ctx, cancel := context.WithTimeout(context.Background(), *drain)
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil {
+	if err := gw.Shutdown(ctx); err != nil {
 		log.Warn("drain incomplete", "err", err)
 	}
-	st := srv.Stats()
+	st := gw.Stats()
 	log.Info("stopped", "accepted", st.Accepted, "protocol_errors", st.ProtocolErrors, "overflows", st.Overflows)
 	return 0
 }

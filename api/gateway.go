@@ -1,0 +1,224 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsgate/wsgate/poller"
+	"github.com/wsgate/wsgate/router"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// NodeID identifies a node in its cluster; it is the first part of every
+// clientID the node issues.
+type NodeID = router.NodeID
+
+// Options configure a Gateway. Zero values mean the documented defaults.
+type Options struct {
+	// NodeID is this node's id, unique in its cluster. Default 1.
+	NodeID NodeID
+	// Server configures the connection engine: listen address, WebSocket
+	// path, plain-HTTP fallback, limits and timeouts (see poller.Options
+	// for each default). Server.Handler must be nil: the Gateway is the
+	// handler.
+	Server poller.Options
+	// Router configures the client tables.
+	Router router.Options
+	// Logger receives errors the Application cannot see, such as a panic
+	// in a callback. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Gateway is one node: it accepts WebSocket clients, runs the Application's
+// callbacks for them, and answers the Api for them.
+type Gateway struct {
+	app    Application
+	log    *slog.Logger
+	ids    *router.IDGenerator
+	router *router.Router
+	api    Api
+	srv    *poller.Server
+
+	open    atomic.Int64 // clients between OnConnect and the end of OnClose
+	stopped sync.Once
+}
+
+// NewGateway prepares a node for app; Start listens.
+func NewGateway(o Options, app Application) (*Gateway, error) {
+	if app == nil {
+		return nil, errors.New("api: NewGateway needs an Application")
+	}
+	if o.Server.Handler != nil {
+		return nil, errors.New("api: Options.Server.Handler must be nil; the Gateway handles connections")
+	}
+	if o.NodeID == 0 {
+		o.NodeID = 1
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Server.Logger == nil {
+		o.Server.Logger = o.Logger
+	}
+	g := &Gateway{
+		app:    app,
+		log:    o.Logger,
+		ids:    router.NewIDGenerator(o.NodeID),
+		router: router.New(o.Router),
+	}
+	g.api = NewLocalAPI(g.router)
+	o.Server.Handler = (*handler)(g)
+	srv, err := poller.NewServer(o.Server)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	g.srv = srv
+	return g, nil
+}
+
+// Start runs the Application's OnStart, if it has one, then listens. It
+// returns once the listener is up.
+func (g *Gateway) Start() error {
+	if s, ok := g.app.(Starter); ok {
+		if err := s.OnStart(g.api); err != nil {
+			return fmt.Errorf("api: application start: %w", err)
+		}
+	}
+	if err := g.srv.Start(); err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	return nil
+}
+
+// Shutdown drains the node: it stops accepting, closes every client with
+// 1001 after flushing its queue, waits until each OnClose has returned, then
+// runs the Application's OnStop. When ctx ends first, the remaining
+// connections are dropped and ctx's error is returned.
+func (g *Gateway) Shutdown(ctx context.Context) error {
+	err := g.srv.Shutdown(ctx)
+	// The engine counts a connection gone before its OnClose has run;
+	// wait for the callbacks too, so OnStop comes after all of them.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for g.open.Load() > 0 && err == nil {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-tick.C:
+		}
+	}
+	g.stopped.Do(func() {
+		if s, ok := g.app.(Stopper); ok {
+			s.OnStop()
+		}
+	})
+	return err
+}
+
+// Api is the node's Api, for code outside the callbacks (e.g. an HTTP
+// handler pushing to clients).
+func (g *Gateway) Api() Api { return g.api }
+
+// Addr is the address the node listens on.
+func (g *Gateway) Addr() net.Addr { return g.srv.Addr() }
+
+// NodeID is the node's id.
+func (g *Gateway) NodeID() NodeID { return g.ids.Node() }
+
+// Stats are the connection engine's counters.
+func (g *Gateway) Stats() poller.Stats { return g.srv.Stats() }
+
+// Router is the node's client tables, for a cluster layer that answers
+// calls from other nodes.
+func (g *Gateway) Router() *router.Router { return g.router }
+
+// handler is the Gateway seen by the connection engine.
+type handler Gateway
+
+// pending is a connection's state between handshake and open.
+type pending struct {
+	id   string
+	uid  string
+	info map[string]string
+}
+
+func (h *handler) OnHandshake(c *poller.Conn, r *wsproto.Request) error {
+	p := &pending{id: h.ids.Next()}
+	if hs, ok := h.app.(Handshaker); ok {
+		req := &Handshake{
+			ClientID:    p.id,
+			Path:        r.Path,
+			Query:       r.Query(),
+			Header:      r.Header,
+			RemoteAddr:  c.RemoteAddr(),
+			Subprotocol: c.Subprotocol(),
+		}
+		if err := h.guard(p.id, "OnHandshake", func() error { return hs.OnHandshake(req) }); err != nil {
+			return err
+		}
+		p.uid, p.info = req.UID, req.Info
+	}
+	c.SetValue(p)
+	return nil
+}
+
+func (h *handler) OnOpen(c *poller.Conn) {
+	p, _ := c.Value().(*pending)
+	if p == nil {
+		c.Abort()
+		return
+	}
+	cl, err := h.router.Add(p.id, c, p.uid, p.info)
+	if err != nil {
+		h.log.Error("gateway: add client", "err", err)
+		c.Abort()
+		return
+	}
+	c.SetValue(cl)
+	h.open.Add(1)
+	h.guard(p.id, "OnConnect", func() error { h.app.OnConnect(p.id); return nil })
+}
+
+func (h *handler) OnMessage(c *poller.Conn, op wsproto.OpCode, payload []byte) {
+	cl, _ := c.Value().(*router.Client)
+	if cl == nil {
+		return
+	}
+	msg := Message{Type: Text, Data: payload}
+	if op == wsproto.OpBinary {
+		msg.Type = Binary
+	}
+	h.guard(cl.ID(), "OnMessage", func() error { h.app.OnMessage(cl.ID(), msg); return nil })
+}
+
+func (h *handler) OnClose(c *poller.Conn, code wsproto.StatusCode, reason string) {
+	cl, _ := c.Value().(*router.Client)
+	if cl == nil {
+		return
+	}
+	h.router.Closing(cl)
+	h.guard(cl.ID(), "OnClose", func() error { h.app.OnClose(cl.ID()); return nil })
+	h.router.Remove(cl)
+	h.open.Add(-1)
+}
+
+// guard runs an Application callback. A panic in it must not take the node
+// down: it is logged and the client is closed with 1011.
+func (h *handler) guard(id, name string, f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.log.Error("gateway: application panicked", "callback", name, "client", id, "panic", v)
+			if cl, ok := h.router.Lookup(id); ok && name != "OnClose" {
+				cl.Conn().Close(wsproto.CloseInternalError, "internal error")
+			}
+			err = Refuse(500, "internal error")
+		}
+	}()
+	return f()
+}

@@ -1,0 +1,109 @@
+package chat_test
+
+import (
+	"context"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds a Chromium to drive, or "" if none is installed.
+func chromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestChatInBrowser drives the chat page in headless Chromium: two tabs log
+// in, join a room, and each sees the other's message; one asks who is in
+// the room and whispers to the other.
+func TestChatInBrowser(t *testing.T) {
+	exe := chromiumPath()
+	if exe == "" {
+		t.Skip("chromium is not installed (Debian: apt-get install chromium); skipping the browser test")
+	}
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	g := startChat(t)
+	page := "http://" + g.Addr().String() + "/"
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	defer cancelAlloc()
+	ctx, cancel := context.WithTimeout(alloc, 90*time.Second)
+	defer cancel()
+	ann, cancelAnn := chromedp.NewContext(ctx) // the browser's first tab
+	defer cancelAnn()
+
+	enter := func(tab context.Context, name string) {
+		t.Helper()
+		err := chromedp.Do(tab,
+			chromedp.Navigate(page),
+			chromedp.WaitVisible(chromedp.CSS(`body[data-state="open"]`)),
+			chromedp.SendKeys(chromedp.ID("name"), name),
+			chromedp.Click(chromedp.ID("login")),
+			chromedp.WaitVisible(`//span[@id="me"][contains(., "logged in as `+name+`")]`),
+			chromedp.Click(chromedp.ID("join")),
+			chromedp.WaitVisible(`//ul[@id="joined"]/li[.="lobby"]`),
+		)
+		if err != nil {
+			t.Fatalf("%s logs in and joins: %v", name, err)
+		}
+	}
+	say := func(tab context.Context, text string) {
+		t.Helper()
+		if err := chromedp.Do(tab,
+			chromedp.SendKeys(chromedp.ID("text"), text),
+			chromedp.Click(chromedp.ID("say")),
+		); err != nil {
+			t.Fatalf("say %q: %v", text, err)
+		}
+	}
+	sees := func(tab context.Context, who, line string) {
+		t.Helper()
+		if err := chromedp.Do(tab,
+			chromedp.WaitVisible(`//ul[@id="log"]/li[.="`+line+`"]`),
+		); err != nil {
+			t.Fatalf("%s never saw %q: %v", who, line, err)
+		}
+	}
+
+	enter(ann, "ann")                          // starts the browser
+	bob, cancelBob := chromedp.NewContext(ann) // a second tab in it
+	defer cancelBob()
+	enter(bob, "bob")
+	sees(ann, "ann", "[lobby] bob joined")
+
+	say(ann, "hello from ann")
+	sees(bob, "bob", "[lobby] ann: hello from ann")
+	say(bob, "hi ann, bob here")
+	sees(ann, "ann", "[lobby] bob: hi ann, bob here")
+
+	if err := chromedp.Do(ann,
+		chromedp.Click(chromedp.ID("who")),
+		chromedp.WaitVisible(`//ul[@id="members"][li[.="ann"]][li[.="bob"]]`),
+		chromedp.SendKeys(chromedp.ID("to"), "bob"),
+		chromedp.SendKeys(chromedp.ID("whisper-text"), "a secret"),
+		chromedp.Click(chromedp.ID("whisper")),
+	); err != nil {
+		t.Fatalf("who and whisper: %v", err)
+	}
+	sees(bob, "bob", "ann whispers: a secret")
+}

@@ -1,0 +1,355 @@
+// Package chat is the demo application of wsgate (`wsgate serve --app
+// chat`): users log in with a name, join rooms, talk in them, whisper to
+// each other and shout to everyone. It uses the Api for all of its state,
+// so it works unchanged on a cluster.
+//
+// The protocol is JSON text frames, one object each, "type" first.
+//
+//	client -> server                           server -> clients
+//	{"type":"login","name":N}                  {"type":"welcome","client_id":ID,"name":N} to the client
+//	{"type":"join","room":R}                   {"type":"joined","room":R,"name":N} to the room
+//	{"type":"leave","room":R}                  {"type":"left","room":R,"name":N} to the room and the leaver
+//	{"type":"say","room":R,"text":T}           {"type":"said","room":R,"from":N,"text":T} to the room
+//	{"type":"whisper","to":M,"text":T}         {"type":"whispered","from":N,"text":T} to every client of M
+//	{"type":"shout","text":T}                  {"type":"shouted","from":N,"text":T} to everyone
+//	{"type":"who","room":R}                    {"type":"who","room":R,"names":[...],"clients":K}
+//	{"type":"status","status":S}               {"type":"status","status":S}
+//	{"type":"whois","name":M}                  {"type":"whois","name":M,"online":B,"clients":[{"client_id":ID,"status":S}]}
+//	{"type":"rooms"}                           {"type":"rooms","rooms":[...]}
+//	{"type":"stats"}                           {"type":"stats","clients":K,"users":U}
+//
+// A client's name is its uid; its status is in its info. A request that
+// cannot be served (bad JSON, an unknown type, a missing field, anything
+// but login before logging in, saying something in a room one is not in,
+// whispering to someone offline) is answered with
+// {"type":"error","error":"..."} and the connection stays open. When a
+// client disconnects, each of its rooms gets "left".
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsgate/wsgate/api"
+)
+
+// Limits on what a client may send.
+const (
+	MaxNameLen = 32   // bytes of a name or a room
+	MaxTextLen = 4096 // bytes of a message text or a status
+)
+
+// callTimeout bounds each Api call; on one node they answer at once, in a
+// cluster a remote one may wait.
+const callTimeout = 5 * time.Second
+
+// App is the chat application. Create it with New.
+type App struct {
+	api api.Api
+	log *slog.Logger
+}
+
+// New returns the chat application.
+func New() *App { return &App{log: slog.Default()} }
+
+// OnStart receives the node's Api.
+func (a *App) OnStart(x api.Api) error {
+	a.api = x
+	return nil
+}
+
+// OnConnect does nothing: a client must log in first.
+func (a *App) OnConnect(clientID string) {}
+
+// OnClose tells each room of a logged-in client that it left. The client's
+// name and rooms still answer during OnClose.
+func (a *App) OnClose(clientID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	name, err := a.api.GetUIDByClientID(ctx, clientID)
+	if err != nil || name == "" {
+		return
+	}
+	rooms, err := a.api.GetGroupsByClientID(ctx, clientID)
+	if err != nil {
+		return
+	}
+	for _, room := range rooms {
+		a.api.SendToGroup(ctx, room, encode(left{Type: "left", Room: room, Name: name}), api.Exclude(clientID))
+	}
+}
+
+// request is any client message; which fields matter depends on Type.
+type request struct {
+	Type   string  `json:"type"`
+	Name   *string `json:"name"`
+	Room   *string `json:"room"`
+	Text   *string `json:"text"`
+	To     *string `json:"to"`
+	Status *string `json:"status"`
+}
+
+// errBadRequest marks the client's mistakes, which it is told about; other
+// errors are the node's, logged and reported as "internal error".
+type badRequest string
+
+func (e badRequest) Error() string { return string(e) }
+
+// OnMessage serves one request. msg.Data is used only during the call.
+func (a *App) OnMessage(clientID string, msg api.Message) {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if err := a.serve(ctx, clientID, msg); err != nil {
+		text := "internal error"
+		var bad badRequest
+		switch {
+		case errors.As(err, &bad):
+			text = string(bad)
+		case errors.Is(err, api.ErrClientOffline):
+			return // the client left meanwhile; nobody to tell
+		default:
+			a.log.Error("chat: request failed", "client", clientID, "err", err)
+		}
+		a.api.SendToClient(ctx, clientID, encode(errorReply{Type: "error", Error: text}))
+	}
+}
+
+func (a *App) serve(ctx context.Context, id string, msg api.Message) error {
+	if !msg.IsText() {
+		return badRequest("binary messages are not understood; send JSON text")
+	}
+	var req request
+	if err := json.Unmarshal(msg.Data, &req); err != nil {
+		return badRequest("bad JSON: " + err.Error())
+	}
+	if req.Type == "" {
+		return badRequest(`missing field "type"`)
+	}
+	if req.Type == "login" {
+		return a.login(ctx, id, req)
+	}
+	name, err := a.api.GetUIDByClientID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		if _, known := handlers[req.Type]; known {
+			return badRequest("log in first")
+		}
+	}
+	h, ok := handlers[req.Type]
+	if !ok {
+		return badRequest(fmt.Sprintf("unknown type %q", req.Type))
+	}
+	return h(a, ctx, id, name, req)
+}
+
+type handler func(a *App, ctx context.Context, id, name string, req request) error
+
+var handlers = map[string]handler{
+	"join":    (*App).join,
+	"leave":   (*App).leave,
+	"say":     (*App).say,
+	"whisper": (*App).whisper,
+	"shout":   (*App).shout,
+	"who":     (*App).who,
+	"status":  (*App).status,
+	"whois":   (*App).whois,
+	"rooms":   (*App).rooms,
+	"stats":   (*App).stats,
+}
+
+func (a *App) login(ctx context.Context, id string, req request) error {
+	name, err := field("name", req.Name, MaxNameLen)
+	if err != nil {
+		return err
+	}
+	if err := a.api.BindUID(ctx, id, name); err != nil {
+		return err
+	}
+	return a.api.SendToClient(ctx, id, encode(welcome{Type: "welcome", ClientID: id, Name: name}))
+}
+
+func (a *App) join(ctx context.Context, id, name string, req request) error {
+	room, err := field("room", req.Room, MaxNameLen)
+	if err != nil {
+		return err
+	}
+	if err := a.api.JoinGroup(ctx, id, room); err != nil {
+		return err
+	}
+	return a.api.SendToGroup(ctx, room, encode(joined{Type: "joined", Room: room, Name: name}))
+}
+
+func (a *App) leave(ctx context.Context, id, name string, req request) error {
+	room, err := field("room", req.Room, MaxNameLen)
+	if err != nil {
+		return err
+	}
+	if err := a.requireMember(ctx, id, room); err != nil {
+		return err
+	}
+	note := encode(left{Type: "left", Room: room, Name: name})
+	if err := a.api.LeaveGroup(ctx, id, room); err != nil {
+		return err
+	}
+	if err := a.api.SendToGroup(ctx, room, note); err != nil {
+		return err
+	}
+	return a.api.SendToClient(ctx, id, note)
+}
+
+func (a *App) say(ctx context.Context, id, name string, req request) error {
+	room, err := field("room", req.Room, MaxNameLen)
+	if err != nil {
+		return err
+	}
+	text, err := field("text", req.Text, MaxTextLen)
+	if err != nil {
+		return err
+	}
+	if err := a.requireMember(ctx, id, room); err != nil {
+		return err
+	}
+	return a.api.SendToGroup(ctx, room, encode(said{Type: "said", Room: room, From: name, Text: text}))
+}
+
+func (a *App) whisper(ctx context.Context, id, name string, req request) error {
+	to, err := field("to", req.To, MaxNameLen)
+	if err != nil {
+		return err
+	}
+	text, err := field("text", req.Text, MaxTextLen)
+	if err != nil {
+		return err
+	}
+	online, err := a.api.IsUIDOnline(ctx, to)
+	if err != nil {
+		return err
+	}
+	if !online {
+		return badRequest(to + " is offline")
+	}
+	return a.api.SendToUID(ctx, to, encode(whispered{Type: "whispered", From: name, Text: text}))
+}
+
+func (a *App) shout(ctx context.Context, id, name string, req request) error {
+	text, err := field("text", req.Text, MaxTextLen)
+	if err != nil {
+		return err
+	}
+	return a.api.SendToAll(ctx, encode(shouted{Type: "shouted", From: name, Text: text}))
+}
+
+func (a *App) who(ctx context.Context, id, name string, req request) error {
+	room, err := field("room", req.Room, MaxNameLen)
+	if err != nil {
+		return err
+	}
+	names, err := a.api.GetUIDsByGroup(ctx, room)
+	if err != nil {
+		return err
+	}
+	n, err := a.api.GetClientCountByGroup(ctx, room)
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	return a.api.SendToClient(ctx, id, encode(whoReply{Type: "who", Room: room, Names: nonNil(names), Clients: n}))
+}
+
+func (a *App) status(ctx context.Context, id, name string, req request) error {
+	s, err := field("status", req.Status, MaxTextLen)
+	if err != nil {
+		return err
+	}
+	if err := a.api.UpdateInfo(ctx, id, map[string]string{"status": s}); err != nil {
+		return err
+	}
+	return a.api.SendToClient(ctx, id, encode(statusReply{Type: "status", Status: s}))
+}
+
+func (a *App) whois(ctx context.Context, id, name string, req request) error {
+	who, err := field("name", req.Name, MaxNameLen)
+	if err != nil {
+		return err
+	}
+	ids, err := a.api.GetClientIDsByUID(ctx, who)
+	if err != nil {
+		return err
+	}
+	slices.Sort(ids)
+	clients := make([]clientStatus, 0, len(ids))
+	for _, cid := range ids {
+		info, err := a.api.GetInfo(ctx, cid)
+		if errors.Is(err, api.ErrClientOffline) {
+			continue // left since the listing
+		}
+		if err != nil {
+			return err
+		}
+		clients = append(clients, clientStatus{ClientID: cid, Status: info["status"]})
+	}
+	return a.api.SendToClient(ctx, id, encode(whoisReply{Type: "whois", Name: who, Online: len(clients) > 0, Clients: clients}))
+}
+
+func (a *App) rooms(ctx context.Context, id, name string, req request) error {
+	rooms, err := a.api.GetAllGroups(ctx)
+	if err != nil {
+		return err
+	}
+	slices.Sort(rooms)
+	return a.api.SendToClient(ctx, id, encode(roomsReply{Type: "rooms", Rooms: nonNil(rooms)}))
+}
+
+func (a *App) stats(ctx context.Context, id, name string, req request) error {
+	clients, err := a.api.GetAllClientCount(ctx)
+	if err != nil {
+		return err
+	}
+	users, err := a.api.GetAllUIDs(ctx)
+	if err != nil {
+		return err
+	}
+	return a.api.SendToClient(ctx, id, encode(statsReply{Type: "stats", Clients: clients, Users: len(users)}))
+}
+
+// requireMember refuses to act on a room the client is not in.
+func (a *App) requireMember(ctx context.Context, id, room string) error {
+	rooms, err := a.api.GetGroupsByClientID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(rooms, room) {
+		return badRequest("not in room " + room)
+	}
+	return nil
+}
+
+// field checks a required string field.
+func field(name string, v *string, maxLen int) (string, error) {
+	switch {
+	case v == nil:
+		return "", badRequest(fmt.Sprintf("missing field %q", name))
+	case *v == "":
+		return "", badRequest(fmt.Sprintf("field %q is empty", name))
+	case len(*v) > maxLen:
+		return "", badRequest(fmt.Sprintf("field %q is longer than %d bytes", name, maxLen))
+	case !utf8.ValidString(*v):
+		return "", badRequest(fmt.Sprintf("field %q is not valid UTF-8", name))
+	}
+	return *v, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

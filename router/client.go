@@ -1,0 +1,174 @@
+package router
+
+import (
+	"fmt"
+	"maps"
+	"sync"
+)
+
+type clientState uint8
+
+const (
+	stateOpen    clientState = iota
+	stateClosing             // the connection is gone; OnClose is running
+	stateGone                // removed from every table
+)
+
+// Client is one connection's entry. Its uid, groups and info are guarded by
+// mu; a change to them and to the tables that index them happens under mu,
+// so the two never disagree.
+type Client struct {
+	id   string
+	conn Conn
+
+	mu     sync.Mutex
+	state  clientState
+	uid    string
+	groups map[string]struct{}
+	info   map[string]string
+}
+
+// ID is the client's clientID.
+func (c *Client) ID() string { return c.id }
+
+// Conn is the client's connection.
+func (c *Client) Conn() Conn { return c.conn }
+
+// Add registers a new open client with an optional first uid and info
+// (the info map is copied).
+func (r *Router) Add(id string, conn Conn, uid string, info map[string]string) (*Client, error) {
+	c := &Client{id: id, conn: conn}
+	if len(info) > 0 {
+		c.info = maps.Clone(info)
+	}
+	sh := r.clientShard(id)
+	sh.mu.Lock()
+	if _, dup := sh.m[id]; dup {
+		sh.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s", ErrDuplicateClient, id)
+	}
+	sh.m[id] = c
+	sh.mu.Unlock()
+	r.count.Add(1)
+	if uid != "" {
+		c.mu.Lock()
+		r.bindLocked(c, uid)
+		c.mu.Unlock()
+	}
+	return c, nil
+}
+
+// Closing marks a client whose connection is gone. Until Remove, it stays
+// in every table so that its uid, groups and info still answer, but sends
+// to it are dropped, IsOnline reports false, and calls that would add to
+// its state return ErrClientOffline.
+func (r *Router) Closing(c *Client) {
+	c.mu.Lock()
+	if c.state == stateOpen {
+		c.state = stateClosing
+	}
+	c.mu.Unlock()
+}
+
+// Remove takes a client out of every table at once: its uid (a uid with no
+// clients left is offline), its groups (an empty group disappears) and its
+// info.
+func (r *Router) Remove(c *Client) {
+	c.mu.Lock()
+	if c.state == stateGone {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateGone
+	if c.uid != "" {
+		r.uidShard(c.uid).remove(c.uid, c)
+		c.uid = ""
+	}
+	for g := range c.groups {
+		r.groupShard(g).remove(g, c)
+	}
+	c.groups, c.info = nil, nil
+	c.mu.Unlock()
+
+	sh := r.clientShard(c.id)
+	sh.mu.Lock()
+	if sh.m[c.id] == c {
+		delete(sh.m, c.id)
+	}
+	sh.mu.Unlock()
+	r.count.Add(-1)
+}
+
+// Lookup returns the client with this id, open or closing.
+func (r *Router) Lookup(id string) (*Client, bool) {
+	sh := r.clientShard(id)
+	sh.mu.RLock()
+	c, ok := sh.m[id]
+	sh.mu.RUnlock()
+	return c, ok
+}
+
+// lookup returns the client or ErrClientOffline.
+func (r *Router) lookup(id string) (*Client, error) {
+	if c, ok := r.Lookup(id); ok {
+		return c, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrClientOffline, id)
+}
+
+// lockOpen finds the client and locks it if it is open; otherwise it
+// returns ErrClientOffline with nothing locked.
+func (r *Router) lockOpen(id string) (*Client, error) {
+	c, err := r.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s is closing", ErrClientOffline, id)
+	}
+	return c, nil
+}
+
+// lockPresent finds the client and locks it if it is open or closing.
+func (r *Router) lockPresent(id string) (*Client, error) {
+	c, err := r.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.state == stateGone {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("%w: %s", ErrClientOffline, id)
+	}
+	return c, nil
+}
+
+// IsOnline reports whether the client is connected and not closing.
+func (r *Router) IsOnline(id string) bool {
+	c, ok := r.Lookup(id)
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateOpen
+}
+
+// ClientCount is the number of clients, closing ones included.
+func (r *Router) ClientCount() int { return int(r.count.Load()) }
+
+// ClientIDs lists every client, closing ones included, in no order.
+func (r *Router) ClientIDs() []string {
+	ids := make([]string, 0, r.ClientCount())
+	for i := range r.clients {
+		sh := &r.clients[i]
+		sh.mu.RLock()
+		for id := range sh.m {
+			ids = append(ids, id)
+		}
+		sh.mu.RUnlock()
+	}
+	return ids
+}

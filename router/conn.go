@@ -1,0 +1,19 @@
+package router
+
+import (
+	"github.com/wsgate/wsgate/poller"
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// Conn is what the router needs of a connection; *poller.Conn is one. Its
+// methods must be safe for concurrent use and must never block: the router
+// calls them without holding any lock of its own.
+type Conn interface {
+	// WriteFrame queues a shared pre-encoded frame, keeping its own
+	// reference until the bytes are written.
+	WriteFrame(f *poller.Frame) error
+	// Close starts the closing handshake after what is queued.
+	Close(code wsproto.StatusCode, reason string) error
+	// Abort drops the connection at once.
+	Abort()
+}

@@ -1,0 +1,54 @@
+package router
+
+import "maps"
+
+// Info is a client's own small key-value store, e.g. a display name or a
+// status, kept on the node that owns the client.
+
+// Info returns a copy of the client's info (empty, never nil).
+func (r *Router) Info(id string) (map[string]string, error) {
+	c, err := r.lockPresent(id)
+	if err != nil {
+		return nil, err
+	}
+	info := cloneInfo(c.info)
+	c.mu.Unlock()
+	return info, nil
+}
+
+// SetInfo replaces the client's info with a copy of info.
+func (r *Router) SetInfo(id string, info map[string]string) error {
+	c, err := r.lockOpen(id)
+	if err != nil {
+		return err
+	}
+	c.info = nil
+	if len(info) > 0 {
+		c.info = maps.Clone(info)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// UpdateInfo merges info into the client's: its keys overwrite, other keys
+// stay.
+func (r *Router) UpdateInfo(id string, info map[string]string) error {
+	c, err := r.lockOpen(id)
+	if err != nil {
+		return err
+	}
+	if len(info) > 0 {
+		if c.info == nil {
+			c.info = make(map[string]string, len(info))
+		}
+		maps.Copy(c.info, info)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+func cloneInfo(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	maps.Copy(out, m)
+	return out
+}

@@ -1,0 +1,79 @@
+package router
+
+// A client has at most one uid; a uid has any number of clients. A uid is
+// online while it has at least one client (closing ones included).
+
+// BindUID gives the client uid, replacing the uid it had.
+func (r *Router) BindUID(id, uid string) error {
+	if uid == "" {
+		return ErrEmptyUID
+	}
+	c, err := r.lockOpen(id)
+	if err != nil {
+		return err
+	}
+	r.bindLocked(c, uid)
+	c.mu.Unlock()
+	return nil
+}
+
+func (r *Router) bindLocked(c *Client, uid string) {
+	if c.uid == uid {
+		return
+	}
+	if c.uid != "" {
+		r.uidShard(c.uid).remove(c.uid, c)
+	}
+	c.uid = uid
+	r.uidShard(uid).add(uid, c)
+}
+
+// UnbindUID takes the client's uid away; it is a no-op if it has none. A
+// closing client may be unbound.
+func (r *Router) UnbindUID(id string) error {
+	c, err := r.lockPresent(id)
+	if err != nil {
+		return err
+	}
+	if c.uid != "" {
+		r.uidShard(c.uid).remove(c.uid, c)
+		c.uid = ""
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// UIDOf returns the client's uid, "" if it has none.
+func (r *Router) UIDOf(id string) (string, error) {
+	c, err := r.lockPresent(id)
+	if err != nil {
+		return "", err
+	}
+	uid := c.uid
+	c.mu.Unlock()
+	return uid, nil
+}
+
+// IsUIDOnline reports whether uid has a client on this node.
+func (r *Router) IsUIDOnline(uid string) bool {
+	return uid != "" && r.uidShard(uid).size(uid) > 0
+}
+
+// ClientIDsByUID lists the clients of uid, in no order.
+func (r *Router) ClientIDsByUID(uid string) []string {
+	return r.idsOf(r.uidShard(uid), uid)
+}
+
+// UIDs lists every uid with a client on this node, in no order.
+func (r *Router) UIDs() []string { return keys(r.uids, nil) }
+
+// idsOf lists the ids of the set named key.
+func (r *Router) idsOf(s *setShard, key string) []string {
+	s.mu.RLock()
+	ids := make([]string, 0, len(s.m[key]))
+	for c := range s.m[key] {
+		ids = append(ids, c.id)
+	}
+	s.mu.RUnlock()
+	return ids
+}
