@@ -33,7 +33,7 @@ type config struct {
 	duration   time.Duration // echo and bcast window; default 10s
 	idleHold   time.Duration // conns window; default 2s
 	settle     time.Duration // conns wait before sampling RSS; default 5s
-	bcastRates []float64     // publish rates tried in rising order; default 10,20,50,100,200
+	bcastRates []float64     // publish rates tried in rising order; default 5,10,20,50,100
 	procs      int           // bench client processes; default 2
 	sources    int           // bench source addresses; default 2
 	serverCPU  string        // taskset list for servers; default 0
@@ -56,6 +56,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "compare: %v\n", err)
 		return 2
 	}
+	m := machineInfo() // before the builds, so that the load is the machine's own
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c, err := newComparison(ctx, cfg)
@@ -73,7 +74,7 @@ func run(args []string) int {
 	if len(args) > 0 {
 		command += " " + strings.Join(args, " ")
 	}
-	table := renderTable(cfg, machineInfo(), command, time.Now(), results)
+	table := renderTable(cfg, m, command, time.Now(), results)
 	fmt.Print(table)
 	if err := writeBetweenMarkers(cfg.markdown, table); err != nil {
 		fmt.Fprintf(os.Stderr, "compare: %v\n", err)
@@ -87,7 +88,7 @@ func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	servers := fs.String("servers", "wsgate,nbio,gws,gorilla", "servers to compare: wsgate and bench/peers names")
-	rates := fs.String("bcast-rates", "", "bcast publish rates (messages/s) tried in rising order; the highest with nothing missing is kept (default 10,20,50,100,200; quick 100). One rate skips the search")
+	rates := fs.String("bcast-rates", "", "bcast publish rates (messages/s) tried in rising order; the highest with nothing missing is kept (default 5,10,20,50,100; quick 100). One rate skips the search")
 	fs.IntVar(&cfg.runs, "runs", 3, "runs of every workload per server; the table shows medians")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 500 connections, 2s windows, 1 run unless -runs is given")
 	fs.IntVar(&cfg.idleConns, "idle-conns", 19000, "connections held by the idle workload")
@@ -134,7 +135,7 @@ func parseFlags(args []string) (config, error) {
 		}
 	}
 	if *rates == "" {
-		*rates = "10,20,50,100,200"
+		*rates = "5,10,20,50,100"
 	}
 	for _, r := range strings.Split(*rates, ",") {
 		var v float64

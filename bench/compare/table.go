@@ -25,6 +25,7 @@ type machine struct {
 	model  string
 	kernel string
 	goVer  string
+	load   string // load averages when the comparison began
 }
 
 func machineInfo() machine {
@@ -38,6 +39,11 @@ func machineInfo() machine {
 				m.model = strings.TrimSpace(v)
 				break
 			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.load = strings.Join(f[:3], " ")
 		}
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
@@ -93,7 +99,7 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	}
 	p("- Date: %s\n", at.UTC().Format("2006-01-02 15:04 UTC"))
 	p("- Command: `%s`\n", command)
-	p("- Machine: %d CPUs, %s, Linux %s, %s\n", m.cpus, m.model, m.kernel, m.goVer)
+	p("- Machine: %d CPUs, %s, Linux %s, %s; load average %s when the run began\n", m.cpus, m.model, m.kernel, m.goVer, m.load)
 	p("- Pinning: server `taskset -c %s`, bench client `taskset -c %s` (%d processes, %d source addresses); loopback\n",
 		cfg.serverCPU, cfg.clientCPU, cfg.procs, cfg.sources)
 	p("- Runs: %d per workload and server, a fresh server each run; figures are medians. \"ok\" counts runs with every connection open and every message answered or delivered.\n\n", cfg.runs)
