@@ -45,6 +45,7 @@ type Options struct {
 	Loops            int           // event loops per worker; 0 is the number of CPUs
 	HandshakeTimeout time.Duration // default 10s
 	Drain            time.Duration // wait for answers after the window; default 5s
+	Settle           time.Duration // wait after every connection is open before the window; default 0
 	ServerPID        int           // sample this process's RSS and CPU; 0 is none
 	JSON             bool          // print the report as JSON
 }
@@ -70,6 +71,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Loops, "loops", 0, "event loops per process (0: number of CPUs)")
 	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", 10*time.Second, "fail a connection whose handshake takes longer")
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after the window, wait this long at most for answers in flight")
+	fs.DurationVar(&o.Settle, "settle", 0, "after every connection is open, wait this long before the window starts and the server is sampled (lets its memory settle)")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&worker, workerFlag, "", "internal: run as a worker process with this configuration")
@@ -134,8 +136,8 @@ func (o *Options) complete() error {
 			return err
 		}
 	}
-	if o.Conns < 0 || o.Duration <= 0 || o.Size < 0 || o.Messages < 0 || o.ConnectRate < 0 {
-		return errors.New("-conns, -duration, -size, -messages and -connect-rate must not be negative")
+	if o.Conns < 0 || o.Duration <= 0 || o.Size < 0 || o.Messages < 0 || o.ConnectRate < 0 || o.Settle < 0 {
+		return errors.New("-conns, -duration, -size, -messages, -connect-rate and -settle must not be negative")
 	}
 	if o.Workload == "bcast" && o.Conns == 0 {
 		return errors.New("bcast needs at least one subscriber")

@@ -53,6 +53,7 @@ type Report struct {
 	Size        int      `json:"size"`
 	Rate        float64  `json:"rate,omitempty"`
 	Window      float64  `json:"window_s"` // measurement window, seconds
+	Settle      float64  `json:"settle_s"` // wait between the last connection and the window
 	Interrupted bool     `json:"interrupted,omitempty"`
 
 	Requested     int     `json:"conns_requested"`
@@ -79,7 +80,7 @@ type Report struct {
 func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Report {
 	rep := &Report{
 		Workload: o.Workload, URLs: o.URLs, Procs: o.Procs, Loops: o.Loops, Sources: o.Sources,
-		Size: o.Size, Rate: o.Rate, Window: window.Seconds(), Interrupted: interrupted,
+		Size: o.Size, Rate: o.Rate, Window: window.Seconds(), Settle: o.Settle.Seconds(), Interrupted: interrupted,
 		Requested: o.Conns, Opened: r.Opened, ConnectErrors: r.ConnectErrors, Errors: r.Errors,
 		Handshake: latencyOf(r.Handshake), Sent: r.Sent, Received: r.Received, Unanswered: r.Unanswered,
 		Latency: latencyOf(r.Latency), ErrorSamples: r.ErrorSamples,

@@ -11,7 +11,7 @@ import (
 )
 
 // Run carries out a run: it starts the workers, waits until they have
-// connected, opens the measurement window for o.Duration (or until SIGINT),
+// connected and then o.Settle more, opens the measurement window for o.Duration (or until SIGINT),
 // lets answers in flight drain, and merges what the workers counted. The
 // live progress line goes to stderr when it is a terminal.
 func Run(o Options, stderr io.Writer) (*Report, error) {
@@ -66,6 +66,7 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 		expectSent  bool
 		stopSent    bool
 		interrupted bool
+		settled     <-chan time.Time
 		window      <-chan time.Time
 		start, end  time.Time
 		openAtStart int64
@@ -101,6 +102,18 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 		case <-sig:
 			interrupted = true
 			stopAll()
+		case <-settled:
+			// The server is sampled only now, so that what the handshakes
+			// left behind has had o.Settle to be collected.
+			settled = nil
+			if !stopSent {
+				sample(&atStart)
+				start = time.Now()
+				window = time.After(o.Duration)
+				for _, h := range handles {
+					h.send(cmdStart)
+				}
+			}
 		case <-window:
 			stopAll()
 		case <-tick.C:
@@ -121,12 +134,7 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 			case "ready":
 				openAtStart += e.ev.Open
 				if ready++; ready == len(handles) && !stopSent {
-					sample(&atStart)
-					start = time.Now()
-					window = time.After(o.Duration)
-					for _, h := range handles {
-						h.send(cmdStart)
-					}
+					settled = time.After(o.Settle)
 				}
 			case "stopped":
 				published += e.ev.Published

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,25 @@ func TestMainJSONAndExitCodes(t *testing.T) {
 	code = Main([]string{"-url", ln, "-conns", "3", "-duration", "100ms", "conns"}, &out, &errb)
 	if code != 1 || !strings.Contains(out.String(), "FAILED") {
 		t.Fatalf("refused connections: exit %d\n%s", code, out.String())
+	}
+}
+
+// TestConnsSettleDelaysWindow checks that -settle holds the window, and the
+// server sample that opens it, back until the wait after the last
+// connection is over.
+func TestConnsSettleDelaysWindow(t *testing.T) {
+	s := startTestServer(t, false, 0)
+	o := testOptions("conns", s.URL())
+	o.Settle, o.Duration, o.ServerPID = 1500*time.Millisecond, 100*time.Millisecond, os.Getpid()
+	began := time.Now()
+	rep := run(t, o)
+	if took := time.Since(began); took < o.Settle+o.Duration {
+		t.Fatalf("run took %v, less than settle %v + window %v", took, o.Settle, o.Duration)
+	}
+	if !rep.OK || rep.Settle != 1.5 || rep.Server == nil || rep.Server.RSSLoaded == 0 {
+		t.Fatalf("ok %v settle %v server %+v", rep.OK, rep.Settle, rep.Server)
+	}
+	if rep.Window < 0.1 || rep.Window > 1.4 {
+		t.Fatalf("window %.2fs should not include the settle wait", rep.Window)
 	}
 }

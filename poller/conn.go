@@ -50,6 +50,12 @@ type Conn struct {
 	deadline     int64
 	nextPing     int64 // owned by the wheel goroutine
 
+	// fdMu is held for reading around each writev on fd. markClosed
+	// takes it for writing before netpoll closes fd, so that a write never
+	// lands on the fd number after it was closed and reused by another
+	// connection.
+	fdMu sync.RWMutex
+
 	// write side and state, guarded by mu
 	mu          sync.Mutex
 	state       connState
@@ -157,7 +163,10 @@ func (h *frameHandler) HandleControl(op wsproto.OpCode, payload []byte) error {
 	c := (*Conn)(h)
 	switch op {
 	case wsproto.OpPing:
-		return c.writeControl(NewFrame(wsproto.OpPong, payload))
+		// A pong that cannot be queued (we are closing, or it is over the
+		// budget and dropped or failing the connection) is left out; the
+		// frames after the ping must still be read, a close above all.
+		c.writeControl(NewFrame(wsproto.OpPong, payload))
 	case wsproto.OpClose:
 		code, reason, _ := wsproto.ParseClosePayload(payload) // validated by the decoder
 		c.onPeerClose(code, string(reason))
@@ -174,10 +183,9 @@ func (c *Conn) onPeerClose(code wsproto.StatusCode, reason string) {
 	case stateOpen:
 		c.state = stateClosing
 		c.closeCode, c.closeReason = code, reason
-		c.closeAfter = true
 		c.mu.Unlock()
 		f := newCloseFrame(code, "")
-		c.enqueue(f, true)
+		c.enqueue(f, true, true)
 		f.Release()
 		c.srv.wheel.schedule(c, c.srv.wheel.now.Load()+int64(c.srv.opts.CloseTimeout))
 	case stateClosing:
@@ -220,10 +228,9 @@ func (c *Conn) closeWith(code wsproto.StatusCode, reason string, now bool) error
 	}
 	c.state = stateClosing
 	c.closeCode, c.closeReason = code, reason
-	c.closeAfter = now
 	c.mu.Unlock()
 	f := newCloseFrame(code, reason)
-	c.enqueue(f, true)
+	c.enqueue(f, true, now)
 	f.Release()
 	c.srv.wheel.schedule(c, c.srv.wheel.now.Load()+int64(c.srv.opts.CloseTimeout))
 	return nil
@@ -284,18 +291,31 @@ func (c *Conn) scheduleOpenTimer(now int64) {
 	}
 }
 
-// onDisconnect runs once when the TCP connection is gone, whoever closed it.
-func (c *Conn) onDisconnect() {
+// markClosed runs in netpoll's close callback, which netpoll follows by
+// closing the fd: from here on no write touches the fd, whose number a new
+// connection may get at once.
+func (c *Conn) markClosed() {
 	c.srv.wheel.cancel(c)
 	c.mu.Lock()
 	c.state = stateClosed
-	opened := c.opened
-	code, reason := c.closeCode, c.closeReason
 	if !c.writing {
 		// A writer in progress drops the queue itself when it sees the
 		// closed state.
 		c.dropQueueLocked()
 	}
+	c.mu.Unlock()
+	// Wait out a writev that saw the connection open; later ones see it
+	// closed.
+	c.fdMu.Lock()
+	c.fdMu.Unlock()
+}
+
+// onDisconnect runs once when the TCP connection is gone, whoever closed
+// it, after markClosed.
+func (c *Conn) onDisconnect() {
+	c.mu.Lock()
+	opened := c.opened
+	code, reason := c.closeCode, c.closeReason
 	c.mu.Unlock()
 	c.srv.forget(c)
 	if opened {

@@ -73,7 +73,7 @@ func (c *Conn) handshake(head []byte) bool {
 	}
 
 	resp := rawFrame(func(b []byte) []byte { return wsproto.AppendAccept(b, req.Key, c.proto, nil) })
-	err := c.enqueue(resp, true)
+	err := c.enqueue(resp, true, false)
 	resp.Release()
 	if err != nil {
 		return false
@@ -131,12 +131,11 @@ func (c *Conn) serveHTTP(req *wsproto.Request) {
 
 func (c *Conn) respondAndClose(f *Frame) {
 	c.mu.Lock()
-	c.closeAfter = true
 	if c.state == stateHandshake {
 		c.state = stateClosing
 	}
 	c.mu.Unlock()
-	c.enqueue(f, true)
+	c.enqueue(f, true, true)
 	f.Release()
 }
 

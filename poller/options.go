@@ -67,7 +67,9 @@ type Options struct {
 	WriteTimeout time.Duration
 
 	// OutboundBudget is the most bytes queued for one connection and not
-	// yet written to its socket. Default 4 MiB.
+	// yet written to its socket. One message larger than the budget is
+	// still accepted when nothing else is queued, so echoing a message up
+	// to MaxMessageSize never overflows. Default 4 MiB.
 	OutboundBudget int
 	// OverflowPolicy applies when a send would exceed OutboundBudget.
 	OverflowPolicy OverflowPolicy

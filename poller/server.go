@@ -167,7 +167,10 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 	nc.AddCloseCallback(func(netpoll.Connection) error {
 		// netpoll runs close callbacks in whichever goroutine closed the
 		// connection, which may be a sender deep in application code;
-		// OnClose gets a goroutine of its own instead.
+		// OnClose gets a goroutine of its own instead. Marking the
+		// connection closed cannot wait: netpoll closes the fd as soon as
+		// this returns.
+		c.markClosed()
 		s.disconnects.Add(1)
 		go func() {
 			defer s.disconnects.Done()

@@ -93,7 +93,10 @@ func (w *wheel) schedule(c *Conn, at int64) {
 	if c.tslot >= 0 {
 		w.unlink(c)
 	}
-	idx := at / w.tick
+	// Round up: the slot is visited once the clock has passed its start,
+	// so a deadline inside a tick must go to the next slot, or a visit
+	// before the deadline would leave it for a whole revolution.
+	idx := (at + w.tick - 1) / w.tick
 	if idx < w.next {
 		idx = w.next
 	}

@@ -24,7 +24,7 @@ var iovecPool = sync.Pool{New: func() any { return new([maxIovecs]syscall.Iovec)
 // WriteMessage encodes payload as one frame and queues it. It never blocks.
 func (c *Conn) WriteMessage(op wsproto.OpCode, payload []byte) error {
 	f := NewFrame(op, payload)
-	err := c.enqueue(f, false)
+	err := c.enqueue(f, false, false)
 	f.Release()
 	return err
 }
@@ -32,28 +32,33 @@ func (c *Conn) WriteMessage(op wsproto.OpCode, payload []byte) error {
 // WriteFrame queues a frame encoded by NewFrame, keeping a reference until
 // it is written; the caller keeps its own. It never blocks.
 func (c *Conn) WriteFrame(f *Frame) error {
-	return c.enqueue(f, false)
+	return c.enqueue(f, false, false)
 }
 
 // writeControl queues a ping or pong, which count against the budget like
 // data: a client that floods pings and never reads must not grow the queue.
 func (c *Conn) writeControl(f *Frame) error {
-	err := c.enqueue(f, false)
+	err := c.enqueue(f, false, false)
 	f.Release()
 	return err
 }
 
-// enqueue adds f to the queue. final marks the last bytes the connection
-// will send (a close frame, a handshake refusal) or the 101 response: those
-// are accepted in any state but closed and are not held to the budget.
-func (c *Conn) enqueue(f *Frame, final bool) error {
+// enqueue adds f to the queue. final marks bytes that must go out whatever
+// the budget: the 101 response, a close frame, a handshake refusal; they are
+// accepted in any state but closed. closeAfter, set under the same lock as
+// the frame is queued, makes the writer close TCP once the queue drains, so
+// a writer emptying the queue just before cannot close without it.
+//
+// The budget bounds the backlog, not one message: a frame larger than the
+// budget is accepted when nothing else is queued.
+func (c *Conn) enqueue(f *Frame, final, closeAfter bool) error {
 	n := f.Len()
 	c.mu.Lock()
 	if c.state == stateClosed || (!final && c.state != stateOpen) {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	if !final && c.queued+n > c.srv.opts.OutboundBudget {
+	if !final && c.queued > 0 && c.queued+n > c.srv.opts.OutboundBudget {
 		c.mu.Unlock()
 		c.srv.stats.overflows.Add(1)
 		if c.srv.opts.OverflowPolicy == OverflowClose {
@@ -64,6 +69,7 @@ func (c *Conn) enqueue(f *Frame, final bool) error {
 	f.retain()
 	c.queue = append(c.queue, f)
 	c.queued += n
+	c.closeAfter = c.closeAfter || closeAfter
 	if c.writing {
 		c.mu.Unlock()
 		return nil
@@ -98,9 +104,11 @@ func (c *Conn) flush() {
 			total += len(b)
 			k++
 		}
+		c.fdMu.RLock() // taken under mu: onDisconnect cannot slip in between
 		c.mu.Unlock()
 
 		n, err := writev(c.fd, iov[:k])
+		c.fdMu.RUnlock()
 		clear(iov[:k]) // drop the pointers into frames
 
 		c.mu.Lock()

@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wsgate/wsgate/bench"
+)
+
+// The table goes between these markers; the rest of the file is left alone.
+const (
+	beginMarker = "<!-- compare:begin -->"
+	endMarker   = "<!-- compare:end -->"
+)
+
+// machine describes where the figures come from.
+type machine struct {
+	cpus   int
+	model  string
+	kernel string
+	goVer  string
+	load   string // load averages when the comparison began
+}
+
+func machineInfo() machine {
+	m := machine{cpus: runtime.NumCPU(), model: "unknown", kernel: "unknown", goVer: runtime.Version()}
+	if out, err := exec.Command("nproc", "--all").Output(); err == nil {
+		fmt.Sscan(string(out), &m.cpus)
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.load = strings.Join(f[:3], " ")
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = strings.TrimSpace(string(b))
+	}
+	// The servers and the client are built by the go command on PATH.
+	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
+		m.goVer = strings.TrimSpace(string(out))
+	}
+	return m
+}
+
+// median of the values; the mean of the middle two for an even count.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// med is the median of one figure over an outcome's reports.
+func med(o *outcome, f func(r *bench.Report) float64) float64 {
+	v := make([]float64, 0, len(o.reports))
+	for _, r := range o.reports {
+		v = append(v, f(r))
+	}
+	return median(v)
+}
+
+// okRuns counts the runs the bench client judged ok, as "ok/runs".
+func okRuns(o *outcome) string {
+	n := 0
+	for _, r := range o.reports {
+		if r.OK {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d/%d", n, len(o.reports))
+}
+
+// renderTable writes the section that goes between the markers.
+func renderTable(cfg config, m machine, command string, at time.Time, results map[string]map[string]*outcome) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	if cfg.quick {
+		p("**Quick smoke run**: small sizes that check the harness end to end; these figures are not a comparison.\n\n")
+	}
+	p("- Date: %s\n", at.UTC().Format("2006-01-02 15:04 UTC"))
+	p("- Command: `%s`\n", command)
+	p("- Machine: %d CPUs, %s, Linux %s, %s; load average %s when the run began\n", m.cpus, m.model, m.kernel, m.goVer, m.load)
+	p("- Pinning: server `taskset -c %s`, bench client `taskset -c %s` (%d processes, %d source addresses); loopback\n",
+		cfg.serverCPU, cfg.clientCPU, cfg.procs, cfg.sources)
+	p("- Runs: %d per workload and server, a fresh server each run; figures are medians. \"ok\" counts runs with every connection open and every message answered or delivered.\n\n", cfg.runs)
+
+	na := func(o *outcome) bool { return len(o.reports) == 0 }
+	note := func(s string, o *outcome) {
+		if o.note != "" {
+			p("\n%s: %s\n", s, firstLine(o.note))
+		}
+	}
+
+	p("Idle: %d connections held, server sampled %s after the last one opened.\n\n", cfg.idleConns, cfg.settle)
+	p("| server | RSS idle | RSS with conns | RSS per conn | threads | connect/s | ok |\n|---|---:|---:|---:|---:|---:|---|\n")
+	for _, s := range cfg.servers {
+		o := results[s]["idle"]
+		if na(o) {
+			p("| %s | n/a | | | | | |\n", s)
+			continue
+		}
+		p("| %s | %.1f MiB | %.1f MiB | %.0f B | %.0f | %.0f | %s |\n", s,
+			med(o, func(r *bench.Report) float64 { return float64(r.Server.RSSIdle) / (1 << 20) }),
+			med(o, func(r *bench.Report) float64 { return float64(r.Server.RSSLoaded) / (1 << 20) }),
+			med(o, func(r *bench.Report) float64 { return r.Server.RSSPerConn }),
+			med(o, func(r *bench.Report) float64 { return float64(r.Server.Threads) }),
+			med(o, func(r *bench.Report) float64 { return r.ConnectRate }), okRuns(o))
+	}
+	for _, s := range cfg.servers {
+		note(s, results[s]["idle"])
+	}
+
+	p("\nEcho: %d connections, closed loop (each sends its next message when the echo arrives), %s window.\n\n", cfg.echoConns, cfg.duration)
+	p("| server | 64 B round trips/s | p50 | p99 | server CPU per echo | 1 KiB round trips/s | p50 | p99 | server CPU per echo | ok (64 B, 1 KiB) |\n")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, s := range cfg.servers {
+		p("| %s |", s)
+		var ok []string
+		for _, key := range []string{"echo64", "echo1k"} {
+			o := results[s][key]
+			if na(o) {
+				p(" n/a | | | |")
+				continue
+			}
+			p(" %.0f | %s | %s | %.1f µs |",
+				med(o, func(r *bench.Report) float64 { return r.PerSecond }),
+				usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P50) })),
+				usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P99) })),
+				med(o, func(r *bench.Report) float64 { return r.Server.CPUPerMessage }))
+			ok = append(ok, okRuns(o))
+		}
+		p(" %s |\n", strings.Join(ok, ", "))
+	}
+	for _, s := range cfg.servers {
+		note(s+" 64 B", results[s]["echo64"])
+		note(s+" 1 KiB", results[s]["echo1k"])
+	}
+
+	rates := make([]string, len(cfg.bcastRates))
+	for i, r := range cfg.bcastRates {
+		rates[i] = fmt.Sprintf("%g", r)
+	}
+	how := fmt.Sprintf("the highest of %s/s with nothing missing in a trial run", strings.Join(rates, ", "))
+	if len(rates) == 1 {
+		how = "fixed at " + rates[0] + "/s"
+	}
+	p("\nBroadcast: %d subscribers, 128 B messages from one publisher, %s window; publish rate %s.\n\n",
+		cfg.bcastConns, cfg.duration, how)
+	p("| server | publish rate | deliveries/s | p50 | p99 | missing | server CPU per delivery | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, s := range cfg.servers {
+		o := results[s]["bcast"]
+		if na(o) {
+			p("| %s | n/a | | | | | | |\n", s)
+			continue
+		}
+		p("| %s | %g/s | %.0f | %s | %s | %.0f | %.2f µs | %s |\n", s, o.rate,
+			med(o, func(r *bench.Report) float64 { return r.Broadcast.DeliveriesPerS }),
+			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P50) })),
+			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P99) })),
+			med(o, func(r *bench.Report) float64 { return float64(r.Broadcast.Missing) }),
+			med(o, func(r *bench.Report) float64 { return r.Server.CPUPerMessage }), okRuns(o))
+	}
+	for _, s := range cfg.servers {
+		note(s, results[s]["bcast"])
+	}
+	p("\nRaw reports: `%s/` (one JSON file per run).\n", cfg.outDir)
+	return b.String()
+}
+
+// usText formats microseconds with a readable unit.
+func usText(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2f s", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1f ms", v/1e3)
+	}
+	return fmt.Sprintf("%.0f µs", v)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// writeBetweenMarkers replaces what lies between the markers in path with
+// section, appending the markers if the file has none.
+func writeBetweenMarkers(path, section string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	block := beginMarker + "\n" + section + endMarker
+	var out []byte
+	i := bytes.Index(old, []byte(beginMarker))
+	j := bytes.Index(old, []byte(endMarker))
+	switch {
+	case i >= 0 && j > i:
+		out = append(append(append([]byte(nil), old[:i]...), block...), old[j+len(endMarker):]...)
+	case i >= 0 || j >= 0:
+		return fmt.Errorf("%s: the compare markers are incomplete or out of order", path)
+	default:
+		out = append(append(old, '\n'), block+"\n"...)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
