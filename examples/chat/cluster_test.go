@@ -82,6 +82,12 @@ func TestChatAcrossNodes(t *testing.T) {
 
 	alice.send(`{"type":"join","room":"lobby"}`)
 	alice.expectRaw(`{"type":"joined","room":"lobby","name":"alice"}`)
+	// Node 3 applies node 1's fan-out sends in order and some time after
+	// they were made: once this whisper is in, the room's news of alice
+	// has been applied there, and bob, joining now, will not get it.
+	alice.send(`{"type":"whisper","to":"bob","text":"join us"}`)
+	bob.expectRaw(`{"type":"whispered","from":"alice","text":"join us"}`)
+	bob2.expectRaw(`{"type":"whispered","from":"alice","text":"join us"}`)
 	bob.send(`{"type":"join","room":"lobby"}`)
 	alice.expectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
 	bob.expectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
