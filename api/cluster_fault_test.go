@@ -277,3 +277,56 @@ func TestRestartedNodeNeverReusesClientIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownDrainsThenLeaves: a node shutting down closes its clients
+// while still in the cluster (their OnClose can reach other nodes), then
+// says goodbye, so the others drop it at once rather than after the
+// heartbeat timeout.
+func TestShutdownDrainsThenLeaves(t *testing.T) {
+	reg := startRegister(t, "127.0.0.1:0")
+	n1 := startNode(t, nodeIPs[0], Options{Cluster: clusterOptions(nodeIPs[0], reg.addr)}, newRecorder())
+	app := newRecorder()
+	app.onClose = func(id string) {
+		app.api.SendToGroup(bg, "room", []byte("bye from "+id), Exclude(id))
+	}
+	n2 := startNode(t, nodeIPs[1], Options{Cluster: clusterOptions(nodeIPs[1], reg.addr)}, app)
+	waitConnected(t, n1, n2)
+	stay, leaving := dial(t, n1), dial(t, n2)
+	must(t, n1.Api().JoinGroup(bg, stay.id, "room"))
+	must(t, n1.Api().JoinGroup(bg, leaving.id, "room"))
+
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(bg, wait)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- n2.Shutdown(ctx) }()
+	if ce, _ := leaving.closeErr(); ce.Code != 1001 { // answers the close
+		t.Fatalf("leaving client closed with %d, want 1001", ce.Code)
+	}
+	must(t, recv(t, done, "n2's shutdown"))
+	if got := stay.read(); got != "bye from "+leaving.id {
+		t.Fatalf("got %q", got)
+	}
+	waitFor(t, "n1 to drop n2", func() bool { return !hasPeer(n1, n2) })
+	if d := since(t0); d >= defaultHeartbeatTimeout {
+		t.Fatalf("n2 dropped %v after its shutdown began; the goodbye should beat the heartbeat timeout", d)
+	}
+}
+
+// TestSeveralRegisters: nodes join every listed register; with one of
+// them gone, the others still bring new nodes in.
+func TestSeveralRegisters(t *testing.T) {
+	r1, r2 := startRegister(t, "127.0.0.1:0"), startRegister(t, "127.0.0.2:0")
+	n1 := startNode(t, nodeIPs[0], Options{Cluster: clusterOptions(nodeIPs[0], r1.addr, r2.addr)}, newRecorder())
+	n2 := startNode(t, nodeIPs[1], Options{Cluster: clusterOptions(nodeIPs[1], r2.addr, r1.addr)}, newRecorder())
+	waitConnected(t, n1, n2)
+
+	r1.stop()
+	n3 := startNode(t, nodeIPs[2], Options{Cluster: clusterOptions(nodeIPs[2], r1.addr, r2.addr)}, newRecorder())
+	waitConnected(t, n1, n2, n3)
+	c := dial(t, n3)
+	must(t, n1.Api().SendToClient(bg, c.id, []byte("via the second register")))
+	if got := c.read(); got != "via the second register" {
+		t.Fatalf("got %q", got)
+	}
+}
