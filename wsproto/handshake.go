@@ -156,7 +156,8 @@ func (r *Request) CheckUpgrade() *HTTPError {
 	}
 	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || v[0] != "13" {
 		e := httpError(http.StatusUpgradeRequired, "unsupported websocket version")
-		e.Header = http.Header{"Sec-WebSocket-Version": {"13"}}
+		// Canonical key, so that e.Header.Get finds it.
+		e.Header = http.Header{"Sec-Websocket-Version": {"13"}}
 		return e
 	}
 	keys := r.Header["Sec-Websocket-Key"]
