@@ -81,7 +81,8 @@ func ParseRequest(head []byte) (*Request, *HTTPError) {
 
 // ParseHead parses any HTTP/1.1 request head without the WebSocket checks,
 // so that a server can answer plain requests too. It refuses with 400 for a
-// malformed request and 431 for too many header fields.
+// malformed request (including more than one Host field) and 431 for too
+// many header fields.
 func ParseHead(head []byte) (*Request, *HTTPError) {
 	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
 	if !ok {
@@ -124,6 +125,11 @@ func ParseHead(head []byte) (*Request, *HTTPError) {
 		}
 		key := textproto.CanonicalMIMEHeaderKey(string(name))
 		r.Header[key] = append(r.Header[key], v)
+	}
+	// RFC 9112 section 3.2: two Host fields must be refused, as parties that
+	// pick different ones disagree about where the request goes.
+	if len(r.Header["Host"]) > 1 {
+		return nil, httpError(http.StatusBadRequest, "more than one Host field")
 	}
 	r.Host = r.Header.Get("Host")
 	return r, nil

@@ -78,6 +78,7 @@ func TestParseRequestRefusals(t *testing.T) {
 	}{
 		{"missing Host", edit("Host:", ""), 400},
 		{"empty Host", edit("Host:", "Host:"), 400},
+		{"two Host fields", edit("Host:", "Host: a\r\nHost: b"), 400},
 		{"missing key", edit("Sec-WebSocket-Key:", ""), 400},
 		{"short key", edit("Sec-WebSocket-Key:", "Sec-WebSocket-Key: dGhlIHNhbXBsZQ=="), 400},
 		{"key not base64", edit("Sec-WebSocket-Key:", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ!!"), 400},
