@@ -95,6 +95,9 @@ func (d *Decoder) Feed(p []byte, h Handler) (int, error) {
 			}
 			continue
 		}
+		if avail == 0 {
+			return n, nil // the header ended this Feed; the payload follows
+		}
 		chunk := p[n : n+int(min(avail, d.remaining))]
 		n += len(chunk)
 		if err := d.accumulate(chunk); err != nil {

@@ -394,3 +394,25 @@ type handlerFunc func(OpCode, []byte) error
 
 func (f handlerFunc) HandleMessage(op OpCode, p []byte) error { return f(op, p) }
 func (f handlerFunc) HandleControl(op OpCode, p []byte) error { return f(op, p) }
+
+// A frame whose header ends one Feed and whose payload arrives whole in the
+// next is handed over in place, like a frame that arrives whole at once:
+// reads often end right after a header.
+func TestDecoderPayloadAfterHeaderNotCopied(t *testing.T) {
+	var c client
+	c.binary(bytes.Repeat([]byte("z"), 300))
+	hdr := HeaderSize(300, true)
+	d := &Decoder{}
+	var got []byte
+	h := handlerFunc(func(op OpCode, p []byte) error { got = p; return nil })
+	if n, err := d.Feed(c.b[:hdr], h); n != hdr || err != nil {
+		t.Fatalf("header: n %d err %v", n, err)
+	}
+	payload := c.b[hdr:]
+	if n, err := d.Feed(payload, h); n != len(payload) || err != nil {
+		t.Fatalf("payload: n %d err %v", n, err)
+	}
+	if len(got) != 300 || &got[0] != &payload[0] {
+		t.Fatal("payload was copied instead of handed over in place")
+	}
+}
