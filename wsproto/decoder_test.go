@@ -417,3 +417,44 @@ func TestDecoderPayloadAfterHeaderNotCopied(t *testing.T) {
 		t.Fatal("payload was copied instead of handed over in place")
 	}
 }
+
+// After a protocol violation the stream is dead: a caller that feeds more
+// bytes gets the same error again, and nothing more is decoded.
+func TestDecoderErrorIsSticky(t *testing.T) {
+	var bad client
+	bad.text("ab\xff")
+	var good client
+	good.text("fine").frame(OpPing, true, nil)
+	d := &Decoder{}
+	var rec recorder
+	if _, err := d.Feed(bytes.Clone(bad.b), &rec); err != ErrInvalidUTF8 {
+		t.Fatalf("first error %v", err)
+	}
+	n, err := d.Feed(bytes.Clone(good.b), &rec)
+	if err != ErrInvalidUTF8 || n != 0 || len(rec.events) != 0 {
+		t.Fatalf("after the error: n %d err %v events%s", n, err, formatEvents(rec.events))
+	}
+	d.Release()
+	if _, err := d.Feed(bytes.Clone(good.b), &rec); err != nil || len(rec.events) != 2 {
+		t.Fatalf("after Release: %v%s", err, formatEvents(rec.events))
+	}
+	// A Handler's own error does not kill the stream: the frame was done.
+	stop := errors.New("stop")
+	d = &Decoder{}
+	fail := true
+	h := handlerFunc(func(OpCode, []byte) error {
+		if fail {
+			fail = false
+			return stop
+		}
+		return nil
+	})
+	stream := bytes.Clone(good.b)
+	n, err = d.Feed(stream, h)
+	if err != stop {
+		t.Fatalf("handler error %v", err)
+	}
+	if _, err := d.Feed(stream[n:], h); err != nil {
+		t.Fatalf("after a handler error: %v", err)
+	}
+}
