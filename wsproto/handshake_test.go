@@ -236,3 +236,20 @@ func TestAppendRefusalNoSplitting(t *testing.T) {
 		t.Fatal("protocol value split the 101 response")
 	}
 }
+
+func TestAppendResponse(t *testing.T) {
+	body := []byte("<h1>hi</h1>")
+	resp := AppendResponse(nil, 200, http.Header{"Content-Type": {"text/html"}, "X-Evil": {"a\r\nSet-Cookie: x=1"}}, body)
+	checkResponse(t, resp, 200)
+	if !bytes.HasSuffix(resp, body) || !bytes.Contains(resp, []byte("Content-Length: 11\r\n")) {
+		t.Fatalf("%q", resp)
+	}
+	if bytes.Contains(resp, []byte("\nSet-Cookie")) || bytes.Count(resp, []byte("Content-Type")) != 1 {
+		t.Fatalf("%q", resp)
+	}
+	resp = AppendResponse(nil, 404, nil, nil)
+	checkResponse(t, resp, 404)
+	if !bytes.Contains(resp, []byte("Content-Type: text/plain")) {
+		t.Fatalf("%q", resp)
+	}
+}
