@@ -96,6 +96,11 @@ func ParseHead(head []byte) (*Request, *HTTPError) {
 	if !validHTTPVersion(proto) {
 		return nil, httpError(http.StatusBadRequest, "HTTP/1.1 or later required")
 	}
+	if bytes.ContainsFunc(target, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		// RFC 3986 has no place for control characters; one kept in Path
+		// could reach a log line or a response header.
+		return nil, httpError(http.StatusBadRequest, "control character in request target")
+	}
 	if target[0] != '/' {
 		return nil, httpError(http.StatusBadRequest, "request target must be an absolute path")
 	}
