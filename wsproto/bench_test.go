@@ -130,3 +130,15 @@ func byteSize(n int) string {
 	}
 	return itoa(n) + "B"
 }
+
+// BenchmarkParseRequest is the per-connection handshake cost; it allocates
+// the Request and its header map, once per connection.
+func BenchmarkParseRequest(b *testing.B) {
+	head := []byte(validRequest)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseRequest(head); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
