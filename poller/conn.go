@@ -139,8 +139,18 @@ func (h *frameHandler) HandleMessage(op wsproto.OpCode, payload []byte) error {
 		return nil // data after our close frame is discarded
 	}
 	c.srv.stats.messagesIn.Add(1)
+	defer c.recoverHandler("OnMessage")
 	c.srv.opts.Handler.OnMessage(c, op, payload)
 	return nil
+}
+
+// recoverHandler keeps a panic in application code from taking the process
+// down: it is logged and the connection closed with 1011.
+func (c *Conn) recoverHandler(callback string) {
+	if v := recover(); v != nil {
+		c.srv.opts.Logger.Error("poller: handler panicked", "callback", callback, "conn", c.id, "panic", v)
+		c.fail(wsproto.CloseInternalError, "internal error")
+	}
 }
 
 func (h *frameHandler) HandleControl(op wsproto.OpCode, payload []byte) error {
@@ -292,6 +302,7 @@ func (c *Conn) onDisconnect() {
 		if code == 0 {
 			code = wsproto.CloseAbnormal
 		}
+		defer c.recoverHandler("OnClose")
 		c.srv.opts.Handler.OnClose(c, code, reason)
 	}
 	// The decoder and head buffer belong to the read task; it may still be

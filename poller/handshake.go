@@ -64,7 +64,7 @@ func (c *Conn) handshake(head []byte) bool {
 		return false
 	}
 	c.proto = wsproto.SelectProtocol(o.Subprotocols, req.Protocols)
-	if err := o.Handler.OnHandshake(c, req); err != nil {
+	if err := c.callOnHandshake(req); err != nil {
 		if !errors.As(err, &herr) {
 			herr = &wsproto.HTTPError{Status: http.StatusForbidden, Reason: "handshake refused"}
 		}
@@ -94,8 +94,22 @@ func (c *Conn) handshake(head []byte) bool {
 	if o.PingInterval <= 0 && o.IdleTimeout <= 0 {
 		s.wheel.cancel(c) // drop the handshake deadline
 	}
-	o.Handler.OnOpen(c)
+	func() {
+		defer c.recoverHandler("OnOpen")
+		o.Handler.OnOpen(c)
+	}()
 	return true
+}
+
+// callOnHandshake runs the handler's hook; a panic refuses with 500.
+func (c *Conn) callOnHandshake(req *wsproto.Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.opts.Logger.Error("poller: handler panicked", "callback", "OnHandshake", "conn", c.id, "panic", v)
+			err = &wsproto.HTTPError{Status: http.StatusInternalServerError, Reason: "internal error"}
+		}
+	}()
+	return c.srv.opts.Handler.OnHandshake(c, req)
 }
 
 // refuse answers the handshake with an HTTP error and closes.

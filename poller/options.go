@@ -72,6 +72,13 @@ type Options struct {
 	// OverflowPolicy applies when a send would exceed OutboundBudget.
 	OverflowPolicy OverflowPolicy
 
+	// ReadBufferSize is the first read buffer of a connection; netpoll
+	// doubles it while reads fill it, and an idle connection keeps what it
+	// has. netpoll's setting is process-wide, so the first Server started
+	// in a process sets it for all. Default 512 B, which keeps idle
+	// connections small; raise it for few, busy connections.
+	ReadBufferSize int
+
 	// Logger receives connection-level errors. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -87,6 +94,7 @@ const (
 	DefaultCloseTimeout     = 3 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultOutboundBudget   = 4 << 20
+	DefaultReadBufferSize   = 512
 )
 
 func (o Options) withDefaults() (Options, error) {
@@ -128,6 +136,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.OutboundBudget <= 0 {
 		o.OutboundBudget = DefaultOutboundBudget
+	}
+	if o.ReadBufferSize <= 0 {
+		o.ReadBufferSize = DefaultReadBufferSize
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -42,6 +42,9 @@ type Server struct {
 	nextID atomic.Uint64
 	conns  connSet
 	count  atomic.Int64
+	// disconnects tracks OnClose calls in flight, so that Shutdown
+	// returns only after the application has seen every close.
+	disconnects sync.WaitGroup
 
 	mu       sync.Mutex
 	started  bool
@@ -63,6 +66,9 @@ func NewServer(o Options) (*Server, error) {
 	return s, nil
 }
 
+// configureNetpoll applies the process-wide netpoll settings once.
+var configureNetpoll sync.Once
+
 // Start listens on Options.Addr and serves in the background.
 func (s *Server) Start() error {
 	s.mu.Lock()
@@ -70,6 +76,13 @@ func (s *Server) Start() error {
 	if s.started {
 		return errors.New("poller: server already started")
 	}
+	configureNetpoll.Do(func() {
+		// LinkBufferCap is netpoll's floor for a buffer node (4 KiB by
+		// default); without lowering it, every idle connection would keep
+		// a 4 KiB read buffer whatever BufferSize says.
+		netpoll.LinkBufferCap = s.opts.ReadBufferSize
+		netpoll.Configure(netpoll.Config{BufferSize: s.opts.ReadBufferSize})
+	})
 	ln, err := netpoll.CreateListener("tcp", s.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("poller: listen on %s: %w", s.opts.Addr, err)
@@ -123,6 +136,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer cancel()
 	s.loop.Shutdown(closeCtx)
 	s.wheel.close()
+	s.disconnects.Wait()
 	return err
 }
 
@@ -151,7 +165,14 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 	nc.SetWriteTimeout(s.opts.WriteTimeout)
 	s.conns.add(c)
 	nc.AddCloseCallback(func(netpoll.Connection) error {
-		c.onDisconnect()
+		// netpoll runs close callbacks in whichever goroutine closed the
+		// connection, which may be a sender deep in application code;
+		// OnClose gets a goroutine of its own instead.
+		s.disconnects.Add(1)
+		go func() {
+			defer s.disconnects.Done()
+			c.onDisconnect()
+		}()
 		return nil
 	})
 	s.wheel.schedule(c, s.wheel.now.Load()+int64(s.opts.HandshakeTimeout))

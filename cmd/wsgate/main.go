@@ -23,6 +23,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stdout, stderr)
+	case "register":
+		return registerCmd(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, "wsgate", version)
 		return 0
@@ -40,6 +42,7 @@ func usage(w io.Writer) {
 
 commands:
   serve     run a gateway node (wsgate serve -h for flags)
+  register  run a cluster register (wsgate register -h for flags)
   version   print the version
 `)
 }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/wsgate/wsgate/register"
+)
+
+// DefaultRegisterAddr is where a register listens unless told otherwise, and
+// where a node without --register runs its embedded one.
+const DefaultRegisterAddr = "127.0.0.1:1238"
+
+func registerCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wsgate register", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		listen    = fs.String("listen", DefaultRegisterAddr, "address to serve the register on")
+		secret    = fs.String("secret", os.Getenv("WSGATE_SECRET"), "cluster secret (or env WSGATE_SECRET); required")
+		heartbeat = fs.Duration("heartbeat", time.Second, "heartbeat interval")
+		timeout   = fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster")
+		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
+		return 2
+	}
+	srv, err := register.NewServer(register.ServerOptions{
+		Secret:            *secret,
+		HeartbeatInterval: *heartbeat,
+		HeartbeatTimeout:  *timeout,
+		Logger:            log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
+		return 2
+	}
+	lis, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "register listening on %s\n", lis.Addr())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case <-sig:
+		srv.GracefulStop()
+		return 0
+	case err := <-done:
+		if err != nil {
+			log.Error("register stopped", "err", err)
+			return 1
+		}
+		return 0
+	}
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("-log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
