@@ -1,0 +1,335 @@
+// Package rpc is the transport between wsgate nodes: one long-lived,
+// batched gRPC stream per peer for one-way commands (sends, closes), and
+// unary calls for everything that answers.
+//
+// Delivery of commands: per (sending node, receiving peer) pair, commands
+// are applied in the order Send accepted them, each at most once. Send
+// never blocks: it queues, and a per-peer sender ships everything queued as
+// one Batch. While the stream is down, commands wait in the queue (bounded
+// by QueueMaxBytes) and go out once it is back. A batch that gRPC accepted
+// just before the connection broke may be lost; nothing is ever delivered
+// twice. Callers that need to know use Call.
+//
+// How the api uses it: a command or request naming one client goes to
+// that client's owner node only (Send, Call); a fan-out send (to all, to
+// groups, to uids) goes to every peer once (Broadcast), and each node fans
+// out to its own clients; a question about the whole cluster goes to every
+// peer (CallAll), and the caller merges the answers with its own and
+// reports the peers that did not answer. The Node never calls itself.
+//
+// Liveness: the server drops a silent client connection after about 2s
+// (gRPC keepalive); the sender side notices a silent server after three
+// missed stream heartbeats (3s by default), after which calls fail fast
+// until the stream opens again. Peers that leave the set (the register's
+// job) fail at once.
+package rpc
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/wsgate/wsgate/rpc/rpcpb"
+)
+
+// Handler applies what peers send. The api implements it.
+type Handler interface {
+	// HandleCommand applies one command from peer from. Commands of one
+	// peer arrive one at a time, in the order that peer sent them; it
+	// must not block for long, as it holds up that peer's stream. cmd
+	// (payload included) is the handler's to keep.
+	HandleCommand(from string, cmd *rpcpb.Command)
+	// HandleRequest answers one request from peer from. Requests run
+	// concurrently. Failures of the request itself (client offline) go in
+	// Response.Error; a returned error reaches the caller as a gRPC status.
+	HandleRequest(ctx context.Context, from string, req *rpcpb.Request) (*rpcpb.Response, error)
+}
+
+// Peer is one other node of the cluster.
+type Peer struct {
+	ID   string
+	Addr string // host:port of its rpc server
+}
+
+// Options configures a Node.
+type Options struct {
+	// ID is this node's ID, sent to peers with every stream and call.
+	// Required.
+	ID string
+	// Secret is the cluster secret. Every stream and call carries it; the
+	// server refuses a wrong or missing one with codes.Unauthenticated.
+	// Required.
+	Secret string
+	// Handler applies commands and answers requests from peers. Required
+	// to Serve; a node that only calls (a connection-less member) may
+	// leave it nil.
+	Handler Handler
+	// ServerTLS, when set, makes Serve speak TLS (set ClientAuth and
+	// ClientCAs for mTLS). Default: plaintext.
+	ServerTLS *tls.Config
+	// ClientTLS, when set, dials peers with TLS (add Certificates for
+	// mTLS). Default: plaintext.
+	ClientTLS *tls.Config
+	// BatchMaxBytes caps one Batch message; a single larger command still
+	// goes, alone. Default 1 MiB.
+	BatchMaxBytes int
+	// QueueMaxBytes caps the commands queued for one peer; over it Send
+	// fails with ErrQueueFull. Default 64 MiB.
+	QueueMaxBytes int
+	// MaxMessageBytes caps one command, request or response, on both
+	// sides. Default 16 MiB.
+	MaxMessageBytes int
+	// CallTimeout bounds a Call or CallAll whose context has no deadline.
+	// Default 2s.
+	CallTimeout time.Duration
+	// ConnectTimeout bounds opening a peer's stream. Default 1s.
+	ConnectTimeout time.Duration
+	// HeartbeatInterval is how often a peer's server says it is alive on
+	// the stream; after three missed, the peer counts as down (calls fail
+	// fast) and its connection is redialed. Default 1s; at least 50ms.
+	HeartbeatInterval time.Duration
+	// Logger receives refusals and stream breaks. Default: discard.
+	Logger *slog.Logger
+}
+
+func (o *Options) setDefaults() error {
+	switch {
+	case o.ID == "":
+		return errors.New("rpc: Options.ID is required")
+	case o.Secret == "":
+		return errors.New("rpc: Options.Secret is required")
+	}
+	if o.BatchMaxBytes <= 0 {
+		o.BatchMaxBytes = 1 << 20
+	}
+	if o.QueueMaxBytes <= 0 {
+		o.QueueMaxBytes = 64 << 20
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 16 << 20
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 2 * time.Second
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = time.Second
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = time.Second
+	}
+	// The server sends heartbeats no faster than this, so the sender must
+	// not expect them faster either.
+	o.HeartbeatInterval = max(o.HeartbeatInterval, minHeartbeat)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Keepalive: the server pings an idle client every second and drops it
+// after one more second of silence; it lets clients ping every 5s or less
+// often. Clients ping every 10s (gRPC's floor for clients), so the server
+// never answers too_many_pings. A silent server is caught sooner by the
+// stream heartbeats.
+var (
+	serverKeepalive = keepalive.ServerParameters{Time: time.Second, Timeout: time.Second}
+	serverPolicy    = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
+	clientKeepalive = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 2 * time.Second, PermitWithoutStream: true}
+)
+
+// Node is this node's end of the cluster transport: the gRPC server peers
+// call, and a client connection, stream and queue per peer.
+type Node struct {
+	opts       Options
+	secretHash [sha256.Size]byte
+	server     *grpc.Server
+
+	mu     sync.RWMutex
+	peers  map[string]*peer
+	closed bool
+
+	stats counters
+}
+
+// New returns a Node with no peers. Call Serve to accept peers and
+// SetPeers to reach them.
+func New(opts Options) (*Node, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	n := &Node{
+		opts:       opts,
+		secretHash: sha256.Sum256([]byte(opts.Secret)),
+		peers:      make(map[string]*peer),
+	}
+	serverOpts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(opts.MaxMessageBytes + opts.BatchMaxBytes),
+		grpc.MaxSendMsgSize(opts.MaxMessageBytes),
+		grpc.KeepaliveParams(serverKeepalive),
+		grpc.KeepaliveEnforcementPolicy(serverPolicy),
+	}
+	if opts.ServerTLS != nil {
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.ServerTLS)))
+	}
+	n.server = grpc.NewServer(serverOpts...)
+	rpcpb.RegisterNodeServer(n.server, &service{n: n})
+	return n, nil
+}
+
+// ID returns this node's ID.
+func (n *Node) ID() string { return n.opts.ID }
+
+// Serve accepts peers on lis until Close. It returns nil after Close and
+// the listener's error otherwise.
+func (n *Node) Serve(lis net.Listener) error {
+	if n.opts.Handler == nil {
+		return errors.New("rpc: Serve needs Options.Handler")
+	}
+	if err := n.server.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+		return fmt.Errorf("rpc: serve: %w", err)
+	}
+	return nil
+}
+
+// SetPeers replaces the peer set. New peers are dialed lazily; peers gone
+// from the set lose their queued commands, and their pending calls fail
+// with ErrPeerUnavailable. A peer whose address changed is redialed. This
+// node's own ID is skipped.
+func (n *Node) SetPeers(peers []Peer) {
+	want := make(map[string]Peer, len(peers))
+	for _, p := range peers {
+		if p.ID != n.opts.ID {
+			want[p.ID] = p
+		}
+	}
+	var gone []*peer
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
+	for id, p := range n.peers {
+		if w, ok := want[id]; !ok || w.Addr != p.addr {
+			gone = append(gone, p)
+			delete(n.peers, id)
+		}
+	}
+	for id, w := range want {
+		if _, ok := n.peers[id]; ok {
+			continue
+		}
+		p, err := newPeer(n, w)
+		if err != nil {
+			n.opts.Logger.Error("rpc: peer left out", "peer", id, "err", err)
+			continue
+		}
+		n.peers[id] = p
+	}
+	n.mu.Unlock()
+	for _, p := range gone {
+		p.close("removed from the peer set")
+	}
+}
+
+// Peers returns the IDs of the current peers.
+func (n *Node) Peers() []string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	ids := make([]string, 0, len(n.peers))
+	for id := range n.peers {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (n *Node) peer(id string) (*peer, error) {
+	n.mu.RLock()
+	p, ok := n.peers[id]
+	closed := n.closed
+	n.mu.RUnlock()
+	switch {
+	case closed:
+		return nil, ErrClosed
+	case !ok:
+		return nil, peerUnavailable(id, "not in the peer set")
+	}
+	return p, nil
+}
+
+func (n *Node) snapshot() []*peer {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	ps := make([]*peer, 0, len(n.peers))
+	for _, p := range n.peers {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+// Close stops the server (ending peers' streams and calls into this node)
+// and drops every peer, with what is still queued for it. Use Flush first
+// to send what is queued.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	peers := n.peers
+	n.peers = nil
+	n.mu.Unlock()
+	n.server.Stop()
+	for _, p := range peers {
+		p.close("node closed")
+	}
+	return nil
+}
+
+// Flush waits until every peer's queue has been handed to gRPC, or ctx
+// ends. Peers whose stream is down keep their queue; Flush then returns
+// ctx's error.
+func (n *Node) Flush(ctx context.Context) error {
+	for _, p := range n.snapshot() {
+		if err := p.flush(ctx); err != nil {
+			return fmt.Errorf("rpc: flush %s: %w", p.id, err)
+		}
+	}
+	return nil
+}
+
+// Stats counts what this node's streams carried.
+type Stats struct {
+	BatchesSent      uint64 // Batch messages sent to peers
+	CommandsSent     uint64 // commands in them
+	BytesSent        uint64 // their protobuf size plus gRPC's 5-byte message header
+	BatchesReceived  uint64
+	CommandsReceived uint64
+}
+
+type counters struct {
+	batchesSent, commandsSent, bytesSent atomic.Uint64
+	batchesReceived, commandsReceived    atomic.Uint64
+}
+
+// Stats returns the counters since New.
+func (n *Node) Stats() Stats {
+	return Stats{
+		BatchesSent:      n.stats.batchesSent.Load(),
+		CommandsSent:     n.stats.commandsSent.Load(),
+		BytesSent:        n.stats.bytesSent.Load(),
+		BatchesReceived:  n.stats.batchesReceived.Load(),
+		CommandsReceived: n.stats.commandsReceived.Load(),
+	}
+}

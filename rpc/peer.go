@@ -1,0 +1,406 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wsgate/wsgate/rpc/rpcpb"
+)
+
+// peer is one other node as seen from here: a client connection, the
+// queue of commands waiting for its stream, and the sender goroutine that
+// keeps the stream up and ships the queue in batches.
+type peer struct {
+	n    *Node
+	id   string
+	addr string
+
+	conn atomic.Pointer[grpc.ClientConn] // replaced when the peer goes silent
+	// down is set when the peer stopped answering (no heartbeat, or the
+	// stream did not open in time) and cleared when a stream opens; calls
+	// fail fast meanwhile.
+	down atomic.Bool
+
+	ctx    context.Context // ends when the peer leaves the set
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the sender has returned
+
+	wake chan struct{} // capacity 1: the queue got something
+
+	mu       sync.Mutex
+	closed   bool
+	queue    []queued
+	queued   int           // bytes in queue
+	inflight bool          // the sender holds a batch not yet handed to gRPC
+	drained  chan struct{} // closed when queue and inflight are both empty
+}
+
+// queued is one command waiting to be sent, with its encoded size.
+type queued struct {
+	cmd  *rpcpb.Command
+	size int
+}
+
+// wireSize is what a command of size bytes adds to a Batch: its field tag,
+// length prefix and bytes.
+func wireSize(size int) int { return 1 + protowire.SizeVarint(uint64(size)) + size }
+
+func newPeer(n *Node, p Peer) (*peer, error) {
+	conn, err := n.dial(p.Addr)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	pr := &peer{
+		n: n, id: p.ID, addr: p.Addr,
+		ctx: ctx, cancel: cancel,
+		done: make(chan struct{}),
+		wake: make(chan struct{}, 1),
+	}
+	pr.conn.Store(conn)
+	go pr.run()
+	return pr, nil
+}
+
+// secretCreds attaches the cluster secret and this node's ID to every
+// stream and call.
+type secretCreds struct{ md map[string]string }
+
+func (c secretCreds) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return c.md, nil
+}
+
+// RequireTransportSecurity is false: plaintext is allowed on a trusted
+// network; use TLS otherwise.
+func (secretCreds) RequireTransportSecurity() bool { return false }
+
+// dial makes a lazy client connection: nothing happens until the first
+// stream or call. A failed connect attempt gives up after ConnectTimeout,
+// and calls made while the peer is unreachable fail at once (no
+// wait-for-ready).
+func (n *Node) dial(addr string) (*grpc.ClientConn, error) {
+	creds := insecure.NewCredentials()
+	if n.opts.ClientTLS != nil {
+		creds = credentials.NewTLS(n.opts.ClientTLS)
+	}
+	conn, err := grpc.NewClient("passthrough:///"+addr,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithPerRPCCredentials(secretCreds{md: map[string]string{
+			mdSecret: n.opts.Secret,
+			mdNode:   n.opts.ID,
+		}}),
+		grpc.WithKeepaliveParams(clientKeepalive),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2,
+				MaxDelay: 2 * time.Second,
+			},
+			MinConnectTimeout: n.opts.ConnectTimeout,
+		}),
+		grpc.WithDefaultCallOptions(
+			grpc.WaitForReady(false),
+			grpc.MaxCallRecvMsgSize(n.opts.MaxMessageBytes),
+			grpc.MaxCallSendMsgSize(n.opts.MaxMessageBytes+n.opts.BatchMaxBytes),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: dial %s: %w", addr, err)
+	}
+	return conn, nil
+}
+
+// Send queues cmd for peer peerID and returns at once; the peer applies it
+// after everything this node sent it before. cmd must not be changed
+// afterwards. It fails with ErrPeerUnavailable if the peer is not in the
+// set, ErrQueueFull if its queue is full, ErrTooLarge if cmd exceeds
+// MaxMessageBytes.
+func (n *Node) Send(peerID string, cmd *rpcpb.Command) error {
+	p, err := n.peer(peerID)
+	if err != nil {
+		return err
+	}
+	return p.send(cmd, proto.Size(cmd))
+}
+
+// Broadcast queues cmd once for every peer. Peers that could not take it
+// are listed in the returned *PartialError.
+func (n *Node) Broadcast(cmd *rpcpb.Command) error {
+	size := proto.Size(cmd)
+	var missing PartialError
+	for _, p := range n.snapshot() {
+		if err := p.send(cmd, size); err != nil {
+			missing.add(p.id, err)
+		}
+	}
+	return missing.orNil()
+}
+
+func (p *peer) send(cmd *rpcpb.Command, size int) error {
+	if size > p.n.opts.MaxMessageBytes {
+		return fmt.Errorf("rpc: send to %s: %d bytes: %w", p.id, size, ErrTooLarge)
+	}
+	p.mu.Lock()
+	switch {
+	case p.closed:
+		p.mu.Unlock()
+		return peerUnavailable(p.id, "removed from the peer set")
+	case p.queued+size > p.n.opts.QueueMaxBytes:
+		p.mu.Unlock()
+		return fmt.Errorf("rpc: send to %s: %w", p.id, ErrQueueFull)
+	}
+	p.queue = append(p.queue, queued{cmd: cmd, size: size})
+	p.queued += size
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// take moves the head of the queue, up to BatchMaxBytes (at least one
+// command), into batch and taken. It reports false if the queue is empty.
+func (p *peer) take(batch *rpcpb.Batch, taken []queued) ([]queued, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.queue) == 0 {
+		return taken, false
+	}
+	total, i := 0, 0
+	for ; i < len(p.queue); i++ {
+		s := wireSize(p.queue[i].size)
+		if i > 0 && total+s > p.n.opts.BatchMaxBytes {
+			break
+		}
+		total += s
+	}
+	taken = append(taken, p.queue[:i]...)
+	for _, q := range p.queue[:i] {
+		batch.Commands = append(batch.Commands, q.cmd)
+		p.queued -= q.size
+	}
+	clear(p.queue[:i]) // let the commands be collected once sent
+	if i == len(p.queue) {
+		p.queue = p.queue[:0]
+	} else {
+		p.queue = p.queue[i:]
+	}
+	p.inflight = true
+	return taken, true
+}
+
+// settle ends the batch in flight; a batch gRPC did not take goes back to
+// the head of the queue, so order holds and nothing is lost to a failed
+// Send.
+func (p *peer) settle(taken []queued, sent bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight = false
+	if !sent && !p.closed {
+		p.queue = append(append(make([]queued, 0, len(taken)+len(p.queue)), taken...), p.queue...)
+		for _, q := range taken {
+			p.queued += q.size
+		}
+	}
+	if len(p.queue) == 0 && p.drained != nil {
+		close(p.drained)
+		p.drained = nil
+	}
+}
+
+// flush waits until the queue is empty and nothing is in flight.
+func (p *peer) flush(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed || (len(p.queue) == 0 && !p.inflight) {
+		p.mu.Unlock()
+		return nil
+	}
+	if p.drained == nil {
+		p.drained = make(chan struct{})
+	}
+	ch := p.drained
+	p.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run keeps a stream to the peer open, redialing with backoff, until the
+// peer leaves the set.
+func (p *peer) run() {
+	defer close(p.done)
+	delay := 50 * time.Millisecond
+	for {
+		opened, err := p.session()
+		if p.ctx.Err() != nil {
+			return
+		}
+		if opened {
+			delay = 50 * time.Millisecond
+		}
+		p.n.opts.Logger.Warn("rpc: stream to peer broke", "peer", p.id, "addr", p.addr, "err", err)
+		wait := delay/2 + rand.N(delay) // jitter spreads redials of many nodes
+		delay = min(2*delay, 2*time.Second)
+		select {
+		case <-time.After(wait):
+		case <-p.ctx.Done():
+			return
+		}
+	}
+}
+
+// session opens one stream, waits for the peer's first heartbeat, then
+// sends batches until the stream breaks. opened reports whether the peer
+// had accepted the stream.
+func (p *peer) session() (opened bool, err error) {
+	ctx, cancel := context.WithCancel(p.ctx)
+	defer cancel()
+	hb := p.n.opts.HeartbeatInterval
+	ctx = metadata.AppendToOutgoingContext(ctx, mdHeartbeat, strconv.FormatInt(hb.Milliseconds(), 10))
+
+	// Opening must finish within ConnectTimeout; a peer that does not
+	// answer by then counts as down.
+	var silent atomic.Bool
+	timer := time.AfterFunc(p.n.opts.ConnectTimeout, func() { silent.Store(true); cancel() })
+	stream, err := rpcpb.NewNodeClient(p.conn.Load()).Commands(ctx)
+	if err == nil {
+		_, err = stream.Recv()
+	}
+	timer.Stop()
+	if silent.Load() {
+		p.markDown("stream did not open within ConnectTimeout")
+		return false, fmt.Errorf("open stream: timed out after %v", p.n.opts.ConnectTimeout)
+	}
+	if err != nil {
+		return false, fmt.Errorf("open stream: %w", err)
+	}
+	p.down.Store(false)
+
+	// The reader watches the heartbeats: three missed and the peer is
+	// down, which ends this session.
+	readErr := make(chan error, 1)
+	go func() {
+		dead := time.AfterFunc(3*hb, func() { silent.Store(true); cancel() })
+		defer dead.Stop()
+		for {
+			if _, err := stream.Recv(); err != nil {
+				cancel()
+				readErr <- err
+				return
+			}
+			dead.Reset(3 * hb)
+		}
+	}()
+	p.pump(ctx, stream) // returns once the stream broke (the reader cancels ctx)
+	cancel()
+	err = <-readErr // the stream's own error says more than a failed Send
+	switch {
+	case silent.Load():
+		p.markDown("no heartbeat for " + (3 * hb).String())
+		return true, fmt.Errorf("peer silent for %v", 3*hb)
+	case p.ctx.Err() != nil:
+		return true, p.ctx.Err()
+	}
+	return true, fmt.Errorf("stream ended: %w", err)
+}
+
+// pump ships the queue as batches: it blocks for the first command, then
+// takes everything queued by then (up to BatchMaxBytes) as one message. It
+// returns when ctx ends or a Send fails (the stream broke).
+func (p *peer) pump(ctx context.Context, stream rpcpb.Node_CommandsClient) {
+	batch := &rpcpb.Batch{}
+	var taken []queued
+	for {
+		var ok bool
+		taken, ok = p.take(batch, taken[:0])
+		if !ok {
+			select {
+			case <-p.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		err := stream.Send(batch)
+		p.settle(taken, err == nil)
+		if err != nil {
+			return
+		}
+		bytes := 0
+		for _, q := range taken {
+			bytes += wireSize(q.size)
+		}
+		p.n.stats.batchesSent.Add(1)
+		p.n.stats.commandsSent.Add(uint64(len(taken)))
+		p.n.stats.bytesSent.Add(uint64(bytes + 5))
+		clear(batch.Commands)
+		batch.Commands = batch.Commands[:0]
+		clear(taken)
+	}
+}
+
+// markDown makes calls to the peer fail fast and replaces its connection:
+// the old one may sit on a dead TCP connection that gRPC's own keepalive
+// would only notice after 10s or more.
+func (p *peer) markDown(reason string) {
+	p.down.Store(true)
+	p.n.opts.Logger.Warn("rpc: peer down", "peer", p.id, "addr", p.addr, "reason", reason)
+	conn, err := p.n.dial(p.addr)
+	if err != nil {
+		p.n.opts.Logger.Error("rpc: redial peer", "peer", p.id, "err", err)
+		return
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		conn.Close()
+		return
+	}
+	old := p.conn.Swap(conn)
+	p.mu.Unlock()
+	old.Close()
+}
+
+// close drops the peer: the sender stops, queued commands are dropped,
+// and pending calls fail (closing the connection cancels them).
+func (p *peer) close(reason string) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.closed = true
+	p.queue, p.queued = nil, 0
+	if p.drained != nil {
+		close(p.drained)
+		p.drained = nil
+	}
+	conn := p.conn.Load()
+	p.mu.Unlock()
+	p.n.opts.Logger.Info("rpc: peer dropped", "peer", p.id, "reason", reason)
+	p.cancel()
+	conn.Close()
+	<-p.done
+}
+
+func (p *peer) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}

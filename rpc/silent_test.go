@@ -1,0 +1,139 @@
+package rpc
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// A peer that goes silent without closing its connection is caught by the
+// stream heartbeats: calls then fail fast, and traffic resumes when it
+// answers again.
+func TestSilentPeerDetected(t *testing.T) {
+	a := startNode(t, "a", "127.0.0.1", func(o *Options) { o.CallTimeout = 20 * time.Second })
+	b := startNode(t, "b", "127.0.0.2", nil)
+	proxy := startProxy(t, "127.0.0.3", b.addr)
+	a.SetPeers([]Peer{{ID: "b", Addr: proxy.addr()}})
+
+	if err := a.Send("b", seqCommand(0)); err != nil {
+		t.Fatal(err)
+	}
+	b.rec.waitFor(t, 10*time.Second, "command through the proxy", func(r *recorder) bool { return len(r.cmds["a"]) == 1 })
+	if _, err := a.Call(context.Background(), "b", countRequest); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.freeze()
+	frozen := time.Now()
+	eventually(t, 15*time.Second, "a marks b down", func() bool { return a.logs.contains("rpc: peer down") })
+	t.Logf("silent peer detected after %v", time.Since(frozen).Round(10*time.Millisecond))
+	start := time.Now()
+	_, err := a.Call(context.Background(), "b", countRequest)
+	if !errors.Is(err, ErrPeerUnavailable) {
+		t.Fatalf("call to silent peer: got %v, want ErrPeerUnavailable", err)
+	}
+	if elapsed := time.Since(start); elapsed > 5*time.Second {
+		t.Fatalf("call to silent peer took %v (CallTimeout 20s)", elapsed)
+	}
+	// Queued while silent, delivered once it answers again.
+	if err := a.Send("b", seqCommand(1)); err != nil {
+		t.Fatal(err)
+	}
+
+	proxy.thaw()
+	b.rec.waitFor(t, 20*time.Second, "command queued while silent", func(r *recorder) bool {
+		cmds := r.cmds["a"]
+		return len(cmds) > 0 && seqOf(cmds[len(cmds)-1]) == 1
+	})
+	eventually(t, 20*time.Second, "calls work again", func() bool {
+		_, err := a.Call(context.Background(), "b", countRequest)
+		return err == nil
+	})
+}
+
+// The keepalive settings must agree, or the server answers client pings
+// with GOAWAY too_many_pings.
+func TestKeepaliveSettingsAgree(t *testing.T) {
+	if clientKeepalive.Time < serverPolicy.MinTime {
+		t.Fatalf("client pings every %v, server allows every %v", clientKeepalive.Time, serverPolicy.MinTime)
+	}
+	if clientKeepalive.PermitWithoutStream && !serverPolicy.PermitWithoutStream {
+		t.Fatal("client pings without streams, server forbids it")
+	}
+}
+
+func TestMutualTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	serverTLS := &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+	}
+	withTLS := func(o *Options) {
+		o.ServerTLS = serverTLS
+		o.ClientTLS = &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}}
+	}
+	a := startNode(t, "a", "127.0.0.1", withTLS)
+	b := startNode(t, "b", "127.0.0.1", withTLS)
+	a.SetPeers([]Peer{{ID: "b", Addr: b.addr}})
+	if _, err := a.Call(context.Background(), "b", countRequest); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Send("b", seqCommand(7)); err != nil {
+		t.Fatal(err)
+	}
+	b.rec.waitFor(t, 10*time.Second, "command over mTLS", func(r *recorder) bool { return len(r.cmds["a"]) == 1 })
+
+	// Without a client certificate the handshake fails: no call gets through.
+	noCert := startNode(t, "x", "127.0.0.1", func(o *Options) {
+		o.ClientTLS = &tls.Config{RootCAs: pool}
+	})
+	noCert.SetPeers([]Peer{{ID: "b", Addr: b.addr}})
+	_, err := noCert.Call(context.Background(), "b", countRequest)
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("call without client certificate: got %v, want Unavailable", err)
+	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "rpc test"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
