@@ -52,6 +52,7 @@ type Decoder struct {
 	ctrl       []byte                     // a control payload split across Feed calls
 	utf8       UTF8Validator
 	closed     bool
+	err        *ProtocolError // the violation that killed the stream
 }
 
 // Closed reports whether a close frame has been decoded; Feed ignores all
@@ -70,8 +71,21 @@ func (d *Decoder) Release() {
 // Feed decodes p. It returns the number of bytes consumed, which is len(p)
 // unless an error stops it or a close frame ends the stream. The first
 // protocol violation is returned as a *ProtocolError; the stream is then
-// dead and the caller must fail the connection with its Code.
+// dead and the caller must fail the connection with its Code. Later calls
+// return the same error without decoding anything, since the decoder's
+// state no longer matches the stream.
 func (d *Decoder) Feed(p []byte, h Handler) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	n, err := d.feed(p, h)
+	if pe, ok := err.(*ProtocolError); ok {
+		d.err = pe
+	}
+	return n, err
+}
+
+func (d *Decoder) feed(p []byte, h Handler) (int, error) {
 	n := 0
 	for !d.closed && (n < len(p) || (d.inFrame && d.remaining == 0)) {
 		if !d.inFrame {
@@ -94,6 +108,9 @@ func (d *Decoder) Feed(p []byte, h Handler) (int, error) {
 				return n, err
 			}
 			continue
+		}
+		if avail == 0 {
+			return n, nil // the header ended this Feed; the payload follows
 		}
 		chunk := p[n : n+int(min(avail, d.remaining))]
 		n += len(chunk)

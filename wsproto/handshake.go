@@ -81,7 +81,8 @@ func ParseRequest(head []byte) (*Request, *HTTPError) {
 
 // ParseHead parses any HTTP/1.1 request head without the WebSocket checks,
 // so that a server can answer plain requests too. It refuses with 400 for a
-// malformed request and 431 for too many header fields.
+// malformed request (including more than one Host field) and 431 for too
+// many header fields.
 func ParseHead(head []byte) (*Request, *HTTPError) {
 	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
 	if !ok {
@@ -94,6 +95,11 @@ func ParseHead(head []byte) (*Request, *HTTPError) {
 	}
 	if !validHTTPVersion(proto) {
 		return nil, httpError(http.StatusBadRequest, "HTTP/1.1 or later required")
+	}
+	if bytes.ContainsFunc(target, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		// RFC 3986 has no place for control characters; one kept in Path
+		// could reach a log line or a response header.
+		return nil, httpError(http.StatusBadRequest, "control character in request target")
 	}
 	if target[0] != '/' {
 		return nil, httpError(http.StatusBadRequest, "request target must be an absolute path")
@@ -124,6 +130,11 @@ func ParseHead(head []byte) (*Request, *HTTPError) {
 		}
 		key := textproto.CanonicalMIMEHeaderKey(string(name))
 		r.Header[key] = append(r.Header[key], v)
+	}
+	// RFC 9112 section 3.2: two Host fields must be refused, as parties that
+	// pick different ones disagree about where the request goes.
+	if len(r.Header["Host"]) > 1 {
+		return nil, httpError(http.StatusBadRequest, "more than one Host field")
 	}
 	r.Host = r.Header.Get("Host")
 	return r, nil
@@ -156,7 +167,8 @@ func (r *Request) CheckUpgrade() *HTTPError {
 	}
 	if v := r.Header["Sec-Websocket-Version"]; len(v) != 1 || v[0] != "13" {
 		e := httpError(http.StatusUpgradeRequired, "unsupported websocket version")
-		e.Header = http.Header{"Sec-WebSocket-Version": {"13"}}
+		// Canonical key, so that e.Header.Get finds it.
+		e.Header = http.Header{"Sec-Websocket-Version": {"13"}}
 		return e
 	}
 	keys := r.Header["Sec-Websocket-Key"]
