@@ -41,17 +41,18 @@ type clusterAPI struct {
 	node  *rpc.Node
 }
 
-// owner says where the client with this id lives: remote is the peer id,
-// or "" when the client is (or would be) on this node.
-func (a *clusterAPI) owner(id string) (remote string, err error) {
+// owner says where the client with this id lives: the peer id of another
+// node, or "" for this node. A malformed id is left to this node's router,
+// which knows no such client and answers as it would for any unknown id.
+func (a *clusterAPI) owner(id string) (remote string) {
 	n, err := router.NodeOf(id)
 	if err != nil {
-		return "", fmt.Errorf("%w: %s", ErrClientOffline, id)
+		return ""
 	}
 	if s := n.String(); s != a.self {
-		return s, nil
+		return s
 	}
-	return "", nil
+	return ""
 }
 
 // call asks the owner of client id and turns a failed answer back into
@@ -147,7 +148,7 @@ func (a *clusterAPI) SendToClients(ctx context.Context, ids []string, data []byt
 	if err != nil {
 		return err
 	}
-	// Split the list by owner; excluded and malformed ids go nowhere.
+	// Split the list by owner; excluded ids go nowhere.
 	excluded := make(map[string]bool, len(o.Exclude))
 	for _, id := range o.Exclude {
 		excluded[id] = true
@@ -158,12 +159,9 @@ func (a *clusterAPI) SendToClients(ctx context.Context, ids []string, data []byt
 		if excluded[id] {
 			continue
 		}
-		peer, err := a.owner(id)
-		switch {
-		case err != nil:
-		case peer == "":
+		if peer := a.owner(id); peer == "" {
 			local = append(local, id)
-		default:
+		} else {
 			byPeer[peer] = append(byPeer[peer], id)
 		}
 	}
@@ -201,11 +199,8 @@ func (a *clusterAPI) SendToClient(ctx context.Context, id string, data []byte, o
 	if err != nil {
 		return err
 	}
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.sendToClient(id, data, o)
 	}
 	if !o.Async {
@@ -262,31 +257,25 @@ func (a *clusterAPI) SendToGroups(ctx context.Context, groups []string, data []b
 }
 
 func (a *clusterAPI) BindUID(ctx context.Context, id, uid string) error {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.BindUID(ctx, id, uid)
 	}
 	if uid == "" {
 		return ErrEmptyUID
 	}
-	_, err = a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_BindUid{
+	_, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_BindUid{
 		BindUid: &rpcpb.BindUid{ClientId: id, Uid: uid},
 	}})
 	return err
 }
 
 func (a *clusterAPI) UnbindUID(ctx context.Context, id string) error {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.UnbindUID(ctx, id)
 	}
-	_, err = a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_UnbindUid{UnbindUid: ref(id)}})
+	_, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_UnbindUid{UnbindUid: ref(id)}})
 	return err
 }
 
@@ -304,11 +293,8 @@ func (a *clusterAPI) IsUIDOnline(ctx context.Context, uid string) (bool, error) 
 }
 
 func (a *clusterAPI) GetUIDByClientID(ctx context.Context, id string) (string, error) {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return "", err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.GetUIDByClientID(ctx, id)
 	}
 	resp, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_GetUidByClientId{GetUidByClientId: ref(id)}})
@@ -334,31 +320,25 @@ func (a *clusterAPI) GetAllUIDs(ctx context.Context) ([]string, error) {
 }
 
 func (a *clusterAPI) JoinGroup(ctx context.Context, id, group string) error {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.JoinGroup(ctx, id, group)
 	}
 	if group == "" {
 		return ErrEmptyGroup
 	}
-	_, err = a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_JoinGroup{
+	_, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_JoinGroup{
 		JoinGroup: &rpcpb.ClientGroup{ClientId: id, Group: group},
 	}})
 	return err
 }
 
 func (a *clusterAPI) LeaveGroup(ctx context.Context, id, group string) error {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.LeaveGroup(ctx, id, group)
 	}
-	_, err = a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_LeaveGroup{
+	_, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_LeaveGroup{
 		LeaveGroup: &rpcpb.ClientGroup{ClientId: id, Group: group},
 	}})
 	return err
@@ -429,11 +409,8 @@ func (a *clusterAPI) GetClientInfosByGroup(ctx context.Context, group string) (m
 }
 
 func (a *clusterAPI) GetGroupsByClientID(ctx context.Context, id string) ([]string, error) {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return nil, err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.GetGroupsByClientID(ctx, id)
 	}
 	resp, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_GetGroupsByClientId{GetGroupsByClientId: ref(id)}})
@@ -455,11 +432,8 @@ func (a *clusterAPI) GetAllGroups(ctx context.Context) ([]string, error) {
 // IsOnline is false, with no error, for a client whose node is gone: that
 // is the answer, not a failure to get one.
 func (a *clusterAPI) IsOnline(ctx context.Context, id string) (bool, error) {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return false, nil
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.IsOnline(ctx, id)
 	}
 	resp, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_IsOnline{IsOnline: ref(id)}})
@@ -495,11 +469,8 @@ func (a *clusterAPI) CloseClient(ctx context.Context, id string, o CloseOptions)
 	if err != nil {
 		return err
 	}
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.closeClient(id, o, code)
 	}
 	cc := &rpcpb.CloseClient{ClientId: id, Code: uint32(code), Reason: o.Reason}
@@ -516,11 +487,8 @@ func (a *clusterAPI) DestroyClient(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.DestroyClient(ctx, id)
 	}
 	if err := a.confirm(ctx, peer, id); err != nil {
@@ -532,11 +500,8 @@ func (a *clusterAPI) DestroyClient(ctx context.Context, id string) error {
 }
 
 func (a *clusterAPI) GetInfo(ctx context.Context, id string) (map[string]string, error) {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return nil, err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.GetInfo(ctx, id)
 	}
 	resp, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_GetInfo{GetInfo: ref(id)}})
@@ -547,28 +512,22 @@ func (a *clusterAPI) GetInfo(ctx context.Context, id string) (map[string]string,
 }
 
 func (a *clusterAPI) SetInfo(ctx context.Context, id string, info map[string]string) error {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.SetInfo(ctx, id, info)
 	}
-	_, err = a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_SetInfo{
+	_, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_SetInfo{
 		SetInfo: &rpcpb.ClientInfo{ClientId: id, Info: info},
 	}})
 	return err
 }
 
 func (a *clusterAPI) UpdateInfo(ctx context.Context, id string, info map[string]string) error {
-	peer, err := a.owner(id)
-	if err != nil || peer == "" {
-		if err != nil {
-			return err
-		}
+	peer := a.owner(id)
+	if peer == "" {
 		return a.local.UpdateInfo(ctx, id, info)
 	}
-	_, err = a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_UpdateInfo{
+	_, err := a.call(ctx, peer, id, &rpcpb.Request{Kind: &rpcpb.Request_UpdateInfo{
 		UpdateInfo: &rpcpb.ClientInfo{ClientId: id, Info: info},
 	}})
 	return err
