@@ -215,6 +215,10 @@ func (g *Gateway) Addr() net.Addr { return g.srv.Addr() }
 // NodeID is the node's id.
 func (g *Gateway) NodeID() NodeID { return g.ids.Node() }
 
+// Serving reports whether the node accepts clients: true from Start until
+// Shutdown begins.
+func (g *Gateway) Serving() bool { return g.srv.Serving() }
+
 // Stats are the connection engine's counters.
 func (g *Gateway) Stats() poller.Stats { return g.srv.Stats() }
 
