@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
@@ -47,6 +48,7 @@ type Options struct {
 	Drain            time.Duration // wait for answers after the window; default 5s
 	Settle           time.Duration // wait after every connection is open before the window; default 0
 	ServerPID        int           // sample this process's RSS and CPU; 0 is none
+	ServerMetrics    string        // or sample the server's Prometheus metrics at this URL (RSS, CPU, goroutines); "" is none
 	JSON             bool          // print the report as JSON
 }
 
@@ -73,6 +75,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after the window, wait this long at most for answers in flight")
 	fs.DurationVar(&o.Settle, "settle", 0, "after every connection is open, wait this long before the window starts and the server is sampled (lets its memory settle)")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
+	fs.StringVar(&o.ServerMetrics, "server-metrics", "", "instead of -server-pid, sample RSS, CPU and goroutines from the server's Prometheus `URL` (e.g. http://127.0.0.1:9100/metrics, from wsgate serve -metrics-listen)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&worker, workerFlag, "", "internal: run as a worker process with this configuration")
 	fs.Usage = func() {
@@ -141,6 +144,14 @@ func (o *Options) complete() error {
 	}
 	if o.Workload == "bcast" && o.Conns == 0 {
 		return errors.New("bcast needs at least one subscriber")
+	}
+	if o.ServerMetrics != "" {
+		if o.ServerPID > 0 {
+			return errors.New("-server-pid and -server-metrics name the same figures: give one")
+		}
+		if u, err := url.Parse(o.ServerMetrics); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-server-metrics %q: want an http:// URL", o.ServerMetrics)
+		}
 	}
 	if o.Rate < 0 {
 		o.Rate = 0
