@@ -59,8 +59,14 @@ type node struct {
 
 func startNode(t *testing.T) *node {
 	t.Helper()
+	return startNodeWith(t, nil)
+}
+
+// startNodeWith starts a node, a cluster member when cluster is set.
+func startNodeWith(t *testing.T, cluster *api.ClusterOptions) *node {
+	t.Helper()
 	app := &echoApp{hold: make(chan struct{})}
-	gw, err := api.NewGateway(api.Options{Logger: quiet, Server: poller.Options{Addr: "127.0.0.1:0"}}, app)
+	gw, err := api.NewGateway(api.Options{Logger: quiet, Cluster: cluster, Server: poller.Options{Addr: "127.0.0.1:0"}}, app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,4 +335,26 @@ func TestPprofOnOwnMux(t *testing.T) {
 	if code, _ = n.get(t, "/nothing"); code != http.StatusNotFound {
 		t.Fatalf("unknown path: %d", code)
 	}
+}
+
+// TestClusterPeers checks the peers gauge of a cluster node as a second
+// node joins and leaves.
+func TestClusterPeers(t *testing.T) {
+	const secret = "metrics-test-secret"
+	first := startNodeWith(t, &api.ClusterOptions{EmbeddedRegister: "127.0.0.1:0", Secret: secret, Logger: quiet})
+	first.await(t, map[string]float64{"wsgate_cluster_peers": 0})
+
+	second := startNodeWith(t, &api.ClusterOptions{
+		Registers: []string{first.gw.RegisterAddr().String()}, Secret: secret, Logger: quiet,
+	})
+	first.await(t, map[string]float64{"wsgate_cluster_peers": 1})
+	second.await(t, map[string]float64{"wsgate_cluster_peers": 1})
+
+	close(second.app.hold)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := second.gw.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	first.await(t, map[string]float64{"wsgate_cluster_peers": 0})
 }
