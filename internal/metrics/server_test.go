@@ -278,6 +278,15 @@ func TestHealthzDuringDrain(t *testing.T) {
 	}
 	c := n.dial(t, "carol")
 	c.echo("hi")
+	// The client answers the node's close frame, as a browser would, so
+	// the drain waits on OnClose only.
+	go func() {
+		for {
+			if _, _, err := wsutil.ReadServerData(c.conn); err != nil {
+				return
+			}
+		}
+	}()
 
 	// The client's OnClose waits on hold, so the drain stays in progress
 	// until the test lets it finish.
