@@ -21,9 +21,10 @@
 // A client's name is its uid; its status is in its info. A request that
 // cannot be served (bad JSON, an unknown type, a missing field, anything
 // but login before logging in, saying something in a room one is not in,
-// joining more than MaxRoomsPerClient rooms, whispering to someone offline) is answered with
-// {"type":"error","error":"..."} and the connection stays open. When a
-// client disconnects, each of its rooms gets "left".
+// joining more than MaxRoomsPerClient rooms, whispering to someone
+// offline) is answered with {"type":"error","error":"..."} and the
+// connection stays open. When a client disconnects, each of its rooms gets
+// "left".
 package chat
 
 import (
