@@ -123,9 +123,9 @@ var (
 	// ErrEmptyUID and ErrEmptyGroup: "" is not a uid or a group.
 	ErrEmptyUID   = router.ErrEmptyUID
 	ErrEmptyGroup = router.ErrEmptyGroup
-	// ErrInvalidUTF8: a text message must be valid UTF-8; send binary
-	// instead.
-	ErrInvalidUTF8 = errors.New("text message is not valid UTF-8")
+	// ErrInvalidUTF8: a text message must be valid UTF-8 (send binary
+	// instead), and so must a close reason.
+	ErrInvalidUTF8 = errors.New("not valid UTF-8")
 	// ErrBadCloseCode: CloseOptions.Code may not be sent on the wire.
 	ErrBadCloseCode = errors.New("close code not allowed")
 )

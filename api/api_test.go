@@ -422,3 +422,24 @@ func TestCanceledContext(t *testing.T) {
 		t.Fatalf("IsOnline: %v", err)
 	}
 }
+
+// TestCloseReasonMustBeUTF8 checks that CloseClient refuses a reason that
+// is not UTF-8: the peer would have to fail the connection on it (RFC
+// 6455 section 8.1) instead of seeing our code.
+func TestCloseReasonMustBeUTF8(t *testing.T) {
+	app := newRecorder()
+	g := startGateway(t, app)
+	a := g.Api()
+	c := dial(t, g)
+	if err := a.CloseClient(bg, c.id, CloseOptions{Code: 4000, Reason: "bad \xff byte"}); !errors.Is(err, ErrInvalidUTF8) {
+		t.Fatalf("reason not UTF-8: %v, want ErrInvalidUTF8", err)
+	}
+	must(t, a.SendToClient(bg, c.id, []byte("still open")))
+	if got := c.read(); got != "still open" {
+		t.Fatalf("got %q", got)
+	}
+	must(t, a.CloseClient(bg, c.id, CloseOptions{Code: 4000, Reason: "ok"}))
+	if ce, _ := c.closeErr(); ce.Code != 4000 || ce.Reason != "ok" {
+		t.Fatalf("close %d %q", ce.Code, ce.Reason)
+	}
+}
