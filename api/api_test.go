@@ -9,6 +9,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/wsgate/wsgate/poller"
 )
 
 var bg = context.Background()
@@ -441,5 +442,27 @@ func TestCloseReasonMustBeUTF8(t *testing.T) {
 	must(t, a.CloseClient(bg, c.id, CloseOptions{Code: 4000, Reason: "ok"}))
 	if ce, _ := c.closeErr(); ce.Code != 4000 || ce.Reason != "ok" {
 		t.Fatalf("close %d %q", ce.Code, ce.Reason)
+	}
+}
+
+// TestSendToSlowClientOverflows checks that a send refused because the
+// client does not read is told apart with errors.Is(err, ErrOverflow).
+func TestSendToSlowClientOverflows(t *testing.T) {
+	o := Options{}
+	o.Server.OutboundBudget = 64 << 10
+	o.Server.OverflowPolicy = poller.OverflowDrop
+	g := startGatewayWith(t, o, newRecorder())
+	a := g.Api()
+	c := dial(t, g) // and never read again
+	msg := make([]byte, 1<<10)
+	var err error
+	for i := 0; i < 100_000 && err == nil; i++ { // the socket buffers hold a few MiB
+		err = a.SendToClient(bg, c.id, msg, Binary)
+	}
+	if !errors.Is(err, ErrOverflow) || errors.Is(err, ErrClientOffline) {
+		t.Fatalf("send to a client that does not read: %v, want ErrOverflow", err)
+	}
+	if on, _ := a.IsOnline(bg, c.id); !on {
+		t.Fatal("client closed; the policy was to drop")
 	}
 }
