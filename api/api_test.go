@@ -466,3 +466,36 @@ func TestSendToSlowClientOverflows(t *testing.T) {
 		t.Fatal("client closed; the policy was to drop")
 	}
 }
+
+// TestSendsToOneClientKeepCallOrder mixes every kind of send to one client
+// from one goroutine: the client must get them in call order.
+func TestSendsToOneClientKeepCallOrder(t *testing.T) {
+	g := startGateway(t, newRecorder())
+	a := g.Api()
+	c := dial(t, g)
+	must(t, a.BindUID(bg, c.id, "ann"))
+	must(t, a.JoinGroup(bg, c.id, "room"))
+	const n = 2000
+	go func() {
+		for i := 0; i < n; i++ {
+			msg := []byte(fmt.Sprint(i))
+			switch i % 5 {
+			case 0:
+				a.SendToClient(bg, c.id, msg)
+			case 1:
+				a.SendToGroup(bg, "room", msg)
+			case 2:
+				a.SendToUID(bg, "ann", msg)
+			case 3:
+				a.SendToAll(bg, msg)
+			case 4:
+				a.SendToClients(bg, []string{c.id, c.id}, msg)
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		if got := c.read(); got != fmt.Sprint(i) {
+			t.Fatalf("message %d is %q", i, got)
+		}
+	}
+}
