@@ -55,6 +55,8 @@ type Gateway struct {
 	member *member // nil for a single node
 	leave  sync.Once
 
+	started atomic.Bool
+
 	open     atomic.Int64 // clients between OnConnect and the end of OnClose
 	draining atomic.Bool  // Shutdown is past waiting: the last OnClose runs OnStop
 	stopped  sync.Once
@@ -112,8 +114,12 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 
 // Start runs the Application's OnStart, if it has one, joins the cluster
 // if there is one, then listens. It returns once the listener is up; the
-// peer list arrives from the registers in the background.
+// peer list arrives from the registers in the background. A Gateway starts
+// once.
 func (g *Gateway) Start() error {
+	if !g.started.CompareAndSwap(false, true) {
+		return errors.New("api: gateway already started")
+	}
 	if s, ok := g.app.(Starter); ok {
 		if err := s.OnStart(g.api); err != nil {
 			g.leaveCluster(nil)
