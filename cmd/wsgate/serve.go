@@ -18,20 +18,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wsgate serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		listen      = fs.String("listen", poller.DefaultAddr, "address to serve WebSocket and HTTP on")
-		path        = fs.String("path", poller.DefaultPath, `WebSocket path ("*" for any)`)
-		appName     = fs.String("app", "chat", "built-in application: "+appNames())
-		maxConns    = fs.Int("max-conns", poller.DefaultMaxConns, "most connections at once")
-		maxMsg      = fs.Int64("max-message", 16<<20, "largest message in bytes (close 1009 above)")
-		budget      = fs.Int("outbound-budget", poller.DefaultOutboundBudget, "bytes queued per connection before the overflow policy applies")
-		ping        = fs.Duration("ping-interval", poller.DefaultPingInterval, "time between pings (negative disables)")
-		missed      = fs.Int("max-missed-pongs", poller.DefaultMaxMissedPongs, "unanswered pings before closing")
-		idle        = fs.Duration("idle-timeout", 0, "close connections silent this long (0 disables)")
-		hsTime      = fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake")
-		drain       = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
-		logLevel    = fs.String("log-level", "info", "debug, info, warn or error")
-		metricsAddr = fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)")
-		cluster     = addClusterFlags(fs)
+		listen   = fs.String("listen", poller.DefaultAddr, "address to serve WebSocket and HTTP on")
+		path     = fs.String("path", poller.DefaultPath, `WebSocket path ("*" for any)`)
+		appName  = fs.String("app", "chat", "built-in application: "+appNames())
+		maxConns = fs.Int("max-conns", poller.DefaultMaxConns, "most connections at once")
+		maxMsg   = fs.Int64("max-message", 16<<20, "largest message in bytes (close 1009 above)")
+		budget   = fs.Int("outbound-budget", poller.DefaultOutboundBudget, "bytes queued per connection before the overflow policy applies")
+		ping     = fs.Duration("ping-interval", poller.DefaultPingInterval, "time between pings (negative disables)")
+		missed   = fs.Int("max-missed-pongs", poller.DefaultMaxMissedPongs, "unanswered pings before closing")
+		idle     = fs.Duration("idle-timeout", 0, "close connections silent this long (0 disables)")
+		hsTime   = fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake")
+		drain    = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
+		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+		metrics  = fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)")
+		cluster  = addClusterFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -76,7 +76,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 2
 	}
-	stopMetrics, err := serveMetrics(*metricsAddr, gw, log, stdout)
+	stopMetrics, err := serveMetrics(*metrics, gw, log, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 1
