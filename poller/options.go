@@ -2,7 +2,9 @@ package poller
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"time"
 
@@ -144,6 +146,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if len(o.Subprotocols) > math.MaxUint16 {
+		return o, fmt.Errorf("poller: %d subprotocols, at most %d", len(o.Subprotocols), math.MaxUint16)
 	}
 	return o, nil
 }

@@ -107,7 +107,7 @@ func (c *Conn) flush() {
 		c.fdMu.RLock() // taken under mu: onDisconnect cannot slip in between
 		c.mu.Unlock()
 
-		n, err := writev(c.fd, iov[:k])
+		n, err := writev(int(c.fd), iov[:k])
 		c.fdMu.RUnlock()
 		clear(iov[:k]) // drop the pointers into frames
 
