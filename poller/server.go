@@ -41,7 +41,9 @@ type Server struct {
 	stats  counters
 	nextID atomic.Uint64
 	conns  connTable
-	count  atomic.Int64
+	// flushers write the connections that QueueFrame left to them.
+	flushers flushers
+	count    atomic.Int64
 	// disconnects tracks OnClose calls in flight, so that Shutdown
 	// returns only after the application has seen every close.
 	disconnects sync.WaitGroup
@@ -91,6 +93,7 @@ func (s *Server) Start() error {
 	}
 	s.ln, s.loop, s.started = ln, loop, true
 	go s.wheel.run()
+	s.flushers.start(s.opts.Flushers)
 	go func() {
 		defer close(s.served)
 		if err := loop.Serve(ln); err != nil && !s.stopping.Load() {
@@ -133,6 +136,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer cancel()
 	s.loop.Shutdown(closeCtx)
 	s.wheel.close()
+	s.flushers.stop()
 	s.disconnects.Wait()
 	return err
 }
