@@ -14,6 +14,24 @@
 // where a call for a client is routed to the node its clientID names.
 // Every call takes a context and returns an error for that reason.
 //
+// A cluster: set Options.Cluster and the Gateway joins the registers
+// (or runs one of its own, EmbeddedRegister), learns the other nodes
+// from them, and serves and uses node-to-node rpc. Its Api then answers
+// for every client of the cluster:
+//   - a call naming a clientID goes to the node that owns it only; if
+//     that node is not a live peer the answer is ErrClientOffline at once;
+//   - SendToAll, SendToGroup(s) and SendToUID(s) are applied here and sent
+//     once to each other node, which encodes the frame once for all its
+//     clients; each node reaches the members it has when the send arrives
+//     there;
+//   - a query over the whole cluster (counts, listings) asks every node
+//     at once and merges their answers; nodes that did not answer in
+//     time are named by a *PartialError returned with the merged answer;
+//   - messages from one node to one client keep their order.
+//
+// A Client is a cluster member with no WebSockets: a web backend uses its
+// Api to push to users of the gateways.
+//
 // The calls map to those of GatewayWorker and bin-x/websocket as follows:
 // sendToAll is SendToAll (with a list: SendToClients), sendToClient is
 // SendToClient, sendToUid is SendToUID/SendToUIDs, sendToGroup is

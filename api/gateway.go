@@ -21,7 +21,12 @@ type NodeID = router.NodeID
 
 // Options configure a Gateway. Zero values mean the documented defaults.
 type Options struct {
-	// NodeID is this node's id, unique in its cluster. Default 1.
+	// NodeID is this node's id, unique in its cluster; it starts every
+	// clientID the node issues and names the node in the register and to
+	// its peers. Default: a random non-zero id picked at NewGateway, so
+	// that nodes started without one do not collide (a collision is
+	// unlikely: two in a cluster of 1000 nodes with odds of about 1 in
+	// 10000). Set it when the ids must be stable or known.
 	NodeID NodeID
 	// Server configures the connection engine: listen address, WebSocket
 	// path, plain-HTTP fallback, limits and timeouts (see poller.Options
@@ -33,6 +38,9 @@ type Options struct {
 	// Logger receives errors the Application cannot see, such as a panic
 	// in a callback. Default slog.Default().
 	Logger *slog.Logger
+	// Cluster, when set, makes the node a member of a cluster: its Api
+	// reaches the clients of every node. Nil: a single node on its own.
+	Cluster *ClusterOptions
 }
 
 // Gateway is one node: it accepts WebSocket clients, runs the Application's
@@ -44,6 +52,8 @@ type Gateway struct {
 	router *router.Router
 	api    Api
 	srv    *poller.Server
+	member *member // nil for a single node
+	leave  sync.Once
 
 	open    atomic.Int64 // clients between OnConnect and the end of OnClose
 	stopped sync.Once
@@ -58,10 +68,17 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 		return nil, errors.New("api: Options.Server.Handler must be nil; the Gateway handles connections")
 	}
 	if o.NodeID == 0 {
-		o.NodeID = 1
+		o.NodeID = randomNodeID()
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	var cluster ClusterOptions
+	if o.Cluster != nil {
+		cluster = *o.Cluster
+		if err := cluster.setDefaults(true, o.Logger); err != nil {
+			return nil, err
+		}
 	}
 	if o.Server.Logger == nil {
 		o.Server.Logger = o.Logger
@@ -72,32 +89,53 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 		ids:    router.NewIDGenerator(o.NodeID),
 		router: router.New(o.Router),
 	}
-	g.api = NewLocalAPI(g.router)
+	local := localAPI{r: g.router}
+	g.api = local
 	o.Server.Handler = (*handler)(g)
 	srv, err := poller.NewServer(o.Server)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	g.srv = srv
+	if o.Cluster != nil {
+		// Bind now, so a taken address fails here rather than at Start.
+		m, err := newMember(o.NodeID.String(), cluster, peerHandler{local: local, log: o.Logger})
+		if err != nil {
+			return nil, err
+		}
+		g.member = m
+		g.api = &clusterAPI{local: local, self: m.id, node: m.node}
+	}
 	return g, nil
 }
 
-// Start runs the Application's OnStart, if it has one, then listens. It
-// returns once the listener is up.
+// Start runs the Application's OnStart, if it has one, joins the cluster
+// if there is one, then listens. It returns once the listener is up; the
+// peer list arrives from the registers in the background.
 func (g *Gateway) Start() error {
 	if s, ok := g.app.(Starter); ok {
 		if err := s.OnStart(g.api); err != nil {
+			g.leaveCluster(nil)
 			return fmt.Errorf("api: application start: %w", err)
 		}
 	}
+	if g.member != nil {
+		if err := g.member.join(); err != nil {
+			g.leaveCluster(nil)
+			return err
+		}
+	}
 	if err := g.srv.Start(); err != nil {
+		g.leaveCluster(nil)
 		return fmt.Errorf("api: %w", err)
 	}
 	return nil
 }
 
 // Shutdown drains the node: it stops accepting, closes every client with
-// 1001 after flushing its queue, waits until each OnClose has returned, then
+// 1001 after flushing its queue, waits until each OnClose has returned;
+// then, in a cluster, it sends what is queued for peers, leaves the
+// registers and closes its rpc server (and embedded register); last, it
 // runs the Application's OnStop. When ctx ends first, the remaining
 // connections are dropped and ctx's error is returned.
 func (g *Gateway) Shutdown(ctx context.Context) error {
@@ -113,12 +151,58 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+	if leaveErr := g.leaveCluster(ctx); err == nil {
+		err = leaveErr
+	}
 	g.stopped.Do(func() {
 		if s, ok := g.app.(Stopper); ok {
 			s.OnStop()
 		}
 	})
 	return err
+}
+
+// leaveCluster leaves the cluster once: gracefully while ctx lasts, or at
+// once with a nil ctx.
+func (g *Gateway) leaveCluster(ctx context.Context) (err error) {
+	if g.member == nil {
+		return nil
+	}
+	g.leave.Do(func() {
+		if ctx == nil {
+			g.member.abort()
+			return
+		}
+		err = g.member.leave(ctx)
+	})
+	return err
+}
+
+// Peers lists the ids of the other gateway nodes this node currently
+// reaches (nil for a single node), as learnt from the registers.
+func (g *Gateway) Peers() []string {
+	if g.member == nil {
+		return nil
+	}
+	return g.member.peers()
+}
+
+// RPCAddr is the address the node's rpc server is bound to, nil for a
+// single node.
+func (g *Gateway) RPCAddr() net.Addr {
+	if g.member == nil {
+		return nil
+	}
+	return g.member.lis.Addr()
+}
+
+// RegisterAddr is the address of the node's embedded register, nil if it
+// runs none.
+func (g *Gateway) RegisterAddr() net.Addr {
+	if g.member == nil || g.member.regAddr == nil {
+		return nil
+	}
+	return g.member.regAddr
 }
 
 // Api is the node's Api, for code outside the callbacks (e.g. an HTTP

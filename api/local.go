@@ -31,12 +31,40 @@ func prepare(ctx context.Context, data []byte, opts []SendOption) (SendOptions, 
 	return o, nil
 }
 
+// The unexported send and close methods apply an already checked call to
+// this node's router; the cluster Api checks once and calls them for its
+// local share.
+
+func (a localAPI) sendToAll(data []byte, o SendOptions) {
+	a.r.SendToAll(o.Type.opcode(), data, o.Exclude)
+}
+
+func (a localAPI) sendToClients(ids []string, data []byte, o SendOptions) {
+	a.r.SendToClients(ids, o.Type.opcode(), data, o.Exclude)
+}
+
+func (a localAPI) sendToClient(id string, data []byte, o SendOptions) error {
+	return a.r.SendToClient(id, o.Type.opcode(), data)
+}
+
+func (a localAPI) sendToUIDs(uids []string, data []byte, o SendOptions) {
+	a.r.SendToUIDs(uids, o.Type.opcode(), data)
+}
+
+func (a localAPI) sendToGroups(groups []string, data []byte, o SendOptions) {
+	a.r.SendToGroups(groups, o.Type.opcode(), data, o.Exclude)
+}
+
+func (a localAPI) closeClient(id string, o CloseOptions, code wsproto.StatusCode) error {
+	return a.r.CloseClient(id, o.Final, o.FinalType.opcode(), code, o.Reason)
+}
+
 func (a localAPI) SendToAll(ctx context.Context, data []byte, opts ...SendOption) error {
 	o, err := prepare(ctx, data, opts)
 	if err != nil {
 		return err
 	}
-	a.r.SendToAll(o.Type.opcode(), data, o.Exclude)
+	a.sendToAll(data, o)
 	return nil
 }
 
@@ -45,7 +73,7 @@ func (a localAPI) SendToClients(ctx context.Context, ids []string, data []byte, 
 	if err != nil {
 		return err
 	}
-	a.r.SendToClients(ids, o.Type.opcode(), data, o.Exclude)
+	a.sendToClients(ids, data, o)
 	return nil
 }
 
@@ -54,7 +82,7 @@ func (a localAPI) SendToClient(ctx context.Context, id string, data []byte, opts
 	if err != nil {
 		return err
 	}
-	return a.r.SendToClient(id, o.Type.opcode(), data)
+	return a.sendToClient(id, data, o)
 }
 
 func (a localAPI) SendToUID(ctx context.Context, uid string, data []byte, opts ...SendOption) error {
@@ -66,7 +94,7 @@ func (a localAPI) SendToUIDs(ctx context.Context, uids []string, data []byte, op
 	if err != nil {
 		return err
 	}
-	a.r.SendToUIDs(uids, o.Type.opcode(), data)
+	a.sendToUIDs(uids, data, o)
 	return nil
 }
 
@@ -79,7 +107,7 @@ func (a localAPI) SendToGroups(ctx context.Context, groups []string, data []byte
 	if err != nil {
 		return err
 	}
-	a.r.SendToGroups(groups, o.Type.opcode(), data, o.Exclude)
+	a.sendToGroups(groups, data, o)
 	return nil
 }
 
@@ -221,17 +249,26 @@ func (a localAPI) CloseClient(ctx context.Context, id string, o CloseOptions) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	code, err := checkClose(o)
+	if err != nil {
+		return err
+	}
+	return a.closeClient(id, o, code)
+}
+
+// checkClose validates CloseOptions and resolves the close code.
+func checkClose(o CloseOptions) (wsproto.StatusCode, error) {
 	code := wsproto.StatusCode(o.Code)
 	if o.Code == 0 {
 		code = wsproto.CloseNormal
 	}
 	if !wsproto.ValidCloseCode(code) {
-		return fmt.Errorf("%w: %d", ErrBadCloseCode, o.Code)
+		return 0, fmt.Errorf("%w: %d", ErrBadCloseCode, o.Code)
 	}
 	if o.Final != nil && o.FinalType != Binary && !wsproto.ValidUTF8(o.Final) {
-		return ErrInvalidUTF8
+		return 0, ErrInvalidUTF8
 	}
-	return a.r.CloseClient(id, o.Final, o.FinalType.opcode(), code, o.Reason)
+	return code, nil
 }
 
 func (a localAPI) DestroyClient(ctx context.Context, id string) error {

@@ -11,6 +11,7 @@ type SendOption interface {
 type SendOptions struct {
 	Type    MessageType // Text unless Binary was given
 	Exclude []string    // clientIDs that do not get the message
+	Async   bool        // see Async
 }
 
 func (t MessageType) applySend(o *SendOptions) { o.Type = t }
@@ -22,6 +23,18 @@ func (e exclude) applySend(o *SendOptions) { o.Exclude = append(o.Exclude, e...)
 // Exclude leaves the listed clients out of a fan-out send (SendToAll,
 // SendToClients, SendToGroup, SendToGroups).
 func Exclude(clientIDs ...string) SendOption { return exclude(clientIDs) }
+
+type async struct{}
+
+func (async) applySend(o *SendOptions) { o.Async = true }
+
+// Async makes SendToClient, for a client on another node of a cluster,
+// return as soon as the message is queued for that node, without waiting
+// for the node to say whether the client is connected. ErrClientOffline
+// then means only that the node is gone; a message to a client that is
+// not connected is dropped there. It saves a round trip per message, and
+// changes nothing for a client on this node or for other sends.
+func Async() SendOption { return async{} }
 
 // ResolveSendOptions applies opts in order to the defaults.
 func ResolveSendOptions(opts []SendOption) SendOptions {

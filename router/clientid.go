@@ -30,8 +30,8 @@ import (
 // ClientIDLen is the length of every clientID.
 const ClientIDLen = 40
 
-// NodeID identifies a node within its cluster. A single node uses 1 unless
-// configured otherwise.
+// NodeID identifies a node within its cluster. Its String form, 8 hex
+// digits, is also the node's id in the register and between nodes.
 type NodeID uint32
 
 // String is the node id as 8 hex digits, as it appears in clientIDs.

@@ -27,8 +27,14 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		heartbeat = fs.Duration("heartbeat", time.Second, "heartbeat interval")
 		timeout   = fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster")
 		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
+		tlsOpts   = addTLSFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	serverTLS, _, err := tlsOpts.configs()
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
 		return 2
 	}
 	log, err := newLogger(stderr, *logLevel)
@@ -40,6 +46,7 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		Secret:            *secret,
 		HeartbeatInterval: *heartbeat,
 		HeartbeatTimeout:  *timeout,
+		TLS:               serverTLS,
 		Logger:            log,
 	})
 	if err != nil {

@@ -30,8 +30,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		hsTime   = fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake")
 		drain    = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
 		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+		cluster  = addClusterFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	nodeID, clusterOpts, generatedSecret, err := cluster.options()
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 2
 	}
 	log, err := newLogger(stderr, *logLevel)
@@ -49,7 +55,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		log.Warn("cannot raise the open files limit", "err", err)
 	}
-	gw, err := api.NewGateway(api.Options{Logger: log, Server: poller.Options{
+	if clusterOpts != nil {
+		clusterOpts.Logger = log
+	}
+	gw, err := api.NewGateway(api.Options{NodeID: nodeID, Cluster: clusterOpts, Logger: log, Server: poller.Options{
 		Addr:             *listen,
 		Path:             *path,
 		HTTPFallback:     page,
@@ -70,8 +79,18 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 1
 	}
-	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "open_files", files)
+	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "open_files", files, "node", gw.NodeID().String())
 	fmt.Fprintf(stdout, "listening on %s\n", gw.Addr())
+	if clusterOpts != nil {
+		fmt.Fprintf(stdout, "node %s, rpc on %s\n", gw.NodeID(), gw.RPCAddr())
+		if addr := gw.RegisterAddr(); addr != nil {
+			fmt.Fprintf(stdout, "register on %s\n", addr)
+		}
+		if generatedSecret {
+			// Printed once, so that other nodes can join this one's register.
+			fmt.Fprintf(stdout, "cluster secret (generated; pass -secret to choose one): %s\n", clusterOpts.Secret)
+		}
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

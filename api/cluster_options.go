@@ -1,0 +1,86 @@
+package api
+
+import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// DefaultRPCListen is where a cluster member's rpc server binds unless told
+// otherwise: a free port on loopback.
+const DefaultRPCListen = "127.0.0.1:0"
+
+// ClusterOptions make a Gateway (or a Client) a member of a cluster: it
+// joins the registers, learns its peers from them, and reaches the peers'
+// clients over rpc. Zero values mean the documented defaults.
+type ClusterOptions struct {
+	// Registers are the registers to join, host:port each; the member
+	// joins every one and merges their peer lists, so any one may be
+	// down. At least one of Registers and EmbeddedRegister is required.
+	Registers []string
+	// EmbeddedRegister, if set, runs a register inside this node on that
+	// address (host:port) and joins it, besides Registers. It lives and
+	// dies with the node; the other nodes keep their last peer list while
+	// it is gone. Gateways only.
+	EmbeddedRegister string
+	// Secret is the cluster secret, required by the registers and by
+	// every rpc stream and call. Required.
+	Secret string
+	// RPCListen is the address the node's rpc server binds. Default
+	// DefaultRPCListen. Gateways only: a Client serves nothing.
+	RPCListen string
+	// Advertise is the rpc address peers dial, when it differs from the
+	// bound one (NAT, a container, a bind to 0.0.0.0). Default: the bound
+	// address.
+	Advertise string
+	// ServerTLS, when set, makes the rpc server and the embedded register
+	// speak TLS (set ClientAuth and ClientCAs for mTLS). Default: plaintext.
+	ServerTLS *tls.Config
+	// ClientTLS, when set, dials registers and peers with TLS (add
+	// Certificates for mTLS). Default: plaintext.
+	ClientTLS *tls.Config
+	// HeartbeatInterval is how often the member and its registers (the
+	// embedded one included) tell each other they are alive. Default 1s.
+	HeartbeatInterval time.Duration
+	// HeartbeatTimeout is how long a member may stay silent before the
+	// registers drop it, and so how long a dead node can stay in the
+	// other nodes' peer lists. Default 3s.
+	HeartbeatTimeout time.Duration
+	// CallTimeout bounds a call that needs an answer from another node
+	// when its context has no deadline. Default 2s.
+	CallTimeout time.Duration
+	// RegisterMaxBackoff caps the wait between attempts to reach a
+	// register that is down. Default 5s.
+	RegisterMaxBackoff time.Duration
+	// Logger receives membership and transport events. Default: the
+	// Gateway's logger, or slog.Default() for a Client.
+	Logger *slog.Logger
+}
+
+func (o *ClusterOptions) setDefaults(gateway bool, log *slog.Logger) error {
+	switch {
+	case o.Secret == "":
+		return errors.New("api: ClusterOptions.Secret is required")
+	case len(o.Registers) == 0 && o.EmbeddedRegister == "":
+		return errors.New("api: ClusterOptions needs Registers or an EmbeddedRegister")
+	case !gateway && o.EmbeddedRegister != "":
+		return errors.New("api: a Client cannot run an EmbeddedRegister")
+	}
+	if o.RPCListen == "" {
+		o.RPCListen = DefaultRPCListen
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = time.Second
+	}
+	if o.HeartbeatTimeout <= 0 {
+		o.HeartbeatTimeout = 3 * time.Second
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = log
+	}
+	return nil
+}

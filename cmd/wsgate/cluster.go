@@ -1,0 +1,137 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wsgate/wsgate/api"
+)
+
+// clusterFlags are the serve flags that place a node in a cluster.
+type clusterFlags struct {
+	registers      *string
+	registerListen *string
+	secret         *string
+	rpc            *string
+	advertise      *string
+	nodeID         *string
+	heartbeat      *time.Duration
+	timeout        *time.Duration
+	tls            tlsFlags
+}
+
+func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
+	return &clusterFlags{
+		registers: fs.String("register", "", "registers to join, host:port[,host:port...]; without it the node runs an embedded register on -register-listen"),
+		registerListen: fs.String("register-listen", DefaultRegisterAddr,
+			`address of the embedded register when -register is not given ("" runs a node with no cluster)`),
+		secret:    fs.String("secret", os.Getenv("WSGATE_SECRET"), "cluster secret (or env WSGATE_SECRET); required with -register, generated for an embedded register if empty"),
+		rpc:       fs.String("rpc", api.DefaultRPCListen, "address the node-to-node rpc server binds"),
+		advertise: fs.String("advertise", "", "rpc address peers dial, if not the bound one (e.g. behind NAT or when binding 0.0.0.0)"),
+		nodeID:    fs.String("node-id", "", "node id, 1 to 4294967295 (decimal or 0x hex); default random"),
+		heartbeat: fs.Duration("heartbeat", time.Second, "heartbeat interval with the registers and peers"),
+		timeout:   fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster"),
+		tls:       addTLSFlags(fs),
+	}
+}
+
+// options turns the flags into the node id and cluster options; nil
+// options mean a node with no cluster. generated reports a secret made up
+// here, which the operator needs to let other nodes join.
+func (f *clusterFlags) options() (id api.NodeID, o *api.ClusterOptions, generated bool, err error) {
+	if *f.nodeID != "" {
+		n, err := strconv.ParseUint(*f.nodeID, 0, 32)
+		if err != nil || n == 0 {
+			return 0, nil, false, fmt.Errorf("-node-id %q: want 1 to 4294967295", *f.nodeID)
+		}
+		id = api.NodeID(n)
+	}
+	var registers []string
+	for _, r := range strings.Split(*f.registers, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			registers = append(registers, r)
+		}
+	}
+	if len(registers) == 0 && *f.registerListen == "" {
+		return id, nil, false, nil
+	}
+	o = &api.ClusterOptions{
+		Registers:         registers,
+		Secret:            *f.secret,
+		RPCListen:         *f.rpc,
+		Advertise:         *f.advertise,
+		HeartbeatInterval: *f.heartbeat,
+		HeartbeatTimeout:  *f.timeout,
+	}
+	if len(registers) == 0 {
+		o.EmbeddedRegister = *f.registerListen
+	}
+	if o.Secret == "" {
+		if len(registers) > 0 {
+			return 0, nil, false, errors.New("-secret (or WSGATE_SECRET) is required to join a register")
+		}
+		var b [16]byte
+		rand.Read(b[:])
+		o.Secret, generated = hex.EncodeToString(b[:]), true
+	}
+	o.ServerTLS, o.ClientTLS, err = f.tls.configs()
+	if err != nil {
+		return 0, nil, false, err
+	}
+	return id, o, generated, nil
+}
+
+// tlsFlags are the certificate flags of the register and of node rpc.
+type tlsFlags struct {
+	cert, key, ca *string
+}
+
+func addTLSFlags(fs *flag.FlagSet) tlsFlags {
+	return tlsFlags{
+		cert: fs.String("tls-cert", "", "PEM certificate for register and rpc TLS (with -tls-key)"),
+		key:  fs.String("tls-key", "", "PEM private key of -tls-cert"),
+		ca:   fs.String("tls-ca", "", "PEM CA bundle: verify peers with it and require their certificates (mutual TLS)"),
+	}
+}
+
+// configs loads the certificates: server is for what this process serves
+// (register, rpc), client for what it dials. Both nil without -tls-cert.
+// With -tls-ca, servers require a client certificate signed by it and
+// clients verify servers against it; without, clients use the system
+// roots.
+func (f tlsFlags) configs() (server, client *tls.Config, err error) {
+	if *f.cert == "" && *f.key == "" && *f.ca == "" {
+		return nil, nil, nil
+	}
+	if *f.cert == "" || *f.key == "" {
+		return nil, nil, errors.New("-tls-cert and -tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(*f.cert, *f.key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("-tls-cert/-tls-key: %w", err)
+	}
+	server = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	client = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if *f.ca != "" {
+		pem, err := os.ReadFile(*f.ca)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-tls-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("-tls-ca %s: no PEM certificate in it", *f.ca)
+		}
+		server.ClientCAs, server.ClientAuth = pool, tls.RequireAndVerifyClientCert
+		client.RootCAs = pool
+	}
+	return server, client, nil
+}
