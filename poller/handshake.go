@@ -3,6 +3,7 @@ package poller
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/valyala/bytebufferpool"
 	"github.com/wsgate/wsgate/wsproto"
@@ -63,7 +64,9 @@ func (c *Conn) handshake(head []byte) bool {
 		c.refuse(herr)
 		return false
 	}
-	c.proto = wsproto.SelectProtocol(o.Subprotocols, req.Protocols)
+	if p := wsproto.SelectProtocol(o.Subprotocols, req.Protocols); p != "" {
+		c.proto = uint16(slices.Index(o.Subprotocols, p) + 1)
+	}
 	if err := c.callOnHandshake(req); err != nil {
 		if !errors.As(err, &herr) {
 			herr = &wsproto.HTTPError{Status: http.StatusForbidden, Reason: "handshake refused"}
@@ -72,7 +75,7 @@ func (c *Conn) handshake(head []byte) bool {
 		return false
 	}
 
-	resp := rawFrame(func(b []byte) []byte { return wsproto.AppendAccept(b, req.Key, c.proto, nil) })
+	resp := rawFrame(func(b []byte) []byte { return wsproto.AppendAccept(b, req.Key, c.Subprotocol(), nil) })
 	err := c.enqueue(resp, true, false)
 	resp.Release()
 	if err != nil {

@@ -2,8 +2,11 @@ package poller
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/wsgate/wsgate/wsproto"
@@ -81,6 +84,10 @@ type Options struct {
 	// connections small; raise it for few, busy connections.
 	ReadBufferSize int
 
+	// Flushers is the number of goroutines that write the frames queued
+	// with Conn.QueueFrame (fan-out). Default GOMAXPROCS.
+	Flushers int
+
 	// Logger receives connection-level errors. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -142,8 +149,14 @@ func (o Options) withDefaults() (Options, error) {
 	if o.ReadBufferSize <= 0 {
 		o.ReadBufferSize = DefaultReadBufferSize
 	}
+	if o.Flushers <= 0 {
+		o.Flushers = runtime.GOMAXPROCS(0)
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if len(o.Subprotocols) > math.MaxUint16 {
+		return o, fmt.Errorf("poller: %d subprotocols, at most %d", len(o.Subprotocols), math.MaxUint16)
 	}
 	return o, nil
 }

@@ -40,8 +40,10 @@ type Server struct {
 	wheel  *wheel
 	stats  counters
 	nextID atomic.Uint64
-	conns  connSet
-	count  atomic.Int64
+	conns  connTable
+	// flushers write the connections that QueueFrame left to them.
+	flushers flushers
+	count    atomic.Int64
 	// disconnects tracks OnClose calls in flight, so that Shutdown
 	// returns only after the application has seen every close.
 	disconnects sync.WaitGroup
@@ -52,8 +54,6 @@ type Server struct {
 	served   chan struct{}
 }
 
-type connKey struct{}
-
 // NewServer checks the options and prepares a server; Start listens.
 func NewServer(o Options) (*Server, error) {
 	o, err := o.withDefaults()
@@ -61,7 +61,6 @@ func NewServer(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o, served: make(chan struct{})}
-	s.conns.init()
 	s.wheel = newWheel(o.timerTick(), func(c *Conn, now int64) { c.onTimer(now) })
 	return s, nil
 }
@@ -94,6 +93,7 @@ func (s *Server) Start() error {
 	}
 	s.ln, s.loop, s.started = ln, loop, true
 	go s.wheel.run()
+	s.flushers.start(s.opts.Flushers)
 	go func() {
 		defer close(s.served)
 		if err := loop.Serve(ln); err != nil && !s.stopping.Load() {
@@ -146,12 +146,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	defer cancel()
 	s.loop.Shutdown(closeCtx)
 	s.wheel.close()
+	s.flushers.stop()
 	s.disconnects.Wait()
 	return err
 }
 
 func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 	ctx := context.Background()
+	// The context handed back is the Conn itself (see connContext): netpoll
+	// keeps it for the connection's life, so it costs no allocation.
 	if s.stopping.Load() {
 		s.stats.rejected.Add(1)
 		nc.Close()
@@ -169,7 +172,7 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 		nc.Close()
 		return ctx
 	}
-	c := &Conn{srv: s, nc: nc, fd: fdc.Fd(), id: s.nextID.Add(1), tslot: -1}
+	c := &Conn{srv: s, nc: nc, fd: int32(fdc.Fd()), id: s.nextID.Add(1), tslot: -1}
 	c.dec.MaxFrameSize, c.dec.MaxMessageSize = s.opts.MaxFrameSize, s.opts.MaxMessageSize
 	s.stats.accepted.Add(1)
 	nc.SetWriteTimeout(s.opts.WriteTimeout)
@@ -181,22 +184,23 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 		// connection closed cannot wait: netpoll closes the fd as soon as
 		// this returns.
 		c.markClosed()
-		s.disconnects.Add(1)
+		c.srv.disconnects.Add(1)
 		go func() {
-			defer s.disconnects.Done()
+			defer c.srv.disconnects.Done()
 			c.onDisconnect()
 		}()
 		return nil
 	})
 	s.wheel.schedule(c, s.wheel.now.Load()+int64(s.opts.HandshakeTimeout))
-	return context.WithValue(ctx, connKey{}, c)
+	return (*connContext)(c)
 }
 
 // onRequest runs in the event loop's task for a connection with bytes to
 // read. It consumes all of them, so it never waits for more.
 func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	r := nc.Reader()
-	c, _ := ctx.Value(connKey{}).(*Conn)
+	cc, _ := ctx.(*connContext)
+	c := (*Conn)(cc)
 	if c == nil {
 		r.Skip(r.Len())
 		return r.Release()
@@ -218,59 +222,8 @@ func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	return nil
 }
 
-// forget drops a closed connection from the server's books.
+// forget drops a closed connection from the server's count; markClosed
+// took it out of the connection table already.
 func (s *Server) forget(c *Conn) {
-	if s.conns.remove(c) {
-		s.count.Add(-1)
-	}
-}
-
-// connShards spreads the connection set over locks.
-const connShards = 64
-
-// connSet holds every live connection, for Shutdown.
-type connSet struct {
-	shards [connShards]struct {
-		mu sync.Mutex
-		m  map[uint64]*Conn
-	}
-}
-
-func (cs *connSet) init() {
-	for i := range cs.shards {
-		cs.shards[i].m = make(map[uint64]*Conn)
-	}
-}
-
-func (cs *connSet) add(c *Conn) {
-	sh := &cs.shards[c.id%connShards]
-	sh.mu.Lock()
-	sh.m[c.id] = c
-	sh.mu.Unlock()
-}
-
-func (cs *connSet) remove(c *Conn) bool {
-	sh := &cs.shards[c.id%connShards]
-	sh.mu.Lock()
-	_, ok := sh.m[c.id]
-	delete(sh.m, c.id)
-	sh.mu.Unlock()
-	return ok
-}
-
-// each calls f for every connection, outside the shard locks.
-func (cs *connSet) each(f func(*Conn)) {
-	var batch []*Conn
-	for i := range cs.shards {
-		sh := &cs.shards[i]
-		sh.mu.Lock()
-		batch = batch[:0]
-		for _, c := range sh.m {
-			batch = append(batch, c)
-		}
-		sh.mu.Unlock()
-		for _, c := range batch {
-			f(c)
-		}
-	}
+	s.count.Add(-1)
 }

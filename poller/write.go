@@ -35,6 +35,16 @@ func (c *Conn) WriteFrame(f *Frame) error {
 	return c.enqueue(f, false, false)
 }
 
+// QueueFrame queues f like WriteFrame but leaves the writing to the
+// server's flushers instead of the caller: meant for fan-out, where one
+// caller queues a frame on many connections. The caller returns sooner,
+// and frames queued on a connection in quick succession go out in one
+// writev. Order with WriteFrame on the same connection is kept. It never
+// blocks.
+func (c *Conn) QueueFrame(f *Frame) error {
+	return c.enqueueDeferred(f)
+}
+
 // writeControl queues a ping or pong, which count against the budget like
 // data: a client that floods pings and never reads must not grow the queue.
 func (c *Conn) writeControl(f *Frame) error {
@@ -52,11 +62,32 @@ func (c *Conn) writeControl(f *Frame) error {
 // The budget bounds the backlog, not one message: a frame larger than the
 // budget is accepted when nothing else is queued.
 func (c *Conn) enqueue(f *Frame, final, closeAfter bool) error {
+	start, err := c.add(f, final, closeAfter)
+	if start {
+		c.flush()
+	}
+	return err
+}
+
+// enqueueDeferred adds f to the queue and, if no writer is at work, hands
+// the connection to a flusher.
+func (c *Conn) enqueueDeferred(f *Frame) error {
+	start, err := c.add(f, false, false)
+	if start {
+		c.srv.flushers.push(c)
+	}
+	return err
+}
+
+// add appends f to the queue under the budget and reports whether the
+// caller became the writer (c.writing was clear and is now set), which
+// then must see the queue flushed.
+func (c *Conn) add(f *Frame, final, closeAfter bool) (start bool, err error) {
 	n := f.Len()
 	c.mu.Lock()
 	if c.state == stateClosed || (!final && c.state != stateOpen) {
 		c.mu.Unlock()
-		return ErrClosed
+		return false, ErrClosed
 	}
 	if !final && c.queued > 0 && c.queued+n > c.srv.opts.OutboundBudget {
 		c.mu.Unlock()
@@ -64,7 +95,7 @@ func (c *Conn) enqueue(f *Frame, final, closeAfter bool) error {
 		if c.srv.opts.OverflowPolicy == OverflowClose {
 			c.fail(wsproto.ClosePolicyViolation, "outbound queue over budget")
 		}
-		return ErrOverflow
+		return false, ErrOverflow
 	}
 	f.retain()
 	c.queue = append(c.queue, f)
@@ -72,12 +103,11 @@ func (c *Conn) enqueue(f *Frame, final, closeAfter bool) error {
 	c.closeAfter = c.closeAfter || closeAfter
 	if c.writing {
 		c.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	c.writing = true
 	c.mu.Unlock()
-	c.flush()
-	return nil
+	return true, nil
 }
 
 // flush writes the queue until it is empty, handing over to flushBlocked
@@ -107,7 +137,7 @@ func (c *Conn) flush() {
 		c.fdMu.RLock() // taken under mu: onDisconnect cannot slip in between
 		c.mu.Unlock()
 
-		n, err := writev(c.fd, iov[:k])
+		n, err := writev(int(c.fd), iov[:k])
 		c.fdMu.RUnlock()
 		clear(iov[:k]) // drop the pointers into frames
 

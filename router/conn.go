@@ -12,6 +12,10 @@ type Conn interface {
 	// WriteFrame queues a shared pre-encoded frame, keeping its own
 	// reference until the bytes are written.
 	WriteFrame(f *poller.Frame) error
+	// QueueFrame is WriteFrame for fan-out: it leaves the writing to the
+	// connection's flushers, so that a burst of messages reaches each
+	// connection in few writes.
+	QueueFrame(f *poller.Frame) error
 	// Close starts the closing handshake after what is queued.
 	Close(code wsproto.StatusCode, reason string) error
 	// Abort drops the connection at once.

@@ -163,10 +163,18 @@ func (r *Router) write(cs []*Client, op wsproto.OpCode, data []byte) int {
 	return n
 }
 
+// writeFrame queues f on every client: a single recipient is written
+// right away, several are left to the flushers (see poller.Conn.QueueFrame).
 func writeFrame(cs []*Client, f *poller.Frame) int {
+	if len(cs) == 1 {
+		if cs[0].conn.WriteFrame(f) == nil {
+			return 1
+		}
+		return 0
+	}
 	n := 0
 	for _, c := range cs {
-		if c.conn.WriteFrame(f) == nil {
+		if c.conn.QueueFrame(f) == nil {
 			n++
 		}
 	}

@@ -17,6 +17,7 @@ import (
 type countingConn struct{ bytes int }
 
 func (c *countingConn) WriteFrame(f *poller.Frame) error       { c.bytes += f.Len(); return nil }
+func (c *countingConn) QueueFrame(f *poller.Frame) error       { c.bytes += f.Len(); return nil }
 func (c *countingConn) Close(wsproto.StatusCode, string) error { return nil }
 func (c *countingConn) Abort()                                 {}
 
