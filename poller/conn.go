@@ -327,7 +327,9 @@ func (c *Conn) onDisconnect() {
 	opened := c.opened
 	code, reason := c.closeCode, c.closeReason
 	c.mu.Unlock()
-	c.srv.forget(c)
+	// The connection counts until OnClose has returned, so that Shutdown,
+	// which waits for the count to reach zero, waits for OnClose too.
+	defer c.srv.forget(c)
 	if opened {
 		if code == 0 {
 			code = wsproto.CloseAbnormal

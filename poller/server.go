@@ -44,10 +44,6 @@ type Server struct {
 	// flushers write the connections that QueueFrame left to them.
 	flushers flushers
 	count    atomic.Int64
-	// disconnects tracks OnClose calls in flight, so that Shutdown
-	// returns only after the application has seen every close.
-	disconnects sync.WaitGroup
-
 	mu       sync.Mutex
 	started  bool
 	stopping atomic.Bool
@@ -120,8 +116,9 @@ func (s *Server) Serving() bool {
 func (s *Server) Len() int { return int(s.count.Load()) }
 
 // Shutdown stops accepting, closes every connection with 1001 and waits
-// for the close handshakes and flushes. When ctx ends first, the remaining
-// connections are dropped and ctx's error returned.
+// for the close handshakes, the flushes and every OnClose. When ctx ends
+// first, the remaining connections are dropped and ctx's error is returned
+// at once; OnClose calls still running finish on their own.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	started := s.started
@@ -142,12 +139,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-	closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	s.loop.Shutdown(closeCtx)
+	s.loop.Shutdown(ctx) // every connection is closed: it only stops the loop
 	s.wheel.close()
 	s.flushers.stop()
-	s.disconnects.Wait()
 	return err
 }
 
@@ -184,11 +178,7 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 		// connection closed cannot wait: netpoll closes the fd as soon as
 		// this returns.
 		c.markClosed()
-		c.srv.disconnects.Add(1)
-		go func() {
-			defer c.srv.disconnects.Done()
-			c.onDisconnect()
-		}()
+		go c.onDisconnect()
 		return nil
 	})
 	s.wheel.schedule(c, s.wheel.now.Load()+int64(s.opts.HandshakeTimeout))

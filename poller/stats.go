@@ -4,7 +4,7 @@ import "sync/atomic"
 
 // Stats are a server's counters since it started.
 type Stats struct {
-	Conns             int64  // open now, including handshakes in progress
+	Conns             int64  // not yet gone: in the handshake, open, or in OnClose
 	Accepted          uint64 // TCP connections accepted
 	Opened            uint64 // handshakes completed
 	Rejected          uint64 // accepts closed at once: MaxConns reached or shutting down
