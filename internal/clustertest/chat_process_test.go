@@ -27,7 +27,7 @@ const (
 )
 
 // startCluster runs a register and n chat nodes as processes.
-func startCluster(t *testing.T, n int) (*register, []*node) {
+func startCluster(t *testing.T, n int) (*registerProc, []*node) {
 	t.Helper()
 	reg := startRegister(t, "127.0.0.1:0")
 	var nodes []*node

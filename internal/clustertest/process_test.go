@@ -146,17 +146,17 @@ func (p *proc) freeze() {
 
 const secret = "process-cluster-secret"
 
-// register is a `wsgate register` process.
-type register struct {
+// registerProc is a `wsgate register` process.
+type registerProc struct {
 	*proc
 	addr string
 }
 
 // startRegister runs a register on addr ("127.0.0.1:0" for any port).
-func startRegister(t testing.TB, addr string) *register {
+func startRegister(t testing.TB, addr string) *registerProc {
 	t.Helper()
 	p := startProc(t, "register", "register", "-listen", addr, "-secret", secret, "-log-level", "warn")
-	return &register{proc: p, addr: p.expectLine("register listening on ")}
+	return &registerProc{proc: p, addr: p.expectLine("register listening on ")}
 }
 
 // node is a `wsgate serve` process in a cluster.
@@ -168,7 +168,7 @@ type node struct {
 }
 
 // startNode runs a chat node on ip that joins reg, with extra serve flags.
-func startNode(t testing.TB, ip string, reg *register, extra ...string) *node {
+func startNode(t testing.TB, ip string, reg *registerProc, extra ...string) *node {
 	t.Helper()
 	args := append([]string{"serve", "-listen", ip + ":0", "-rpc", ip + ":0", "-register", reg.addr,
 		"-secret", secret, "-app", "chat", "-log-level", "warn"}, extra...)
