@@ -29,7 +29,13 @@ func runTests(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	wsgateBin = filepath.Join(dir, "wsgate")
-	build := exec.Command("go", "build", "-o", wsgateBin, "github.com/wsgate/wsgate/cmd/wsgate")
+	args := []string{"build", "-o", wsgateBin}
+	if raceEnabled {
+		// The processes get the race detector too; a race they report
+		// fails the test that ran them.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/wsgate/wsgate/cmd/wsgate")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "clustertest: build wsgate:", err)
@@ -100,7 +106,12 @@ func startProc(t testing.TB, name string, args ...string) *proc {
 		cmd.Wait()
 		close(p.done)
 	}()
-	t.Cleanup(p.kill)
+	t.Cleanup(func() {
+		p.kill()
+		if strings.Contains(p.log.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s reported a data race:\n%s", p.name, p.log)
+		}
+	})
 	return p
 }
 
