@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/router"
 )
 
@@ -36,7 +37,7 @@ type Api interface {
 	// are skipped. Exclude applies too.
 	SendToClients(ctx context.Context, clientIDs []string, data []byte, opts ...SendOption) error
 	// SendToClient sends to one client; ErrClientOffline if it is not
-	// connected.
+	// connected, ErrOverflow if it is not reading fast enough.
 	SendToClient(ctx context.Context, clientID string, data []byte, opts ...SendOption) error
 	// SendToUID sends to every client of uid; nothing happens if it has
 	// none.
@@ -123,9 +124,13 @@ var (
 	// ErrEmptyUID and ErrEmptyGroup: "" is not a uid or a group.
 	ErrEmptyUID   = router.ErrEmptyUID
 	ErrEmptyGroup = router.ErrEmptyGroup
-	// ErrInvalidUTF8: a text message must be valid UTF-8; send binary
-	// instead.
-	ErrInvalidUTF8 = errors.New("text message is not valid UTF-8")
+	// ErrInvalidUTF8: a text message must be valid UTF-8 (send binary
+	// instead), and so must a close reason.
+	ErrInvalidUTF8 = errors.New("not valid UTF-8")
+	// ErrOverflow: the client's outbound queue is over its budget
+	// (poller.Options.OutboundBudget), so the message was refused; the
+	// overflow policy decides whether the client is also closed.
+	ErrOverflow = poller.ErrOverflow
 	// ErrBadCloseCode: CloseOptions.Code may not be sent on the wire.
 	ErrBadCloseCode = errors.New("close code not allowed")
 )

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+	"github.com/wsgate/wsgate/poller"
 )
 
 var bg = context.Background()
@@ -420,5 +421,81 @@ func TestCanceledContext(t *testing.T) {
 	}
 	if _, err := a.IsOnline(ctx, c.id); !errors.Is(err, context.Canceled) {
 		t.Fatalf("IsOnline: %v", err)
+	}
+}
+
+// TestCloseReasonMustBeUTF8 checks that CloseClient refuses a reason that
+// is not UTF-8: the peer would have to fail the connection on it (RFC
+// 6455 section 8.1) instead of seeing our code.
+func TestCloseReasonMustBeUTF8(t *testing.T) {
+	app := newRecorder()
+	g := startGateway(t, app)
+	a := g.Api()
+	c := dial(t, g)
+	if err := a.CloseClient(bg, c.id, CloseOptions{Code: 4000, Reason: "bad \xff byte"}); !errors.Is(err, ErrInvalidUTF8) {
+		t.Fatalf("reason not UTF-8: %v, want ErrInvalidUTF8", err)
+	}
+	must(t, a.SendToClient(bg, c.id, []byte("still open")))
+	if got := c.read(); got != "still open" {
+		t.Fatalf("got %q", got)
+	}
+	must(t, a.CloseClient(bg, c.id, CloseOptions{Code: 4000, Reason: "ok"}))
+	if ce, _ := c.closeErr(); ce.Code != 4000 || ce.Reason != "ok" {
+		t.Fatalf("close %d %q", ce.Code, ce.Reason)
+	}
+}
+
+// TestSendToSlowClientOverflows checks that a send refused because the
+// client does not read is told apart with errors.Is(err, ErrOverflow).
+func TestSendToSlowClientOverflows(t *testing.T) {
+	o := Options{}
+	o.Server.OutboundBudget = 64 << 10
+	o.Server.OverflowPolicy = poller.OverflowDrop
+	g := startGatewayWith(t, o, newRecorder())
+	a := g.Api()
+	c := dial(t, g) // and never read again
+	msg := make([]byte, 1<<10)
+	var err error
+	for i := 0; i < 100_000 && err == nil; i++ { // the socket buffers hold a few MiB
+		err = a.SendToClient(bg, c.id, msg, Binary)
+	}
+	if !errors.Is(err, ErrOverflow) || errors.Is(err, ErrClientOffline) {
+		t.Fatalf("send to a client that does not read: %v, want ErrOverflow", err)
+	}
+	if on, _ := a.IsOnline(bg, c.id); !on {
+		t.Fatal("client closed; the policy was to drop")
+	}
+}
+
+// TestSendsToOneClientKeepCallOrder mixes every kind of send to one client
+// from one goroutine: the client must get them in call order.
+func TestSendsToOneClientKeepCallOrder(t *testing.T) {
+	g := startGateway(t, newRecorder())
+	a := g.Api()
+	c := dial(t, g)
+	must(t, a.BindUID(bg, c.id, "ann"))
+	must(t, a.JoinGroup(bg, c.id, "room"))
+	const n = 2000
+	go func() {
+		for i := 0; i < n; i++ {
+			msg := []byte(fmt.Sprint(i))
+			switch i % 5 {
+			case 0:
+				a.SendToClient(bg, c.id, msg)
+			case 1:
+				a.SendToGroup(bg, "room", msg)
+			case 2:
+				a.SendToUID(bg, "ann", msg)
+			case 3:
+				a.SendToAll(bg, msg)
+			case 4:
+				a.SendToClients(bg, []string{c.id, c.id}, msg)
+			}
+		}
+	}()
+	for i := 0; i < n; i++ {
+		if got := c.read(); got != fmt.Sprint(i) {
+			t.Fatalf("message %d is %q", i, got)
+		}
 	}
 }

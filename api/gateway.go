@@ -55,8 +55,11 @@ type Gateway struct {
 	member *member // nil for a single node
 	leave  sync.Once
 
-	open    atomic.Int64 // clients between OnConnect and the end of OnClose
-	stopped sync.Once
+	started atomic.Bool
+
+	open     atomic.Int64 // clients between OnConnect and the end of OnClose
+	draining atomic.Bool  // Shutdown is past waiting: the last OnClose runs OnStop
+	stopped  sync.Once
 }
 
 // NewGateway prepares a node for app; Start listens.
@@ -111,8 +114,12 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 
 // Start runs the Application's OnStart, if it has one, joins the cluster
 // if there is one, then listens. It returns once the listener is up; the
-// peer list arrives from the registers in the background.
+// peer list arrives from the registers in the background. A Gateway starts
+// once.
 func (g *Gateway) Start() error {
+	if !g.started.CompareAndSwap(false, true) {
+		return errors.New("api: gateway already started")
+	}
 	if s, ok := g.app.(Starter); ok {
 		if err := s.OnStart(g.api); err != nil {
 			g.leaveCluster(nil)
@@ -137,7 +144,8 @@ func (g *Gateway) Start() error {
 // then, in a cluster, it sends what is queued for peers, leaves the
 // registers and closes its rpc server (and embedded register); last, it
 // runs the Application's OnStop. When ctx ends first, the remaining
-// connections are dropped and ctx's error is returned.
+// connections are dropped and ctx's error is returned; if a callback is
+// still running then, OnStop runs when the last OnClose returns.
 func (g *Gateway) Shutdown(ctx context.Context) error {
 	err := g.srv.Shutdown(ctx)
 	// The engine counts a connection gone before its OnClose has run;
@@ -154,12 +162,23 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	if leaveErr := g.leaveCluster(ctx); err == nil {
 		err = leaveErr
 	}
+	// Whichever comes last, this or the end of the last OnClose, runs
+	// OnStop: it must not overtake an OnClose held up by a callback that
+	// outlasted ctx.
+	g.draining.Store(true)
+	if g.open.Load() == 0 {
+		g.stop()
+	}
+	return err
+}
+
+// stop runs the Application's OnStop once.
+func (g *Gateway) stop() {
 	g.stopped.Do(func() {
 		if s, ok := g.app.(Stopper); ok {
 			s.OnStop()
 		}
 	})
-	return err
 }
 
 // leaveCluster leaves the cluster once: gracefully while ctx lasts, or at
@@ -214,6 +233,10 @@ func (g *Gateway) Addr() net.Addr { return g.srv.Addr() }
 
 // NodeID is the node's id.
 func (g *Gateway) NodeID() NodeID { return g.ids.Node() }
+
+// Serving reports whether the node accepts clients: true from Start until
+// Shutdown begins.
+func (g *Gateway) Serving() bool { return g.srv.Serving() }
 
 // Stats are the connection engine's counters.
 func (g *Gateway) Stats() poller.Stats { return g.srv.Stats() }
@@ -289,7 +312,9 @@ func (h *handler) OnClose(c *poller.Conn, code wsproto.StatusCode, reason string
 	h.router.Closing(cl)
 	h.guard(cl.ID(), "OnClose", func() error { h.app.OnClose(cl.ID()); return nil })
 	h.router.Remove(cl)
-	h.open.Add(-1)
+	if h.open.Add(-1) == 0 && h.draining.Load() {
+		(*Gateway)(h).stop()
+	}
 }
 
 // guard runs an Application callback. A panic in it must not take the node

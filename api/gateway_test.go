@@ -130,3 +130,30 @@ func TestNewGatewayChecksOptions(t *testing.T) {
 		t.Fatal("a foreign Server.Handler accepted")
 	}
 }
+
+// countingStart counts its OnStart calls.
+type countingStart struct {
+	*recorder
+	starts int
+}
+
+func (a *countingStart) OnStart(x Api) error { a.starts++; return a.recorder.OnStart(x) }
+
+// TestStartTwiceIsRefused checks that a second Start fails without running
+// OnStart again or tearing down the running node (in a cluster, its failure
+// path left the cluster).
+func TestStartTwiceIsRefused(t *testing.T) {
+	app := &countingStart{recorder: newRecorder()}
+	g := startGateway(t, app)
+	if err := g.Start(); err == nil {
+		t.Fatal("second Start succeeded")
+	}
+	if app.starts != 1 {
+		t.Fatalf("OnStart ran %d times", app.starts)
+	}
+	c := dial(t, g)
+	must(t, g.Api().SendToClient(bg, c.id, []byte("still serving")))
+	if got := c.read(); got != "still serving" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/wsgate/wsgate/router"
 	"github.com/wsgate/wsgate/wsproto"
@@ -26,7 +27,7 @@ func prepare(ctx context.Context, data []byte, opts []SendOption) (SendOptions, 
 	}
 	o := ResolveSendOptions(opts)
 	if o.Type == Text && !wsproto.ValidUTF8(data) {
-		return o, ErrInvalidUTF8
+		return o, fmt.Errorf("text message: %w", ErrInvalidUTF8)
 	}
 	return o, nil
 }
@@ -266,7 +267,11 @@ func checkClose(o CloseOptions) (wsproto.StatusCode, error) {
 		return 0, fmt.Errorf("%w: %d", ErrBadCloseCode, o.Code)
 	}
 	if o.Final != nil && o.FinalType != Binary && !wsproto.ValidUTF8(o.Final) {
-		return 0, ErrInvalidUTF8
+		return 0, fmt.Errorf("final message: %w", ErrInvalidUTF8)
+	}
+	if !utf8.ValidString(o.Reason) {
+		// The peer must fail the connection on it (RFC 6455 section 8.1).
+		return 0, fmt.Errorf("close reason: %w", ErrInvalidUTF8)
 	}
 	return code, nil
 }

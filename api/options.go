@@ -59,6 +59,7 @@ type CloseOptions struct {
 	FinalType MessageType
 	// Code is the close code: 1000 (default), 1001, 1008 or 3000-4999.
 	Code int
-	// Reason is the close reason, at most 123 bytes of UTF-8 (longer is cut).
+	// Reason is the close reason, at most 123 bytes of UTF-8 (longer is cut
+	// between characters; not UTF-8 is refused with ErrInvalidUTF8).
 	Reason string
 }

@@ -48,6 +48,7 @@ type Options struct {
 	Drain            time.Duration // wait for answers after the window; default 5s
 	Settle           time.Duration // wait after every connection is open before the window; default 0
 	ServerPID        int           // sample this process's RSS and CPU; 0 is none
+	ServerMetrics    string        // or sample the server's Prometheus metrics at this URL (RSS, CPU, goroutines); "" is none
 	Group            string        // bcast: add ?group=Group to every URL (publish to a group); default none
 	JSON             bool          // print the report as JSON
 }
@@ -76,6 +77,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Settle, "settle", 0, "after every connection is open, wait this long before the window starts and the server is sampled (lets its memory settle)")
 	fs.StringVar(&o.Group, "group", "", "bcast: connect with ?group=`G` added to every URL, so that the server (--app broadcast) publishes to group G instead of to all")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
+	fs.StringVar(&o.ServerMetrics, "server-metrics", "", "instead of -server-pid, sample RSS, CPU and goroutines from the server's Prometheus `URL` (e.g. http://127.0.0.1:9100/metrics, from wsgate serve -metrics-listen)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&worker, workerFlag, "", "internal: run as a worker process with this configuration")
 	fs.Usage = func() {
@@ -161,6 +163,14 @@ func (o *Options) complete() error {
 	}
 	if o.Workload == "bcast" && o.Conns == 0 {
 		return errors.New("bcast needs at least one subscriber")
+	}
+	if o.ServerMetrics != "" {
+		if o.ServerPID > 0 {
+			return errors.New("-server-pid and -server-metrics name the same figures: give one")
+		}
+		if u, err := url.Parse(o.ServerMetrics); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("-server-metrics %q: want an http:// URL", o.ServerMetrics)
+		}
 	}
 	if o.Rate < 0 {
 		o.Rate = 0

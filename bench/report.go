@@ -173,6 +173,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			perMsg = fmt.Sprintf(", %.2f µs/msg", s.CPUPerMessage)
 		}
 		row("server cpu", "%.2fs (%.2f cores)%s", s.CPUSeconds, s.CPUUtilization, perMsg)
+		if s.GoroutinesLoaded > 0 {
+			row("server goroutines", "%d idle, %d loaded, %d at the end", s.GoroutinesIdle, s.GoroutinesLoaded, s.GoroutinesEnd)
+		}
 	}
 	for _, e := range r.ErrorSamples {
 		row("error", "%s", e)

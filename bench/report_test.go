@@ -79,7 +79,7 @@ func TestServerFigures(t *testing.T) {
 	idle := procSample{RSS: 10 << 20}
 	start := procSample{RSS: 20 << 20, CPU: time.Second}
 	end := procSample{RSS: 21 << 20, CPU: 3 * time.Second, Threads: 4}
-	f := serverFigures(1, idle, start, end, 4*time.Second, 1024, 1_000_000)
+	f := serverFigures(Options{ServerPID: 1}, idle, start, end, 4*time.Second, 1024, 1_000_000)
 	if f.RSSPerConn != 10240 || f.CPUPerMessage != 2 || f.CPUUtilization != 0.5 || f.Threads != 4 {
 		t.Fatalf("%+v", f)
 	}

@@ -23,16 +23,17 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 	cfgs := splitConfigs(base, o.Procs)
 
 	var idle, atStart, atEnd procSample
+	sampleServer := serverSampler(o)
 	sample := func(s *procSample) {
-		if o.ServerPID > 0 {
-			if got, err := sampleProc(o.ServerPID); err == nil {
+		if sampleServer != nil {
+			if got, err := sampleServer(); err == nil {
 				*s = got
 			}
 		}
 	}
-	if o.ServerPID > 0 {
+	if sampleServer != nil {
 		var err error
-		if idle, err = sampleProc(o.ServerPID); err != nil {
+		if idle, err = sampleServer(); err != nil {
 			return nil, err
 		}
 	}
@@ -154,8 +155,8 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 	}
 	rep := newReport(o, merged, elapsed, interrupted)
 	rep.WorkerErrors = workerErrs
-	if o.ServerPID > 0 && !start.IsZero() {
-		rep.Server = serverFigures(o.ServerPID, idle, atStart, atEnd, elapsed, openAtStart, rep.serverMessages())
+	if sampleServer != nil && !start.IsZero() {
+		rep.Server = serverFigures(o, idle, atStart, atEnd, elapsed, openAtStart, rep.serverMessages())
 	}
 	rep.judge()
 	if len(workerErrs) > 0 && merged.Opened == 0 && merged.ConnectErrors == 0 {

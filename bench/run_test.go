@@ -161,3 +161,31 @@ func TestConnsSettleDelaysWindow(t *testing.T) {
 		t.Fatalf("window %.2fs should not include the settle wait", rep.Window)
 	}
 }
+
+// TestServerMetricsInReport runs against a server sampled through its
+// metrics page and checks the goroutines reach the summary.
+func TestServerMetricsInReport(t *testing.T) {
+	s := startTestServer(t, false, 0)
+	o := testOptions("conns", s.URL())
+	o.Duration, o.ServerMetrics = 100*time.Millisecond, selfMetrics(t)
+	rep := run(t, o)
+	if !rep.OK || rep.Server == nil || rep.Server.RSSLoaded == 0 || rep.Server.GoroutinesLoaded == 0 || rep.Server.MetricsURL != o.ServerMetrics {
+		t.Fatalf("ok %v server %+v", rep.OK, rep.Server)
+	}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "server goroutines") {
+		t.Fatalf("summary without goroutines:\n%s", out.String())
+	}
+
+	o.ServerPID = os.Getpid()
+	if err := o.complete(); err == nil {
+		t.Fatal("-server-pid with -server-metrics accepted")
+	}
+	o.ServerPID, o.ServerMetrics = 0, "127.0.0.1:9100/metrics"
+	if err := o.complete(); err == nil {
+		t.Fatal("a metrics URL without a scheme accepted")
+	}
+}

@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -14,9 +15,10 @@ const userHZ = 100
 
 // procSample is one reading of a process's resource use.
 type procSample struct {
-	RSS     int64         // resident set, bytes
-	CPU     time.Duration // user + system time
-	Threads int
+	RSS        int64         // resident set, bytes
+	CPU        time.Duration // user + system time
+	Threads    int
+	Goroutines int // from the server's metrics only; 0 is unknown
 }
 
 // sampleProc reads the RSS and threads from /proc/PID/status and the CPU
@@ -72,6 +74,7 @@ func sampleProc(pid int) (procSample, error) {
 // (idle), at the start and at the end of the measurement window.
 type ServerFigures struct {
 	PID            int     `json:"pid"`
+	MetricsURL     string  `json:"metrics_url,omitempty"`
 	RSSIdle        int64   `json:"rss_idle_bytes"`
 	RSSLoaded      int64   `json:"rss_loaded_bytes"`
 	RSSPerConn     float64 `json:"rss_bytes_per_conn"`
@@ -79,12 +82,23 @@ type ServerFigures struct {
 	CPUSeconds     float64 `json:"cpu_seconds"` // during the window
 	CPUUtilization float64 `json:"cpu_cores"`   // CPU seconds per wall second
 	CPUPerMessage  float64 `json:"cpu_us_per_msg"`
+	// Goroutines idle, at the start and at the end of the window: known
+	// from a server's metrics only. With no goroutine per connection they
+	// stay flat however many connections are open.
+	GoroutinesIdle   int `json:"goroutines_idle,omitempty"`
+	GoroutinesLoaded int `json:"goroutines_loaded,omitempty"`
+	GoroutinesEnd    int `json:"goroutines_end,omitempty"`
 }
 
-// serverFigures computes the figures; conns is the number of connections
-// open at the start of the window and msgs the messages handled in it.
-func serverFigures(pid int, idle, start, end procSample, window time.Duration, conns, msgs int64) *ServerFigures {
-	f := &ServerFigures{PID: pid, RSSIdle: idle.RSS, RSSLoaded: start.RSS, Threads: end.Threads}
+// serverFigures computes the figures of the server o samples; conns is the
+// number of connections open at the start of the window and msgs the
+// messages handled in it.
+func serverFigures(o Options, idle, start, end procSample, window time.Duration, conns, msgs int64) *ServerFigures {
+	f := &ServerFigures{
+		PID: o.ServerPID, MetricsURL: o.ServerMetrics,
+		RSSIdle: idle.RSS, RSSLoaded: start.RSS, Threads: end.Threads,
+		GoroutinesIdle: idle.Goroutines, GoroutinesLoaded: start.Goroutines, GoroutinesEnd: end.Goroutines,
+	}
 	if conns > 0 {
 		f.RSSPerConn = float64(start.RSS-idle.RSS) / float64(conns)
 	}
@@ -97,4 +111,17 @@ func serverFigures(pid int, idle, start, end procSample, window time.Duration, c
 		f.CPUPerMessage = float64(cpu.Microseconds()) / float64(msgs)
 	}
 	return f
+}
+
+// serverSampler returns how to sample the server o names: from its
+// Prometheus metrics or from /proc; nil when o names none.
+func serverSampler(o Options) func() (procSample, error) {
+	switch {
+	case o.ServerMetrics != "":
+		client := &http.Client{Timeout: 5 * time.Second}
+		return func() (procSample, error) { return scrapeServer(client, o.ServerMetrics) }
+	case o.ServerPID > 0:
+		return func() (procSample, error) { return sampleProc(o.ServerPID) }
+	}
+	return nil
 }

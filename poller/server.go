@@ -106,6 +106,16 @@ func (s *Server) Start() error {
 // Addr is the address the server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// Serving reports whether the server accepts connections: started and not
+// yet shutting down. It turns false the moment Shutdown begins, so that a
+// readiness check sees the drain at once.
+func (s *Server) Serving() bool {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	return started && !s.stopping.Load()
+}
+
 // Len is the number of connections, open or still in the handshake.
 func (s *Server) Len() int { return int(s.count.Load()) }
 

@@ -41,6 +41,10 @@ func (r *Router) Add(id string, conn Conn, uid string, info map[string]string) (
 	if len(info) > 0 {
 		c.info = maps.Clone(info)
 	}
+	// c is locked before anyone can find it, so that a Remove cannot come
+	// between its entry and its first uid and leave the uid behind.
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	sh := r.clientShard(id)
 	sh.mu.Lock()
 	if _, dup := sh.m[id]; dup {
@@ -51,9 +55,7 @@ func (r *Router) Add(id string, conn Conn, uid string, info map[string]string) (
 	sh.mu.Unlock()
 	r.count.Add(1)
 	if uid != "" {
-		c.mu.Lock()
 		r.bindLocked(c, uid)
-		c.mu.Unlock()
 	}
 	return c, nil
 }

@@ -117,3 +117,7 @@ func (r *Router) InfosByGroup(group string) map[string]map[string]string {
 
 // Groups lists every group with a member on this node, in no order.
 func (r *Router) Groups() []string { return keys(r.groups, nil) }
+
+// CountGroups is the number of groups with a member on this node; it costs
+// one read lock per shard, whatever the number of clients.
+func (r *Router) CountGroups() int { return count(r.groups) }

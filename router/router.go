@@ -137,6 +137,19 @@ func keys(shards []setShard, dst []string) []string {
 	return dst
 }
 
+// count is the number of names with at least one member: one read lock
+// per shard, never a walk over the members.
+func count(shards []setShard) int {
+	n := 0
+	for i := range shards {
+		s := &shards[i]
+		s.mu.RLock()
+		n += len(s.m)
+		s.mu.RUnlock()
+	}
+	return n
+}
+
 func (r *Router) getScratch() *[]*Client { return r.scratch.Get().(*[]*Client) }
 
 // putScratch clears the snapshot (so it pins no client) and pools it.

@@ -141,3 +141,35 @@ func TestFanOutAllocsIndependentOfMembers(t *testing.T) {
 		t.Fatalf("allocations per send: %v with 10 members, %v with 5000", small, large)
 	}
 }
+
+// TestCountsFollowTables checks that CountUIDs and CountGroups agree with
+// the listings as clients bind, join, leave and go.
+func TestCountsFollowTables(t *testing.T) {
+	node, cs := startLiveNode(t, 3)
+	r := node.r
+	check := func(uids, groups int) {
+		t.Helper()
+		if got := r.CountUIDs(); got != uids || len(r.UIDs()) != uids {
+			t.Fatalf("uids: count %d, listed %v, want %d", got, r.UIDs(), uids)
+		}
+		if got := r.CountGroups(); got != groups || len(r.Groups()) != groups {
+			t.Fatalf("groups: count %d, listed %v, want %d", got, r.Groups(), groups)
+		}
+	}
+	check(0, 0)
+	r.BindUID(cs[0].ID(), "alice")
+	r.BindUID(cs[1].ID(), "alice")
+	r.BindUID(cs[2].ID(), "bob")
+	r.JoinGroup(cs[0].ID(), "room")
+	r.JoinGroup(cs[1].ID(), "room")
+	r.JoinGroup(cs[1].ID(), "lobby")
+	check(2, 2)
+	r.LeaveGroup(cs[1].ID(), "lobby")
+	r.UnbindUID(cs[2].ID())
+	check(1, 1)
+	for _, c := range cs {
+		r.Closing(c)
+		r.Remove(c)
+	}
+	check(0, 0)
+}

@@ -67,6 +67,10 @@ func (r *Router) ClientIDsByUID(uid string) []string {
 // UIDs lists every uid with a client on this node, in no order.
 func (r *Router) UIDs() []string { return keys(r.uids, nil) }
 
+// CountUIDs is the number of uids with a client on this node; it costs one
+// read lock per shard, whatever the number of clients.
+func (r *Router) CountUIDs() int { return count(r.uids) }
+
 // idsOf lists the ids of the set named key.
 func (r *Router) idsOf(s *setShard, key string) []string {
 	s.mu.RLock()

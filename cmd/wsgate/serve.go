@@ -30,6 +30,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		hsTime   = fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake")
 		drain    = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
 		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+		metrics  = fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)")
 		cluster  = addClusterFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
@@ -75,6 +76,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 2
 	}
+	stopMetrics, err := serveMetrics(*metrics, gw, log, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
+		return 1
+	}
+	defer stopMetrics()
 	if err := gw.Start(); err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 1

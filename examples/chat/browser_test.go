@@ -106,4 +106,20 @@ func TestChatInBrowser(t *testing.T) {
 		t.Fatalf("who and whisper: %v", err)
 	}
 	sees(bob, "bob", "ann whispers: a secret")
+
+	// Texts are shown as text, never parsed as HTML.
+	const markup = `<img src=x onerror=document.body.dataset.pwned=1><b>bold</b>`
+	say(ann, markup)
+	sees(bob, "bob", "[lobby] ann: "+markup)
+	elements, err := chromedp.Run(bob, chromedp.Evaluate[int](`document.querySelectorAll("#log li *").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pwned, err := chromedp.Run(bob, chromedp.Evaluate[string](`document.body.dataset.pwned || ""`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if elements != 0 || pwned != "" {
+		t.Fatalf("a message became markup: %d elements in the log, pwned %q", elements, pwned)
+	}
 }

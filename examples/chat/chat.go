@@ -21,9 +21,10 @@
 // A client's name is its uid; its status is in its info. A request that
 // cannot be served (bad JSON, an unknown type, a missing field, anything
 // but login before logging in, saying something in a room one is not in,
-// whispering to someone offline) is answered with
-// {"type":"error","error":"..."} and the connection stays open. When a
-// client disconnects, each of its rooms gets "left".
+// joining more than MaxRoomsPerClient rooms, whispering to someone
+// offline) is answered with {"type":"error","error":"..."} and the
+// connection stays open. When a client disconnects, each of its rooms gets
+// "left".
 package chat
 
 import (
@@ -43,6 +44,9 @@ import (
 const (
 	MaxNameLen = 32   // bytes of a name or a room
 	MaxTextLen = 4096 // bytes of a message text or a status
+	// MaxRoomsPerClient bounds the rooms one connection is in, so that a
+	// client cannot make the node keep an unbounded number of groups.
+	MaxRoomsPerClient = 64
 )
 
 // callTimeout bounds each Api call; on one node they answer at once, in a
@@ -180,6 +184,13 @@ func (a *App) join(ctx context.Context, id, name string, req request) error {
 	room, err := field("room", req.Room, MaxNameLen)
 	if err != nil {
 		return err
+	}
+	rooms, err := a.api.GetGroupsByClientID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(rooms) >= MaxRoomsPerClient && !slices.Contains(rooms, room) {
+		return badRequest(fmt.Sprintf("in %d rooms already; leave one first", len(rooms)))
 	}
 	if err := a.api.JoinGroup(ctx, id, room); err != nil {
 		return err

@@ -3,6 +3,7 @@ package chat_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -302,4 +303,29 @@ func TestChatPage(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Fatalf("unknown path: %d", resp.StatusCode)
 	}
+}
+
+// TestChatRoomLimit checks that one client cannot make the node keep an
+// unbounded number of rooms for it.
+func TestChatRoomLimit(t *testing.T) {
+	g := startChat(t)
+	u := login(t, g, "ann")
+	for i := 0; i < chat.MaxRoomsPerClient; i++ {
+		u.sendJSON(map[string]string{"type": "join", "room": fmt.Sprint("r", i)})
+		u.expect("joined")
+	}
+	u.send(`{"type":"join","room":"r0"}`) // a room it is in: still fine
+	u.expect("joined")
+	u.send(`{"type":"join","room":"one-too-many"}`)
+	if m := u.expect("error"); !strings.Contains(m["error"].(string), "rooms") {
+		t.Fatalf("error %q, want it to mention the room limit", m["error"])
+	}
+	n, err := g.Api().GetAllGroups(context.Background())
+	if err != nil || len(n) != chat.MaxRoomsPerClient {
+		t.Fatalf("%d rooms (%v), want %d", len(n), err, chat.MaxRoomsPerClient)
+	}
+	u.send(`{"type":"leave","room":"r0"}`)
+	u.expect("left")
+	u.send(`{"type":"join","room":"one-too-many"}`)
+	u.expect("joined")
 }

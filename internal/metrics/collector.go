@@ -1,0 +1,105 @@
+// Package metrics is a gateway node's internal HTTP face for operators:
+// Prometheus metrics, a readiness check and the pprof profiles, served on a
+// listener of their own, apart from the WebSocket port.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/poller"
+)
+
+// collector reads a Gateway's figures when Prometheus scrapes, so that the
+// hot path pays nothing for metrics: the engine already keeps its counters
+// in atomics, and the router answers its counts with one read lock per
+// shard, whatever the number of clients.
+type collector struct {
+	gw      *api.Gateway
+	cluster bool // whether to report peers
+
+	node, conns, clients, uids, groups, peers *prometheus.Desc
+	counters                                  []engineCounter
+}
+
+// engineCounter is one of the connection engine's counters, named for
+// Prometheus.
+type engineCounter struct {
+	desc  *prometheus.Desc
+	value func(*poller.Stats) uint64
+}
+
+func newCollector(gw *api.Gateway) *collector {
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("wsgate_"+name, help, labels, nil)
+	}
+	counter := func(name, help string, value func(*poller.Stats) uint64) engineCounter {
+		return engineCounter{desc: desc(name, help), value: value}
+	}
+	return &collector{
+		gw:      gw,
+		cluster: gw.RPCAddr() != nil,
+		node:    desc("node_info", "This node's id, as a label; the value is always 1.", "node"),
+		conns:   desc("connections", "Connections open now, handshakes in progress included."),
+		clients: desc("clients", "Clients this node's router holds, closing ones included."),
+		uids:    desc("uids", "Uids with a client on this node."),
+		groups:  desc("groups", "Groups with a member on this node."),
+		peers:   desc("cluster_peers", "Other gateway nodes this node reaches."),
+		counters: []engineCounter{
+			counter("connections_accepted_total", "TCP connections accepted.",
+				func(s *poller.Stats) uint64 { return s.Accepted }),
+			counter("connections_opened_total", "WebSocket handshakes completed.",
+				func(s *poller.Stats) uint64 { return s.Opened }),
+			counter("connections_rejected_total", "Accepts closed at once: the connection limit was reached or the node was draining.",
+				func(s *poller.Stats) uint64 { return s.Rejected }),
+			counter("handshakes_refused_total", "Handshakes answered with an HTTP error.",
+				func(s *poller.Stats) uint64 { return s.HandshakesRefused }),
+			counter("handshake_timeouts_total", "Connections closed for sending no complete request head within the handshake timeout.",
+				func(s *poller.Stats) uint64 { return s.HandshakeTimeouts }),
+			counter("protocol_errors_total", "Connections failed for violating RFC 6455.",
+				func(s *poller.Stats) uint64 { return s.ProtocolErrors }),
+			counter("overflows_total", "Sends over a connection's outbound budget.",
+				func(s *poller.Stats) uint64 { return s.Overflows }),
+			counter("ping_timeouts_total", "Connections closed after too many unanswered pings.",
+				func(s *poller.Stats) uint64 { return s.PingTimeouts }),
+			counter("messages_in_total", "Data messages received from clients.",
+				func(s *poller.Stats) uint64 { return s.MessagesIn }),
+		},
+	}
+}
+
+// Describe sends every metric's description.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.node
+	ch <- c.conns
+	ch <- c.clients
+	ch <- c.uids
+	ch <- c.groups
+	if c.cluster {
+		ch <- c.peers
+	}
+	for _, k := range c.counters {
+		ch <- k.desc
+	}
+}
+
+// Collect reads one snapshot of the engine's counters and the router's
+// counts.
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	st := c.gw.Stats()
+	r := c.gw.Router()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	gauge(c.node, 1, c.gw.NodeID().String())
+	gauge(c.conns, float64(st.Conns))
+	gauge(c.clients, float64(r.ClientCount()))
+	gauge(c.uids, float64(r.CountUIDs()))
+	gauge(c.groups, float64(r.CountGroups()))
+	if c.cluster {
+		gauge(c.peers, float64(len(c.gw.Peers())))
+	}
+	for _, k := range c.counters {
+		ch <- prometheus.MustNewConstMetric(k.desc, prometheus.CounterValue, float64(k.value(&st)))
+	}
+}

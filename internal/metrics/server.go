@@ -1,0 +1,124 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/wsgate/wsgate/api"
+)
+
+// Handler serves a node's operator endpoints:
+//
+//	/metrics       Prometheus text: the node's gauges and counters (wsgate_*),
+//	               the Go runtime's (go_goroutines, go_memstats_*, ...) and
+//	               the process's (process_resident_memory_bytes, ...).
+//	/healthz       200 "ok" while the node accepts clients; 503 "draining"
+//	               before Start and from the moment Shutdown begins, so a
+//	               load balancer stops sending new clients at once.
+//	/debug/pprof/  the runtime profiles of net/http/pprof.
+//
+// Everything is registered on a mux and a Prometheus registry of its own.
+// (Importing net/http/pprof also registers its handlers on
+// http.DefaultServeMux; wsgate never serves that mux, so they stay
+// unreachable there.)
+func Handler(gw *api.Gateway) (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	for _, c := range []prometheus.Collector{
+		newCollector(gw),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("metrics: register collector: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !gw.Serving() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "draining")
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	// pprof.Index serves the named profiles (heap, goroutine, ...) below
+	// its path; the other four are handlers of their own.
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux, nil
+}
+
+// Server is the operator listener of one node.
+type Server struct {
+	http *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// Listen binds addr (e.g. "127.0.0.1:9100") and serves Handler(gw) on it
+// in the background until Close. The address should be internal: pprof
+// shows the process's memory and command line to whoever asks.
+func Listen(addr string, gw *api.Gateway, log *slog.Logger) (*Server, error) {
+	h, err := Handler(gw)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{
+		ln:   ln,
+		done: make(chan struct{}),
+		http: &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		},
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics: serve stopped", "addr", addr, "err", err)
+		}
+	}()
+	return s, nil
+}
+
+// Addr is the address the listener is bound to.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops the listener, lets requests in flight finish for up to a
+// second (a CPU profile in progress is cut short), and waits for the
+// serving goroutine.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = s.http.Close()
+	}
+	<-s.done
+	if err != nil {
+		return fmt.Errorf("metrics: close: %w", err)
+	}
+	return nil
+}
