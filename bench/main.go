@@ -49,6 +49,7 @@ type Options struct {
 	Settle           time.Duration // wait after every connection is open before the window; default 0
 	ServerPID        int           // sample this process's RSS and CPU; 0 is none
 	ServerMetrics    string        // or sample the server's Prometheus metrics at this URL (RSS, CPU, goroutines); "" is none
+	Group            string        // bcast: add ?group=Group to every URL (publish to a group); default none
 	JSON             bool          // print the report as JSON
 }
 
@@ -74,6 +75,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", 10*time.Second, "fail a connection whose handshake takes longer")
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after the window, wait this long at most for answers in flight")
 	fs.DurationVar(&o.Settle, "settle", 0, "after every connection is open, wait this long before the window starts and the server is sampled (lets its memory settle)")
+	fs.StringVar(&o.Group, "group", "", "bcast: connect with ?group=`G` added to every URL, so that the server (--app broadcast) publishes to group G instead of to all")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
 	fs.StringVar(&o.ServerMetrics, "server-metrics", "", "instead of -server-pid, sample RSS, CPU and goroutines from the server's Prometheus `URL` (e.g. http://127.0.0.1:9100/metrics, from wsgate serve -metrics-listen)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
@@ -82,7 +84,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "usage: wsgate bench [flags] conns|echo|bcast\n\n")
 		fmt.Fprintf(stderr, "  conns  open -conns connections at -connect-rate and hold them for -duration\n")
 		fmt.Fprintf(stderr, "  echo   round trips of -size bytes, closed loop or at -rate messages/s\n")
-		fmt.Fprintf(stderr, "  bcast  one publisher at -rate messages/s, -conns subscribers (server: --app broadcast)\n\n")
+		fmt.Fprintf(stderr, "  bcast  one publisher at -rate messages/s, -conns subscribers (server: --app broadcast);\n")
+		fmt.Fprintf(stderr, "         with several -url (the nodes of a cluster) the subscribers are spread over them\n")
+		fmt.Fprintf(stderr, "         and the publisher is on the first\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -133,6 +137,21 @@ func (o *Options) complete() error {
 	}
 	if len(o.URLs) == 0 {
 		o.URLs = []string{"ws://127.0.0.1:8080/ws"}
+	}
+	if o.Group != "" {
+		if o.Workload != "bcast" {
+			return errors.New("-group applies to bcast only")
+		}
+		for i, raw := range o.URLs {
+			u, err := url.Parse(raw)
+			if err != nil {
+				return fmt.Errorf("parse url %q: %w", raw, err)
+			}
+			q := u.Query()
+			q.Set("group", o.Group)
+			u.RawQuery = q.Encode()
+			o.URLs[i] = u.String()
+		}
 	}
 	for _, u := range o.URLs {
 		if _, err := ParseTarget(u); err != nil {

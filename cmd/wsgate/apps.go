@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/examples/chat"
@@ -55,12 +56,43 @@ func (a *echoApp) OnMessage(id string, m api.Message) {
 }
 
 // broadcastApp sends every message to every client (SendToAll), the server
-// side of `wsgate bench bcast`.
-type broadcastApp struct{ api api.Api }
+// side of `wsgate bench bcast`. A client that connects with ?group=G in its
+// URL joins group G, and its messages go to that group only (SendToGroup):
+// the server side of `wsgate bench bcast -group G`. On a cluster node both
+// reach the clients of every node.
+type broadcastApp struct {
+	api    api.Api
+	groups sync.Map // clientID -> its group, for clients that named one
+}
 
 func (a *broadcastApp) OnStart(x api.Api) error { a.api = x; return nil }
-func (a *broadcastApp) OnConnect(string)        {}
-func (a *broadcastApp) OnClose(string)          {}
-func (a *broadcastApp) OnMessage(_ string, m api.Message) {
+
+// OnHandshake keeps the group named in the query as the client's info, for
+// OnConnect to join it.
+func (a *broadcastApp) OnHandshake(h *api.Handshake) error {
+	if g := h.Query.Get("group"); g != "" {
+		h.Info = map[string]string{"group": g}
+	}
+	return nil
+}
+
+func (a *broadcastApp) OnConnect(id string) {
+	ctx := context.Background()
+	info, err := a.api.GetInfo(ctx, id)
+	if err != nil || info["group"] == "" {
+		return
+	}
+	if err := a.api.JoinGroup(ctx, id, info["group"]); err == nil {
+		a.groups.Store(id, info["group"])
+	}
+}
+
+func (a *broadcastApp) OnClose(id string) { a.groups.Delete(id) }
+
+func (a *broadcastApp) OnMessage(id string, m api.Message) {
+	if g, ok := a.groups.Load(id); ok {
+		a.api.SendToGroup(context.Background(), g.(string), m.Data, m.Type)
+		return
+	}
 	a.api.SendToAll(context.Background(), m.Data, m.Type)
 }

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/poller"
+)
+
+// TestBroadcastAppGroups: a client that connected with ?group=G publishes
+// to G only; one without a group publishes to everyone.
+func TestBroadcastAppGroups(t *testing.T) {
+	app, _, err := builtinApp("broadcast", "/ws")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := api.NewGateway(api.Options{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Server: poller.Options{Addr: "127.0.0.1:0"},
+	}, app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		g.Shutdown(ctx)
+	})
+	dial := func(query string) net.Conn {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c, _, _, err := ws.Dial(ctx, "ws://"+g.Addr().String()+"/ws"+query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	send := func(c net.Conn, s string) {
+		if err := wsutil.WriteClientText(c, []byte(s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect := func(c net.Conn, want string) {
+		t.Helper()
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		got, err := wsutil.ReadServerText(c)
+		if err != nil || string(got) != want {
+			t.Fatalf("got %q %v, want %q", got, err, want)
+		}
+	}
+	// Each group client is connected (and in its group) once its own
+	// message comes back.
+	a := dial("?group=g")
+	send(a, "a here")
+	expect(a, "a here")
+	b := dial("?group=g")
+	send(b, "b here")
+	expect(a, "b here")
+	expect(b, "b here")
+	other := dial("?group=h")
+	send(other, "other here")
+	expect(other, "other here")
+	all := dial("")
+
+	send(a, "to g")
+	expect(a, "to g")
+	expect(b, "to g")
+	send(all, "to all")
+	for _, c := range []net.Conn{a, b, other, all} {
+		expect(c, "to all") // other and all did not get "to g" before it
+	}
+}

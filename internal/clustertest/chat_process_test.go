@@ -1,0 +1,291 @@
+package clustertest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/router"
+)
+
+// nodeIPs give each node its own loopback address, as separate machines
+// would have.
+var nodeIPs = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"}
+
+// Bounds the fault tests hold the cluster to: correctness bounds with room
+// for a loaded machine, not performance targets.
+const (
+	heartbeatTimeout = 3 * time.Second // the serve default
+	dropMargin       = 2 * time.Second // the register's push, a slow scheduler
+	// offlineWithin bounds the call for a client of a dropped node; the
+	// client sees it plus a WebSocket round trip, so the fastest of a few
+	// tries is held to it, and every try to well under the call timeout.
+	offlineWithin = 100 * time.Millisecond
+	neverHangs    = time.Second
+)
+
+// startCluster runs a register and n chat nodes as processes.
+func startCluster(t *testing.T, n int) (*registerProc, []*node) {
+	t.Helper()
+	reg := startRegister(t, "127.0.0.1:0")
+	var nodes []*node
+	for i := range n {
+		nodes = append(nodes, startNode(t, nodeIPs[i], reg))
+	}
+	return reg, nodes
+}
+
+// waitStats waits until u's node counts clients and users over the whole
+// cluster: it answers only when every node it lists answers, so this also
+// waits for the nodes to reach each other (or to drop a dead one).
+func waitStats(u *user, clients, users int) time.Time {
+	u.t.Helper()
+	want := fmt.Sprintf(`{"type":"stats","clients":%d,"users":%d}`, clients, users)
+	return u.waitReply("cluster stats", `{"type":"stats"}`, want)
+}
+
+// TestProcessChatAcrossNodes plays the chat protocol between three node
+// processes, every user on another node.
+func TestProcessChatAcrossNodes(t *testing.T) {
+	_, n := startCluster(t, 3)
+	alice, cat, bob := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat"), login(t, n[2].url(), "bob")
+	for _, u := range []*user{alice, cat, bob} {
+		waitStats(u, 3, 3)
+	}
+
+	alice.send(`{"type":"whisper","to":"bob","text":"psst"}`)
+	bob.expectRaw(`{"type":"whispered","from":"alice","text":"psst"}`)
+	alice.send(`{"type":"whisper","to":"zed","text":"hello?"}`)
+	alice.expectRaw(`{"type":"error","error":"zed is offline"}`)
+
+	// A room spread over the three nodes. Before each join, a whisper from
+	// every member to the joiner has arrived: the members' own join news,
+	// sent before on the same node-to-node streams, has been applied on the
+	// joiner's node, so the joiner does not get it.
+	alice.send(`{"type":"join","room":"lobby"}`)
+	alice.expectRaw(`{"type":"joined","room":"lobby","name":"alice"}`)
+	alice.send(`{"type":"whisper","to":"bob","text":"join us"}`)
+	bob.expectRaw(`{"type":"whispered","from":"alice","text":"join us"}`)
+	bob.send(`{"type":"join","room":"lobby"}`)
+	for _, u := range []*user{alice, bob} {
+		u.expectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
+	}
+	for _, from := range []*user{alice, bob} {
+		from.send(`{"type":"whisper","to":"cat","text":"come"}`)
+		cat.expectRaw(`{"type":"whispered","from":"` + from.name + `","text":"come"}`)
+	}
+	cat.send(`{"type":"join","room":"lobby"}`)
+	for _, u := range []*user{alice, bob, cat} {
+		u.expectRaw(`{"type":"joined","room":"lobby","name":"cat"}`)
+	}
+	bob.send(`{"type":"say","room":"lobby","text":"hi all"}`)
+	for _, u := range []*user{alice, bob, cat} {
+		u.expectRaw(`{"type":"said","room":"lobby","from":"bob","text":"hi all"}`)
+	}
+
+	// Listings and counts aggregate over the nodes.
+	cat.send(`{"type":"who","room":"lobby"}`)
+	cat.expectRaw(`{"type":"who","room":"lobby","names":["alice","bob","cat"],"clients":3}`)
+	bob.send(`{"type":"join","room":"attic"}`)
+	bob.expectRaw(`{"type":"joined","room":"attic","name":"bob"}`)
+	alice.send(`{"type":"rooms"}`)
+	alice.expectRaw(`{"type":"rooms","rooms":["attic","lobby"]}`)
+	bob2 := login(t, n[0].url(), "bob")
+	alice.send(`{"type":"stats"}`)
+	alice.expectRaw(`{"type":"stats","clients":4,"users":3}`)
+	alice.send(`{"type":"whois","name":"bob"}`)
+	m := alice.expect("whois")
+	var ids []string
+	for _, c := range m["clients"].([]any) {
+		ids = append(ids, c.(map[string]any)["client_id"].(string))
+	}
+	want := []string{bob.id, bob2.id}
+	slices.Sort(want)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("whois bob lists %v, want %v", ids, want)
+	}
+
+	cat.send(`{"type":"shout","text":"HEY"}`)
+	for _, u := range []*user{alice, bob, cat, bob2} {
+		u.expectRaw(`{"type":"shouted","from":"cat","text":"HEY"}`)
+	}
+	// bob's node-3 client leaves: the room hears of it on the other nodes.
+	bob.conn.Close()
+	for _, u := range []*user{alice, cat} {
+		u.expectRaw(`{"type":"left","room":"lobby","name":"bob"}`)
+	}
+}
+
+// TestProcessKilledNodeLeaves: a node process killed with SIGKILL leaves
+// the others' peer lists within the heartbeat timeout, and after that a
+// call for its clients answers offline at once.
+func TestProcessKilledNodeLeaves(t *testing.T) {
+	_, n := startCluster(t, 3)
+	alice, cat, bob := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat"), login(t, n[2].url(), "bob")
+	for _, u := range []*user{alice, cat, bob} {
+		waitStats(u, 3, 3)
+	}
+
+	t0 := time.Now()
+	n[2].kill()
+	// The cluster counts answer again (with node 3 left out) only once a
+	// node has dropped node 3 from its list.
+	for _, u := range []*user{alice, cat} {
+		at := waitStats(u, 2, 2)
+		if d := at.Sub(t0); d > heartbeatTimeout+dropMargin {
+			t.Fatalf("%s's node dropped the killed node after %v, want within %v (+%v margin)", u.name, d, heartbeatTimeout, dropMargin)
+		} else {
+			t.Logf("%s's node dropped the killed node %v after the kill", u.name, d.Round(time.Millisecond))
+		}
+	}
+
+	fastest := time.Hour
+	for range 5 {
+		reply, d := alice.ask(`{"type":"whisper","to":"bob","text":"still there?"}`)
+		if reply != `{"type":"error","error":"bob is offline"}` || d > neverHangs {
+			t.Fatalf("whisper to the killed node's user: %s after %v, want offline within %v", reply, d, neverHangs)
+		}
+		fastest = min(fastest, d)
+	}
+	if fastest > offlineWithin {
+		t.Fatalf("whisper to the killed node's user answered offline in %v at best, want within %v", fastest, offlineWithin)
+	}
+	t.Logf("offline answer for the killed node's user: %v at best, round trip included", fastest)
+	cat.send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
+	alice.expectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
+}
+
+// TestProcessFrozenNodeLeaves: a node process stopped with SIGSTOP keeps
+// its sockets open but says nothing, as a hung machine would; the others
+// drop it by the heartbeat timeout, and then answer offline for its
+// clients at once. (A SIGKILL'd process has its sockets closed by the
+// kernel, which the others notice at once.)
+func TestProcessFrozenNodeLeaves(t *testing.T) {
+	_, n := startCluster(t, 3)
+	alice, cat, bob := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat"), login(t, n[2].url(), "bob")
+	for _, u := range []*user{alice, cat, bob} {
+		waitStats(u, 3, 3)
+	}
+
+	t0 := time.Now()
+	n[2].freeze()
+	for _, u := range []*user{alice, cat} {
+		at := waitStats(u, 2, 2)
+		if d := at.Sub(t0); d > heartbeatTimeout+dropMargin {
+			t.Fatalf("%s's node dropped the frozen node after %v, want within %v (+%v margin)", u.name, d, heartbeatTimeout, dropMargin)
+		} else {
+			t.Logf("%s's node dropped the frozen node %v after it froze", u.name, d.Round(time.Millisecond))
+		}
+	}
+	fastest := time.Hour
+	for range 5 {
+		reply, d := alice.ask(`{"type":"whisper","to":"bob","text":"still there?"}`)
+		if reply != `{"type":"error","error":"bob is offline"}` || d > neverHangs {
+			t.Fatalf("whisper to the frozen node's user: %s after %v, want offline within %v", reply, d, neverHangs)
+		}
+		fastest = min(fastest, d)
+	}
+	if fastest > offlineWithin {
+		t.Fatalf("whisper to the frozen node's user answered offline in %v at best, want within %v", fastest, offlineWithin)
+	}
+	cat.send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
+	alice.expectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
+}
+
+// TestProcessRegisterDown: with the register killed, the nodes keep their
+// peer list and messages keep flowing; a restarted register brings a new
+// node in, which the old nodes reach.
+func TestProcessRegisterDown(t *testing.T) {
+	reg, n := startCluster(t, 2)
+	alice, cat := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat")
+	for _, u := range []*user{alice, cat} {
+		waitStats(u, 2, 2)
+	}
+
+	reg.kill()
+	// Longer than the heartbeat timeout: nobody drops anybody.
+	deadline := time.Now().Add(heartbeatTimeout + time.Second)
+	for i := 0; time.Now().Before(deadline); i++ {
+		text := fmt.Sprint("round ", i)
+		alice.send(`{"type":"whisper","to":"cat","text":"` + text + `"}`)
+		cat.expectRaw(`{"type":"whispered","from":"alice","text":"` + text + `"}`)
+		cat.send(`{"type":"whisper","to":"alice","text":"` + text + `"}`)
+		alice.expectRaw(`{"type":"whispered","from":"cat","text":"` + text + `"}`)
+		time.Sleep(200 * time.Millisecond) // pace the rounds over the outage
+	}
+	alice.send(`{"type":"stats"}`)
+	alice.expectRaw(`{"type":"stats","clients":2,"users":2}`)
+
+	// The register comes back on its address; the old nodes rejoin it and
+	// a new node joins.
+	startRegister(t, reg.addr)
+	n3 := startNode(t, nodeIPs[2], reg)
+	dave := login(t, n3.url(), "dave")
+	for _, u := range []*user{alice, cat, dave} {
+		waitStats(u, 3, 3)
+	}
+	alice.send(`{"type":"whisper","to":"dave","text":"welcome"}`)
+	dave.expectRaw(`{"type":"whispered","from":"alice","text":"welcome"}`)
+	dave.send(`{"type":"whisper","to":"cat","text":"thanks"}`)
+	cat.expectRaw(`{"type":"whispered","from":"dave","text":"thanks"}`)
+}
+
+// TestProcessRestartedNodeNewIDs: a node killed and started again with the
+// same node id issues clientIDs that never collide with its old ones, and
+// the other nodes reach it at its new address.
+func TestProcessRestartedNodeNewIDs(t *testing.T) {
+	const nodeID = "0xbeef"
+	reg := startRegister(t, "127.0.0.1:0")
+	n1 := startNode(t, nodeIPs[0], reg)
+	old := startNode(t, nodeIPs[1], reg, "-node-id", nodeID)
+	alice := login(t, n1.url(), "alice")
+	var oldBobs []*user
+	for range 3 {
+		oldBobs = append(oldBobs, login(t, old.url(), "bob"))
+	}
+	waitStats(alice, 4, 2)
+
+	// Crash it and start it again at once, before the register notices.
+	old.kill()
+	restarted := startNode(t, nodeIPs[1], reg, "-node-id", nodeID)
+	var bobs []*user
+	for range 3 {
+		bobs = append(bobs, login(t, restarted.url(), "bob"))
+	}
+	oldParts, err := router.ParseClientID(oldBobs[0].id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var newIDs []string
+	for _, b := range bobs {
+		p, err := router.ParseClientID(b.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Node != oldParts.Node || p.Incarnation <= oldParts.Incarnation {
+			t.Fatalf("new id %s: node %s incarnation %d, want node %s and an incarnation above %d",
+				b.id, p.Node, p.Incarnation, oldParts.Node, oldParts.Incarnation)
+		}
+		for _, o := range oldBobs {
+			if o.id == b.id {
+				t.Fatalf("clientID %s issued again after the restart", b.id)
+			}
+		}
+		newIDs = append(newIDs, b.id)
+	}
+
+	// Node 1 sees exactly the new clients of bob, at the new address.
+	slices.Sort(newIDs)
+	var clients []string
+	for _, id := range newIDs {
+		clients = append(clients, `{"client_id":"`+id+`","status":""}`)
+	}
+	alice.waitReply("whois bob after the restart", `{"type":"whois","name":"bob"}`,
+		`{"type":"whois","name":"bob","online":true,"clients":[`+strings.Join(clients, ",")+`]}`)
+	alice.send(`{"type":"whisper","to":"bob","text":"hello again"}`)
+	for _, b := range bobs {
+		b.expectRaw(`{"type":"whispered","from":"alice","text":"hello again"}`)
+	}
+}
