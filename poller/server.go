@@ -76,7 +76,7 @@ func (s *Server) Start() error {
 		// default); without lowering it, every idle connection would keep
 		// a 4 KiB read buffer whatever BufferSize says.
 		netpoll.LinkBufferCap = s.opts.ReadBufferSize
-		netpoll.Configure(netpoll.Config{BufferSize: s.opts.ReadBufferSize})
+		netpoll.Configure(netpoll.Config{BufferSize: s.opts.ReadBufferSize, Runner: runTask})
 	})
 	ln, err := netpoll.CreateListener("tcp", s.opts.Addr)
 	if err != nil {
