@@ -31,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -154,6 +155,9 @@ type Node struct {
 	opts       Options
 	secretHash [sha256.Size]byte
 	server     *grpc.Server
+	// incarnation tells this process from an earlier one with the same
+	// ID: peers drop what they sent that one and it did not acknowledge.
+	incarnation uint64
 
 	mu     sync.RWMutex
 	peers  map[string]*peer
@@ -169,9 +173,10 @@ func New(opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		opts:       opts,
-		secretHash: sha256.Sum256([]byte(opts.Secret)),
-		peers:      make(map[string]*peer),
+		opts:        opts,
+		secretHash:  sha256.Sum256([]byte(opts.Secret)),
+		peers:       make(map[string]*peer),
+		incarnation: rand.Uint64() | 1,
 	}
 	serverOpts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(opts.MaxMessageBytes + opts.BatchMaxBytes),
@@ -311,22 +316,26 @@ func (n *Node) Flush(ctx context.Context) error {
 
 // Stats counts what this node's streams carried.
 type Stats struct {
-	BatchesSent      uint64 // Batch messages sent to peers
+	BatchesSent      uint64 // Batch messages sent to peers, resent ones included
+	BatchesResent    uint64 // of those, sent again on a new stream (unacknowledged)
 	CommandsSent     uint64 // commands in them
 	BytesSent        uint64 // their protobuf size plus gRPC's 5-byte message header
-	BatchesReceived  uint64
-	CommandsReceived uint64
+	BatchesReceived  uint64 // applied
+	BatchesDuplicate uint64 // received again after being applied, and dropped
+	CommandsReceived uint64 // applied
 }
 
 type counters struct {
-	batchesSent, commandsSent, bytesSent atomic.Uint64
-	batchesReceived, commandsReceived    atomic.Uint64
+	batchesSent, batchesResent, commandsSent, bytesSent atomic.Uint64
+	batchesReceived, batchesDuplicate, commandsReceived atomic.Uint64
 }
 
 // Stats returns the counters since New.
 func (n *Node) Stats() Stats {
 	return Stats{
 		BatchesSent:      n.stats.batchesSent.Load(),
+		BatchesResent:    n.stats.batchesResent.Load(),
+		BatchesDuplicate: n.stats.batchesDuplicate.Load(),
 		CommandsSent:     n.stats.commandsSent.Load(),
 		BytesSent:        n.stats.bytesSent.Load(),
 		BatchesReceived:  n.stats.batchesReceived.Load(),
