@@ -438,8 +438,8 @@ func (p *peer) markDown(reason string) {
 	old.Close()
 }
 
-// close drops the peer: the sender stops, queued commands are dropped,
-// and pending calls fail (closing the connection cancels them).
+// close drops the peer: the sender stops, queued and unacknowledged
+// commands are dropped, and pending calls fail (closing the connection cancels them).
 func (p *peer) close(reason string) {
 	p.mu.Lock()
 	if p.closed {
