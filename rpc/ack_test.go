@@ -5,6 +5,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/metadata"
+
+	"github.com/wsgate/wsgate/rpc/rpcpb"
 )
 
 // pacer sends numbered commands from a to "b", one every gap, until
@@ -139,4 +143,95 @@ func TestFlushWaitsForAcknowledgementAndNewSessionStartsFresh(t *testing.T) {
 		a.SetPeers(nil)
 	}
 	checkExactlyOnce(t, b, seq)
+}
+
+// The receiver's side of the protocol, driven by hand: its greeting tells
+// what the session applied, resent batches it applied already are dropped,
+// and another session starts from scratch.
+func TestReceiverDropsResentBatches(t *testing.T) {
+	b := startNode(t, "b", "127.0.0.2", nil)
+	a, err := New(Options{ID: "a", Secret: testSecret}) // a member that never serves
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	conn, err := a.dial(b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	open := func(session string) (rpcpb.Node_CommandsClient, *rpcpb.Heartbeat) {
+		sctx := metadata.AppendToOutgoingContext(ctx, mdSession, session)
+		stream, err := rpcpb.NewNodeClient(conn).Commands(sctx)
+		var greeting *rpcpb.Heartbeat
+		if err == nil {
+			greeting, err = stream.Recv()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stream, greeting
+	}
+	send := func(stream rpcpb.Node_CommandsClient, seq uint64, cmds ...uint64) {
+		batch := &rpcpb.Batch{Seq: seq}
+		for _, c := range cmds {
+			batch.Commands = append(batch.Commands, seqCommand(c))
+		}
+		if err := stream.Send(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// waitAck reads heartbeats until one acknowledges seq.
+	waitAck := func(stream rpcpb.Node_CommandsClient, seq uint64) {
+		for {
+			hb, err := stream.Recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hb.GetAcked() >= seq {
+				return
+			}
+		}
+	}
+
+	first, greeting := open("1")
+	if greeting.GetAcked() != 0 || greeting.GetIncarnation() == 0 {
+		t.Fatalf("greeting of a new session: %v", greeting)
+	}
+	send(first, 1, 0, 1)
+	send(first, 2, 2)
+	waitAck(first, 2)
+
+	// A new stream of the same session: the greeting tells 2, and the
+	// resent batch 2 is dropped.
+	second, greeting := open("1")
+	if greeting.GetAcked() != 2 {
+		t.Fatalf("greeting acked %d, want 2", greeting.GetAcked())
+	}
+	send(second, 2, 2)
+	send(second, 3, 3)
+	waitAck(second, 3)
+	if d := b.Stats().BatchesDuplicate; d != 1 {
+		t.Fatalf("b dropped %d duplicates, want 1", d)
+	}
+
+	// Another session (the sender restarted) starts at seq 1 again.
+	third, greeting := open("2")
+	if greeting.GetAcked() != 0 {
+		t.Fatalf("greeting of another session acked %d, want 0", greeting.GetAcked())
+	}
+	send(third, 1, 4)
+	waitAck(third, 1)
+
+	got := b.rec.from("a")
+	if len(got) != 5 {
+		t.Fatalf("b applied %d commands, want 5", len(got))
+	}
+	for i, cmd := range got {
+		if seqOf(cmd) != uint64(i) {
+			t.Fatalf("command %d carries %d", i, seqOf(cmd))
+		}
+	}
 }

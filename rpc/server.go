@@ -75,20 +75,21 @@ type session struct {
 }
 
 // join registers a new stream of peer from, in session sid, and makes it
-// the newest. It returns the session's state; its applied seq is final:
-// no older stream applies anything after join.
-func (s *service) join(from, sid string) (*sender, uint64, *session) {
+// the newest. It returns the stream's generation, the session's state and
+// what it applied so far; that is final, as no older stream applies
+// anything after join.
+func (s *service) join(from, sid string) (sd *sender, gen uint64, ss *session, applied uint64) {
 	now := time.Now()
 	s.mu.Lock()
 	if s.senders == nil {
 		s.senders = make(map[string]*sender)
 	}
-	for id, sd := range s.senders {
-		if sd.streams == 0 && now.Sub(sd.idleSince) > senderTTL {
+	for id, x := range s.senders {
+		if x.streams == 0 && now.Sub(x.idleSince) > senderTTL {
 			delete(s.senders, id)
 		}
 	}
-	sd := s.senders[from]
+	sd = s.senders[from]
 	if sd == nil {
 		sd = &sender{}
 		s.senders[from] = sd
@@ -98,7 +99,6 @@ func (s *service) join(from, sid string) (*sender, uint64, *session) {
 	sd.mu.Lock() // waits for the batch an older stream is applying
 	defer sd.mu.Unlock()
 	sd.newest++
-	var ss *session
 	for i, x := range sd.sessions {
 		if x.id == sid {
 			ss = x
@@ -113,7 +113,7 @@ func (s *service) join(from, sid string) (*sender, uint64, *session) {
 		}
 	}
 	sd.sessions = append(sd.sessions, ss)
-	return sd, sd.newest, ss
+	return sd, sd.newest, ss, ss.applied
 }
 
 func (s *service) leave(sd *sender) {
@@ -165,11 +165,11 @@ func (s *service) Commands(stream rpcpb.Node_CommandsServer) error {
 	if ms, err := strconv.Atoi(first(md, mdHeartbeat)); err == nil {
 		interval = min(max(time.Duration(ms)*time.Millisecond, minHeartbeat), maxHeartbeat)
 	}
-	sd, gen, ss := s.join(from, first(md, mdSession))
+	sd, gen, ss, done := s.join(from, first(md, mdSession))
 	defer s.leave(sd)
 	var applied atomic.Uint64 // what the heartbeats acknowledge
-	applied.Store(ss.applied)
-	if err := stream.Send(&rpcpb.Heartbeat{Acked: ss.applied, Incarnation: s.n.incarnation}); err != nil {
+	applied.Store(done)
+	if err := stream.Send(&rpcpb.Heartbeat{Acked: done, Incarnation: s.n.incarnation}); err != nil {
 		return err
 	}
 	// The heartbeat goroutine is the only sender from here on; it must be
