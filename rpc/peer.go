@@ -439,7 +439,8 @@ func (p *peer) markDown(reason string) {
 }
 
 // close drops the peer: the sender stops, queued and unacknowledged
-// commands are dropped, and pending calls fail (closing the connection cancels them).
+// commands are dropped, and pending calls fail (closing the connection
+// cancels them).
 func (p *peer) close(reason string) {
 	p.mu.Lock()
 	if p.closed {

@@ -51,7 +51,7 @@ type service struct {
 	n *Node
 
 	mu      sync.Mutex
-	senders map[string]*sender // by peer ID, while a stream of theirs is open
+	senders map[string]*sender // by peer ID; forgotten senderTTL after their last stream
 }
 
 // sender serializes the streams of one peer and remembers what its
