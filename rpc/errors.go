@@ -16,8 +16,9 @@ var (
 	// while the call was pending, or its connection is down. Errors that
 	// match it also carry codes.Unavailable for status.Code.
 	ErrPeerUnavailable = errors.New("rpc: peer unavailable")
-	// ErrQueueFull: the peer's outbound queue holds QueueMaxBytes already;
-	// the command was dropped rather than block the sender.
+	// ErrQueueFull: the commands held for the peer (queued, or sent and
+	// not yet acknowledged) reach QueueMaxBytes already; the command was
+	// dropped rather than block the sender.
 	ErrQueueFull = errors.New("rpc: peer queue full")
 	// ErrTooLarge: one command or request is larger than MaxMessageBytes.
 	ErrTooLarge = errors.New("rpc: message too large")

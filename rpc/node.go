@@ -3,12 +3,24 @@
 // unary calls for everything that answers.
 //
 // Delivery of commands: per (sending node, receiving peer) pair, commands
-// are applied in the order Send accepted them, each at most once. Send
+// are applied in the order Send accepted them, each exactly once while both
+// nodes live, across stream breaks (silent peer, connection reset). Send
 // never blocks: it queues, and a per-peer sender ships everything queued as
-// one Batch. While the stream is down, commands wait in the queue (bounded
-// by QueueMaxBytes) and go out once it is back. A batch that gRPC accepted
-// just before the connection broke may be lost; nothing is ever delivered
-// twice. Callers that need to know use Call.
+// one numbered Batch. The receiver acknowledges the batches it applied (in
+// the Heartbeats it sends back, within about 10ms) and remembers the last
+// one per sender session; the sender keeps each batch until acknowledged,
+// and on a new stream resends from the receiver's last applied batch, whose
+// duplicates the receiver drops. While the stream is down, commands wait
+// (queued and unacknowledged together bounded by QueueMaxBytes) and go out
+// once it is back.
+//
+// The limits: commands for a peer that leaves the peer set (the register
+// saw it die) are dropped, queued or unacknowledged; so are the
+// unacknowledged ones when the peer process restarts (a new incarnation:
+// what the old one applied is unknown), and everything when this node
+// closes without Flush. A receiver forgets a sender session after an hour
+// without a stream; batches resent after that may be applied twice.
+// Callers that need to know use Call.
 //
 // How the api uses it: a command or request naming one client goes to
 // that client's owner node only (Send, Call); a fan-out send (to all, to
@@ -31,6 +43,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -84,8 +97,9 @@ type Options struct {
 	// BatchMaxBytes caps one Batch message; a single larger command still
 	// goes, alone. Default 1 MiB.
 	BatchMaxBytes int
-	// QueueMaxBytes caps the commands queued for one peer; over it Send
-	// fails with ErrQueueFull. Default 64 MiB.
+	// QueueMaxBytes caps the commands held for one peer, queued or sent
+	// and not yet acknowledged; over it Send fails with ErrQueueFull.
+	// Default 64 MiB.
 	QueueMaxBytes int
 	// MaxMessageBytes caps one command, request or response, on both
 	// sides. Default 16 MiB.
@@ -154,6 +168,9 @@ type Node struct {
 	opts       Options
 	secretHash [sha256.Size]byte
 	server     *grpc.Server
+	// incarnation tells this process from an earlier one with the same
+	// ID: peers drop what they sent that one and it did not acknowledge.
+	incarnation uint64
 
 	mu     sync.RWMutex
 	peers  map[string]*peer
@@ -169,9 +186,10 @@ func New(opts Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		opts:       opts,
-		secretHash: sha256.Sum256([]byte(opts.Secret)),
-		peers:      make(map[string]*peer),
+		opts:        opts,
+		secretHash:  sha256.Sum256([]byte(opts.Secret)),
+		peers:       make(map[string]*peer),
+		incarnation: rand.Uint64() | 1,
 	}
 	serverOpts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(opts.MaxMessageBytes + opts.BatchMaxBytes),
@@ -203,7 +221,7 @@ func (n *Node) Serve(lis net.Listener) error {
 }
 
 // SetPeers replaces the peer set. New peers are dialed lazily; peers gone
-// from the set lose their queued commands, and their pending calls fail
+// from the set lose their queued and unacknowledged commands, and their pending calls fail
 // with ErrPeerUnavailable. A peer whose address changed is redialed. This
 // node's own ID is skipped.
 func (n *Node) SetPeers(peers []Peer) {
@@ -297,8 +315,9 @@ func (n *Node) Close() error {
 	return nil
 }
 
-// Flush waits until every peer's queue has been handed to gRPC, or ctx
-// ends. Peers whose stream is down keep their queue; Flush then returns
+// Flush waits until every peer has applied (and acknowledged) everything
+// sent to it, or ctx ends. Peers whose stream is down keep their commands;
+// Flush then returns
 // ctx's error.
 func (n *Node) Flush(ctx context.Context) error {
 	for _, p := range n.snapshot() {
@@ -311,22 +330,26 @@ func (n *Node) Flush(ctx context.Context) error {
 
 // Stats counts what this node's streams carried.
 type Stats struct {
-	BatchesSent      uint64 // Batch messages sent to peers
+	BatchesSent      uint64 // Batch messages sent to peers, resent ones included
+	BatchesResent    uint64 // of those, sent again on a new stream (unacknowledged)
 	CommandsSent     uint64 // commands in them
 	BytesSent        uint64 // their protobuf size plus gRPC's 5-byte message header
-	BatchesReceived  uint64
-	CommandsReceived uint64
+	BatchesReceived  uint64 // applied
+	BatchesDuplicate uint64 // received again after being applied, and dropped
+	CommandsReceived uint64 // applied
 }
 
 type counters struct {
-	batchesSent, commandsSent, bytesSent atomic.Uint64
-	batchesReceived, commandsReceived    atomic.Uint64
+	batchesSent, batchesResent, commandsSent, bytesSent atomic.Uint64
+	batchesReceived, batchesDuplicate, commandsReceived atomic.Uint64
 }
 
 // Stats returns the counters since New.
 func (n *Node) Stats() Stats {
 	return Stats{
 		BatchesSent:      n.stats.batchesSent.Load(),
+		BatchesResent:    n.stats.batchesResent.Load(),
+		BatchesDuplicate: n.stats.batchesDuplicate.Load(),
 		CommandsSent:     n.stats.commandsSent.Load(),
 		BytesSent:        n.stats.bytesSent.Load(),
 		BatchesReceived:  n.stats.batchesReceived.Load(),

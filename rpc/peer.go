@@ -40,12 +40,28 @@ type peer struct {
 
 	wake chan struct{} // capacity 1: the queue got something
 
-	mu       sync.Mutex
-	closed   bool
-	queue    []queued
-	queued   int           // bytes in queue
-	inflight bool          // the sender holds a batch not yet handed to gRPC
-	drained  chan struct{} // closed when queue and inflight are both empty
+	// sessionID numbers this peer's batches: the receiver keeps what it
+	// applied per (this node, session), so a new peer (after a restart or
+	// a re-add) starts from seq 1 without being taken for a duplicate.
+	sessionID uint64
+
+	mu           sync.Mutex
+	closed       bool
+	queue        []queued
+	queued       int           // bytes in queue
+	unacked      []sentBatch   // sent, not yet acknowledged, by ascending seq
+	unackedBytes int           // bytes in unacked
+	lastSeq      uint64        // seq of the newest batch
+	receiver     uint64        // the receiver's incarnation, from its last greeting
+	drained      chan struct{} // closed when queue and unacked are both empty
+}
+
+// sentBatch is a batch kept until the receiver acknowledges it, to be
+// resent on a new stream if the old one broke first.
+type sentBatch struct {
+	batch *rpcpb.Batch
+	bytes int // commands' encoded size, counted against QueueMaxBytes
+	wire  int // size on the wire, for Stats
 }
 
 // queued is one command waiting to be sent, with its encoded size.
@@ -69,6 +85,9 @@ func newPeer(n *Node, p Peer) (*peer, error) {
 		ctx: ctx, cancel: cancel,
 		done: make(chan struct{}),
 		wake: make(chan struct{}, 1),
+		// Not secret, only distinct: the receiver compares it with the
+		// sessions it saw before.
+		sessionID: rand.Uint64() | 1,
 	}
 	pr.conn.Store(conn)
 	go pr.run()
@@ -157,7 +176,7 @@ func (p *peer) send(cmd *rpcpb.Command, size int) error {
 	case p.closed:
 		p.mu.Unlock()
 		return peerUnavailable(p.id, "removed from the peer set")
-	case p.queued+size > p.n.opts.QueueMaxBytes:
+	case p.queued+p.unackedBytes+size > p.n.opts.QueueMaxBytes:
 		p.mu.Unlock()
 		return fmt.Errorf("rpc: send to %s: %w", p.id, ErrQueueFull)
 	}
@@ -171,13 +190,24 @@ func (p *peer) send(cmd *rpcpb.Command, size int) error {
 	return nil
 }
 
-// take moves the head of the queue, up to BatchMaxBytes (at least one
-// command), into batch and taken. It reports false if the queue is empty.
-func (p *peer) take(batch *rpcpb.Batch, taken []queued) ([]queued, bool) {
+// next returns the batch to send after seq sent on this stream: the
+// oldest unacknowledged one after it (a resend), else a new batch made of
+// the head of the queue, up to BatchMaxBytes (at least one command). It
+// reports false if there is nothing to send.
+func (p *peer) next(sent uint64) (sb sentBatch, resend, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if n := len(p.unacked); n > 0 {
+		first := p.unacked[0].batch.Seq // seqs in unacked are consecutive
+		if sent < first {
+			return p.unacked[0], true, true
+		}
+		if i := sent - first + 1; i < uint64(n) {
+			return p.unacked[i], true, true
+		}
+	}
 	if len(p.queue) == 0 {
-		return taken, false
+		return sentBatch{}, false, false
 	}
 	total, i := 0, 0
 	for ; i < len(p.queue); i++ {
@@ -187,44 +217,74 @@ func (p *peer) take(batch *rpcpb.Batch, taken []queued) ([]queued, bool) {
 		}
 		total += s
 	}
-	taken = append(taken, p.queue[:i]...)
-	for _, q := range p.queue[:i] {
-		batch.Commands = append(batch.Commands, q.cmd)
-		p.queued -= q.size
+	p.lastSeq++
+	sb = sentBatch{batch: &rpcpb.Batch{Seq: p.lastSeq, Commands: make([]*rpcpb.Command, i)}}
+	for j, q := range p.queue[:i] {
+		sb.batch.Commands[j] = q.cmd
+		sb.bytes += q.size
 	}
-	clear(p.queue[:i]) // let the commands be collected once sent
+	sb.wire = total + 1 + protowire.SizeVarint(p.lastSeq) + 5
+	p.queued -= sb.bytes
+	p.unackedBytes += sb.bytes
+	p.unacked = append(p.unacked, sb)
+	clear(p.queue[:i]) // the batch holds the commands now
 	if i == len(p.queue) {
 		p.queue = p.queue[:0]
 	} else {
 		p.queue = p.queue[i:]
 	}
-	p.inflight = true
-	return taken, true
+	return sb, false, true
 }
 
-// settle ends the batch in flight; a batch gRPC did not take goes back to
-// the head of the queue, so order holds and nothing is lost to a failed
-// Send.
-func (p *peer) settle(taken []queued, sent bool) {
+// ack forgets the batches the receiver has applied, up to seq.
+func (p *peer) ack(seq uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.inflight = false
-	if !sent && !p.closed {
-		p.queue = append(append(make([]queued, 0, len(taken)+len(p.queue)), taken...), p.queue...)
-		for _, q := range taken {
-			p.queued += q.size
-		}
+	i := 0
+	for ; i < len(p.unacked) && p.unacked[i].batch.Seq <= seq; i++ {
+		p.unackedBytes -= p.unacked[i].bytes
 	}
-	if len(p.queue) == 0 && p.drained != nil {
+	if i == 0 {
+		return
+	}
+	clear(p.unacked[:i])
+	p.unacked = p.unacked[i:]
+	if len(p.unacked) == 0 {
+		p.unacked = p.unacked[:0:0] // let the backing array go
+		p.checkDrainedLocked()
+	}
+}
+
+// greeted takes in the receiver's greeting on a new stream: what it
+// applied, and which process it is. Batches sent to an earlier process
+// that it did not acknowledge are dropped: that process is gone, and what
+// it applied is unknown.
+func (p *peer) greeted(hb *rpcpb.Heartbeat) {
+	p.ack(hb.GetAcked())
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	inc := hb.GetIncarnation()
+	if p.receiver != 0 && inc != p.receiver && len(p.unacked) > 0 {
+		p.n.opts.Logger.Warn("rpc: peer restarted; commands it did not acknowledge are dropped",
+			"peer", p.id, "batches", len(p.unacked))
+		p.unacked, p.unackedBytes = nil, 0
+		p.checkDrainedLocked()
+	}
+	p.receiver = inc
+}
+
+func (p *peer) checkDrainedLocked() {
+	if len(p.queue) == 0 && len(p.unacked) == 0 && p.drained != nil {
 		close(p.drained)
 		p.drained = nil
 	}
 }
 
-// flush waits until the queue is empty and nothing is in flight.
+// flush waits until the queue is empty and the peer has acknowledged
+// every batch.
 func (p *peer) flush(ctx context.Context) error {
 	p.mu.Lock()
-	if p.closed || (len(p.queue) == 0 && !p.inflight) {
+	if p.closed || (len(p.queue) == 0 && len(p.unacked) == 0) {
 		p.mu.Unlock()
 		return nil
 	}
@@ -272,15 +332,18 @@ func (p *peer) session() (opened bool, err error) {
 	ctx, cancel := context.WithCancel(p.ctx)
 	defer cancel()
 	hb := p.n.opts.HeartbeatInterval
-	ctx = metadata.AppendToOutgoingContext(ctx, mdHeartbeat, strconv.FormatInt(hb.Milliseconds(), 10))
+	ctx = metadata.AppendToOutgoingContext(ctx,
+		mdHeartbeat, strconv.FormatInt(hb.Milliseconds(), 10),
+		mdSession, strconv.FormatUint(p.sessionID, 10))
 
 	// Opening must finish within ConnectTimeout; a peer that does not
 	// answer by then counts as down.
 	var silent atomic.Bool
 	timer := time.AfterFunc(p.n.opts.ConnectTimeout, func() { silent.Store(true); cancel() })
 	stream, err := rpcpb.NewNodeClient(p.conn.Load()).Commands(ctx)
+	var greeting *rpcpb.Heartbeat
 	if err == nil {
-		_, err = stream.Recv()
+		greeting, err = stream.Recv()
 	}
 	timer.Stop()
 	if silent.Load() {
@@ -291,20 +354,23 @@ func (p *peer) session() (opened bool, err error) {
 		return false, fmt.Errorf("open stream: %w", err)
 	}
 	p.down.Store(false)
+	p.greeted(greeting)
 
-	// The reader watches the heartbeats: three missed and the peer is
-	// down, which ends this session.
+	// The reader watches the heartbeats, which carry the acknowledgements:
+	// three missed and the peer is down, which ends this session.
 	readErr := make(chan error, 1)
 	go func() {
 		dead := time.AfterFunc(3*hb, func() { silent.Store(true); cancel() })
 		defer dead.Stop()
 		for {
-			if _, err := stream.Recv(); err != nil {
+			beat, err := stream.Recv()
+			if err != nil {
 				cancel()
 				readErr <- err
 				return
 			}
 			dead.Reset(3 * hb)
+			p.ack(beat.GetAcked())
 		}
 	}()
 	p.pump(ctx, stream) // returns once the stream broke (the reader cancels ctx)
@@ -320,15 +386,15 @@ func (p *peer) session() (opened bool, err error) {
 	return true, fmt.Errorf("stream ended: %w", err)
 }
 
-// pump ships the queue as batches: it blocks for the first command, then
-// takes everything queued by then (up to BatchMaxBytes) as one message. It
-// returns when ctx ends or a Send fails (the stream broke).
+// pump ships the queue as batches: it first resends what the peer has
+// not acknowledged, then blocks for the next command and takes everything
+// queued by then (up to BatchMaxBytes) as one message. It returns when ctx
+// ends or a Send fails (the stream broke); unacknowledged batches stay
+// for the next stream.
 func (p *peer) pump(ctx context.Context, stream rpcpb.Node_CommandsClient) {
-	batch := &rpcpb.Batch{}
-	var taken []queued
+	var sent uint64 // seq of the last batch sent on this stream
 	for {
-		var ok bool
-		taken, ok = p.take(batch, taken[:0])
+		sb, resend, ok := p.next(sent)
 		if !ok {
 			select {
 			case <-p.wake:
@@ -337,21 +403,16 @@ func (p *peer) pump(ctx context.Context, stream rpcpb.Node_CommandsClient) {
 				return
 			}
 		}
-		err := stream.Send(batch)
-		p.settle(taken, err == nil)
-		if err != nil {
+		if err := stream.Send(sb.batch); err != nil {
 			return
 		}
-		bytes := 0
-		for _, q := range taken {
-			bytes += wireSize(q.size)
-		}
+		sent = sb.batch.Seq
 		p.n.stats.batchesSent.Add(1)
-		p.n.stats.commandsSent.Add(uint64(len(taken)))
-		p.n.stats.bytesSent.Add(uint64(bytes + 5))
-		clear(batch.Commands)
-		batch.Commands = batch.Commands[:0]
-		clear(taken)
+		if resend {
+			p.n.stats.batchesResent.Add(1)
+		}
+		p.n.stats.commandsSent.Add(uint64(len(sb.batch.Commands)))
+		p.n.stats.bytesSent.Add(uint64(sb.wire))
 	}
 }
 
@@ -377,8 +438,9 @@ func (p *peer) markDown(reason string) {
 	old.Close()
 }
 
-// close drops the peer: the sender stops, queued commands are dropped,
-// and pending calls fail (closing the connection cancels them).
+// close drops the peer: the sender stops, queued and unacknowledged
+// commands are dropped, and pending calls fail (closing the connection
+// cancels them).
 func (p *peer) close(reason string) {
 	p.mu.Lock()
 	if p.closed {
@@ -387,6 +449,7 @@ func (p *peer) close(reason string) {
 	}
 	p.closed = true
 	p.queue, p.queued = nil, 0
+	p.unacked, p.unackedBytes = nil, 0
 	if p.drained != nil {
 		close(p.drained)
 		p.drained = nil

@@ -105,3 +105,14 @@ func (p *freezeProxy) close() {
 		c.Close()
 	}
 }
+
+// reset closes every connection open so far, both sides, as a network
+// failure would; new connections are still accepted.
+func (p *freezeProxy) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}

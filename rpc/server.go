@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -21,6 +22,21 @@ const (
 	mdSecret    = "wsgate-secret"
 	mdNode      = "wsgate-node"
 	mdHeartbeat = "wsgate-heartbeat-ms" // on Commands: how often to send a Heartbeat
+	mdSession   = "wsgate-session"      // on Commands: the sender's session, numbering its batches
+)
+
+// ackDelay is the longest a receiver waits before acknowledging applied
+// batches, and the shortest time between two acknowledgements: one
+// Heartbeat covers every batch applied meanwhile, so a busy stream costs
+// at most one message back per ackDelay.
+const ackDelay = 10 * time.Millisecond
+
+// Receivers remember what each sender session applied, to drop resent
+// duplicates; a sender gone (no stream) for senderTTL is forgotten, and at
+// most maxSessions sessions are kept per sender node.
+const (
+	senderTTL   = time.Hour
+	maxSessions = 4
 )
 
 // Bounds of the heartbeat interval a peer may ask for.
@@ -35,27 +51,45 @@ type service struct {
 	n *Node
 
 	mu      sync.Mutex
-	senders map[string]*sender // by peer ID, while a stream of theirs is open
+	senders map[string]*sender // by peer ID; forgotten senderTTL after their last stream
 }
 
-// sender serializes the streams of one peer. A peer opens a new stream
-// only after it saw the old one break, but this side may not have noticed
-// yet: the newest stream wins, and what the old one still delivers is
-// dropped (it was in flight when the stream broke), so commands of one
-// peer are applied one at a time and in order.
+// sender serializes the streams of one peer and remembers what its
+// sessions applied. A peer opens a new stream only after it saw the old
+// one break, but this side may not have noticed yet: the newest stream
+// wins, and what the old one still delivers is dropped (the peer resends
+// it), so commands of one peer are applied one at a time and in order.
 type sender struct {
-	mu      sync.Mutex // held while applying a batch
-	newest  uint64     // generation of the stream that may apply
-	streams int        // open streams of this peer
+	mu       sync.Mutex // held while applying a batch
+	newest   uint64     // generation of the stream that may apply
+	sessions []*session // most recently joined last
+
+	streams   int       // open streams of this peer; guarded by service.mu
+	idleSince time.Time // when streams dropped to 0; guarded by service.mu
 }
 
-// join registers a new stream of peer from and makes it the newest.
-func (s *service) join(from string) (*sender, uint64) {
+// session is what one sender session has applied.
+type session struct {
+	id      string
+	applied uint64 // highest seq applied
+}
+
+// join registers a new stream of peer from, in session sid, and makes it
+// the newest. It returns the stream's generation, the session's state and
+// what it applied so far; that is final, as no older stream applies
+// anything after join.
+func (s *service) join(from, sid string) (sd *sender, gen uint64, ss *session, applied uint64) {
+	now := time.Now()
 	s.mu.Lock()
 	if s.senders == nil {
 		s.senders = make(map[string]*sender)
 	}
-	sd := s.senders[from]
+	for id, x := range s.senders {
+		if x.streams == 0 && now.Sub(x.idleSince) > senderTTL {
+			delete(s.senders, id)
+		}
+	}
+	sd = s.senders[from]
 	if sd == nil {
 		sd = &sender{}
 		s.senders[from] = sd
@@ -63,17 +97,30 @@ func (s *service) join(from string) (*sender, uint64) {
 	sd.streams++
 	s.mu.Unlock()
 	sd.mu.Lock() // waits for the batch an older stream is applying
+	defer sd.mu.Unlock()
 	sd.newest++
-	gen := sd.newest
-	sd.mu.Unlock()
-	return sd, gen
+	for i, x := range sd.sessions {
+		if x.id == sid {
+			ss = x
+			sd.sessions = append(sd.sessions[:i], sd.sessions[i+1:]...)
+			break
+		}
+	}
+	if ss == nil {
+		ss = &session{id: sid}
+		if len(sd.sessions) >= maxSessions {
+			sd.sessions = append(sd.sessions[:0], sd.sessions[1:]...)
+		}
+	}
+	sd.sessions = append(sd.sessions, ss)
+	return sd, sd.newest, ss, ss.applied
 }
 
-func (s *service) leave(from string, sd *sender) {
+func (s *service) leave(sd *sender) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sd.streams--; sd.streams == 0 {
-		delete(s.senders, from)
+		sd.idleSince = time.Now()
 	}
 }
 
@@ -102,9 +149,11 @@ func first(md metadata.MD, key string) string {
 	return ""
 }
 
-// Commands applies a peer's batches in order. It greets the peer with a
-// Heartbeat at once (so the peer knows it was accepted) and then keeps
-// sending them at the interval the peer asked for.
+// Commands applies a peer's batches in order, each once. It greets the
+// peer with a Heartbeat at once, telling it what its session applied (so
+// it resends the rest) and which process this is, then keeps sending
+// Heartbeats at the interval the peer asked for, and soon after applying
+// batches, to acknowledge them.
 func (s *service) Commands(stream rpcpb.Node_CommandsServer) error {
 	ctx := stream.Context()
 	from, err := s.authenticate(ctx, "Commands")
@@ -116,30 +165,22 @@ func (s *service) Commands(stream rpcpb.Node_CommandsServer) error {
 	if ms, err := strconv.Atoi(first(md, mdHeartbeat)); err == nil {
 		interval = min(max(time.Duration(ms)*time.Millisecond, minHeartbeat), maxHeartbeat)
 	}
-	if err := stream.Send(&rpcpb.Heartbeat{}); err != nil {
+	sd, gen, ss, done := s.join(from, first(md, mdSession))
+	defer s.leave(sd)
+	var applied atomic.Uint64 // what the heartbeats acknowledge
+	applied.Store(done)
+	if err := stream.Send(&rpcpb.Heartbeat{Acked: done, Incarnation: s.n.incarnation}); err != nil {
 		return err
 	}
 	// The heartbeat goroutine is the only sender from here on; it must be
 	// gone before the handler returns.
 	stop, stopped := make(chan struct{}), make(chan struct{})
+	wake := make(chan struct{}, 1) // a batch was applied
 	defer func() { close(stop); <-stopped }()
 	go func() {
 		defer close(stopped)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-t.C:
-				if stream.Send(&rpcpb.Heartbeat{}) != nil {
-					return
-				}
-			case <-stop:
-				return
-			}
-		}
+		s.beat(stream, interval, &applied, wake, stop)
 	}()
-	sd, gen := s.join(from)
-	defer s.leave(from, sd)
 	h := s.n.opts.Handler
 	for {
 		batch, err := stream.Recv()
@@ -151,12 +192,71 @@ func (s *service) Commands(stream rpcpb.Node_CommandsServer) error {
 			sd.mu.Unlock()
 			return status.Error(codes.Aborted, "superseded by a newer stream from "+from)
 		}
+		seq := batch.GetSeq()
+		if seq != 0 && ss.applied != 0 && seq <= ss.applied {
+			// Applied already: the peer resent it, not knowing.
+			sd.mu.Unlock()
+			s.n.stats.batchesDuplicate.Add(1)
+			continue
+		}
+		if seq != 0 && ss.applied != 0 && seq != ss.applied+1 {
+			s.n.opts.Logger.Error("rpc: batches missing from peer", "peer", from,
+				"applied", ss.applied, "got", seq)
+		}
 		s.n.stats.batchesReceived.Add(1)
 		s.n.stats.commandsReceived.Add(uint64(len(batch.Commands)))
 		for _, cmd := range batch.Commands {
 			s.apply(h, from, cmd)
 		}
+		if seq != 0 {
+			ss.applied = seq
+		}
 		sd.mu.Unlock()
+		if seq != 0 {
+			applied.Store(seq)
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// beat sends the stream's Heartbeats, every interval and, after a wake,
+// to acknowledge applied batches: at once if none went out within
+// ackDelay, else once ackDelay has passed.
+func (s *service) beat(stream rpcpb.Node_CommandsServer, interval time.Duration,
+	applied *atomic.Uint64, wake, stop <-chan struct{}) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	pause := time.NewTimer(ackDelay)
+	defer pause.Stop()
+	sentAck := applied.Load()
+	for {
+		ack := false
+		select {
+		case <-tick.C:
+		case <-wake:
+			if applied.Load() == sentAck {
+				continue
+			}
+			ack = true
+		case <-stop:
+			return
+		}
+		sentAck = applied.Load()
+		if stream.Send(&rpcpb.Heartbeat{Acked: sentAck}) != nil {
+			return
+		}
+		if ack {
+			// Batches applied meanwhile wait for the next acknowledgement.
+			pause.Reset(ackDelay)
+			select {
+			case <-pause.C:
+			case <-stop:
+				return
+			}
+		}
 	}
 }
 

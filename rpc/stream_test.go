@@ -103,8 +103,9 @@ func TestQueuedCommandsWaitForRestartedPeer(t *testing.T) {
 	b.rec.waitFor(t, 10*time.Second, "first command", func(r *recorder) bool { return len(r.cmds["a"]) == 1 })
 
 	b.Close()
-	// Commands handed to a stream that is breaking may be lost (at most
-	// once); the ones queued after a noticed the break must all arrive.
+	// Commands the old process did not acknowledge are dropped (a new
+	// incarnation); the ones queued after a noticed the break must all
+	// arrive, once each.
 	eventually(t, 10*time.Second, "a notices the break", func() bool {
 		return a.logs.contains("stream to peer broke")
 	})
