@@ -3,12 +3,12 @@ package api
 import (
 	"context"
 	"errors"
-	"net"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wsgate/wsgate/router"
+
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 // Bounds the fault tests hold the cluster to. They are correctness bounds
@@ -24,96 +24,11 @@ const (
 	offlineWithin = 100 * time.Millisecond
 )
 
-// freezeProxy forwards TCP connections to target and can freeze them:
-// bytes stop flowing while the connections stay open, as with a machine
-// that hangs or a network that drops everything.
-type freezeProxy struct {
-	lis    net.Listener
-	target string
-
-	mu     sync.Mutex
-	thawed chan struct{} // closed while not frozen
-	conns  []net.Conn
-}
-
-func startProxy(t testing.TB, ip, target string) *freezeProxy {
-	t.Helper()
-	lis, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &freezeProxy{lis: lis, target: target, thawed: make(chan struct{})}
-	close(p.thawed)
-	go p.accept()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *freezeProxy) addr() string { return p.lis.Addr().String() }
-
-func (p *freezeProxy) accept() {
-	for {
-		in, err := p.lis.Accept()
-		if err != nil {
-			return
-		}
-		out, err := net.Dial("tcp", p.target)
-		if err != nil {
-			in.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, in, out)
-		p.mu.Unlock()
-		go p.pipe(in, out)
-		go p.pipe(out, in)
-	}
-}
-
-func (p *freezeProxy) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if err != nil {
-			dst.Close()
-			return
-		}
-		p.mu.Lock()
-		thawed := p.thawed
-		p.mu.Unlock()
-		<-thawed
-		if _, err := dst.Write(buf[:n]); err != nil {
-			src.Close()
-			return
-		}
-	}
-}
-
-func (p *freezeProxy) freeze() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.thawed = make(chan struct{})
-}
-
-func (p *freezeProxy) close() {
-	p.lis.Close()
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	select {
-	case <-p.thawed:
-	default:
-		close(p.thawed)
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-}
-
 // kill stops g as a crash would: its register stream goes silent (the
 // proxy it registered through freezes, so the register notices only by
 // the heartbeat timeout), its rpc server and its clients' sockets close.
-func kill(g *Gateway, regProxy *freezeProxy) {
-	regProxy.freeze()
+func kill(g *Gateway, regProxy *testutil.FreezeProxy) {
+	regProxy.Freeze()
 	g.member.node.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -124,8 +39,8 @@ func TestKilledNodeLeavesAndItsClientsAreOffline(t *testing.T) {
 	reg := startRegister(t, "127.0.0.1:0")
 	n1 := startNode(t, nodeIPs[0], Options{Cluster: clusterOptions(nodeIPs[0], reg.addr)}, newRecorder())
 	n2 := startNode(t, nodeIPs[1], Options{Cluster: clusterOptions(nodeIPs[1], reg.addr)}, newRecorder())
-	proxy := startProxy(t, nodeIPs[2], reg.addr)
-	n3 := startNode(t, nodeIPs[2], Options{Cluster: clusterOptions(nodeIPs[2], proxy.addr())}, newRecorder())
+	proxy := testutil.StartProxy(t, nodeIPs[2], reg.addr)
+	n3 := startNode(t, nodeIPs[2], Options{Cluster: clusterOptions(nodeIPs[2], proxy.Addr())}, newRecorder())
 	waitConnected(t, n1, n2, n3)
 	a := n1.Api()
 	local := dial(t, n1)
@@ -231,8 +146,8 @@ func TestRestartedNodeNeverReusesClientIDs(t *testing.T) {
 	reg := startRegister(t, "127.0.0.1:0")
 	const id NodeID = 0x0000beef
 	n1 := startNode(t, nodeIPs[0], Options{Cluster: clusterOptions(nodeIPs[0], reg.addr)}, newRecorder())
-	proxy := startProxy(t, nodeIPs[1], reg.addr)
-	old := startNode(t, nodeIPs[1], Options{NodeID: id, Cluster: clusterOptions(nodeIPs[1], proxy.addr())}, newRecorder())
+	proxy := testutil.StartProxy(t, nodeIPs[1], reg.addr)
+	old := startNode(t, nodeIPs[1], Options{NodeID: id, Cluster: clusterOptions(nodeIPs[1], proxy.Addr())}, newRecorder())
 	waitConnected(t, n1, old)
 	var oldIDs []string
 	for range 3 {

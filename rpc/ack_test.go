@@ -9,6 +9,8 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/wsgate/wsgate/rpc/rpcpb"
+
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 // pacer sends numbered commands from a to "b", one every gap, until
@@ -65,18 +67,18 @@ func TestFrozenStreamLosesNothing(t *testing.T) {
 			fast := func(o *Options) { o.HeartbeatInterval = 100 * time.Millisecond }
 			a := startNode(t, "a", "127.0.0.1", fast)
 			b := startNode(t, "b", "127.0.0.2", fast)
-			proxy := startProxy(t, "127.0.0.3", b.addr)
-			a.SetPeers([]Peer{{ID: "b", Addr: proxy.addr()}})
+			proxy := testutil.StartProxy(t, "127.0.0.3", b.addr)
+			a.SetPeers([]Peer{{ID: "b", Addr: proxy.Addr()}})
 
 			sent, stop := pacer(t, a, 2*time.Millisecond)
 			b.rec.waitFor(t, 10*time.Second, "first commands", func(r *recorder) bool { return len(r.cmds["a"]) >= 50 })
-			proxy.freeze()
+			proxy.Freeze()
 			eventually(t, 15*time.Second, "a marks b down", func() bool { return a.logs.contains("rpc: peer down") })
 			time.Sleep(500 * time.Millisecond) // keep sending into the frozen stream
 			if mode == "reset" {
-				proxy.reset()
+				proxy.Reset()
 			}
-			proxy.thaw()
+			proxy.Thaw()
 			// In order, so the command sent at the thaw arriving means all
 			// before it did.
 			mark := int(sent())
@@ -100,14 +102,14 @@ func TestFrozenStreamLosesNothing(t *testing.T) {
 func TestConnectionResetLosesNothing(t *testing.T) {
 	a := startNode(t, "a", "127.0.0.1", nil)
 	b := startNode(t, "b", "127.0.0.2", nil)
-	proxy := startProxy(t, "127.0.0.3", b.addr)
-	a.SetPeers([]Peer{{ID: "b", Addr: proxy.addr()}})
+	proxy := testutil.StartProxy(t, "127.0.0.3", b.addr)
+	a.SetPeers([]Peer{{ID: "b", Addr: proxy.Addr()}})
 
 	_, stop := pacer(t, a, 0)
 	for i := range 5 {
 		want := (i + 1) * 2000
 		b.rec.waitFor(t, 20*time.Second, "commands before a reset", func(r *recorder) bool { return len(r.cmds["a"]) >= want })
-		proxy.reset()
+		proxy.Reset()
 	}
 	b.rec.waitFor(t, 20*time.Second, "commands after the resets", func(r *recorder) bool { return len(r.cmds["a"]) >= 12_000 })
 	total := stop()

@@ -2,20 +2,15 @@ package rpc
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
-	"net"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 // A peer that goes silent without closing its connection is caught by the
@@ -24,8 +19,8 @@ import (
 func TestSilentPeerDetected(t *testing.T) {
 	a := startNode(t, "a", "127.0.0.1", func(o *Options) { o.CallTimeout = 20 * time.Second })
 	b := startNode(t, "b", "127.0.0.2", nil)
-	proxy := startProxy(t, "127.0.0.3", b.addr)
-	a.SetPeers([]Peer{{ID: "b", Addr: proxy.addr()}})
+	proxy := testutil.StartProxy(t, "127.0.0.3", b.addr)
+	a.SetPeers([]Peer{{ID: "b", Addr: proxy.Addr()}})
 
 	if err := a.Send("b", seqCommand(0)); err != nil {
 		t.Fatal(err)
@@ -35,7 +30,7 @@ func TestSilentPeerDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proxy.freeze()
+	proxy.Freeze()
 	frozen := time.Now()
 	eventually(t, 15*time.Second, "a marks b down", func() bool { return a.logs.contains("rpc: peer down") })
 	t.Logf("silent peer detected after %v", time.Since(frozen).Round(10*time.Millisecond))
@@ -52,7 +47,7 @@ func TestSilentPeerDetected(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	proxy.thaw()
+	proxy.Thaw()
 	b.rec.waitFor(t, 20*time.Second, "command queued while silent", func(r *recorder) bool {
 		cmds := r.cmds["a"]
 		return len(cmds) > 0 && seqOf(cmds[len(cmds)-1]) == 1
@@ -75,7 +70,7 @@ func TestKeepaliveSettingsAgree(t *testing.T) {
 }
 
 func TestMutualTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
+	cert, pool := testutil.SelfSigned(t, "127.0.0.1")
 	serverTLS := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		ClientCAs:    pool,
@@ -105,35 +100,4 @@ func TestMutualTLS(t *testing.T) {
 	if status.Code(err) != codes.Unavailable {
 		t.Fatalf("call without client certificate: got %v, want Unavailable", err)
 	}
-}
-
-// selfSigned makes a certificate for 127.0.0.1 and a pool that trusts it.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "rpc test"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }

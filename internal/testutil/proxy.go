@@ -1,4 +1,4 @@
-package rpc
+package testutil
 
 import (
 	"net"
@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// freezeProxy forwards TCP connections to a target and can freeze them:
-// bytes stop flowing both ways while every connection stays open, as
-// with a peer whose machine hangs or whose network drops packets.
-type freezeProxy struct {
+// FreezeProxy forwards TCP connections to a target and can freeze them:
+// bytes stop flowing both ways while every connection stays open, as with a
+// peer whose machine hangs or whose network drops packets.
+type FreezeProxy struct {
 	lis    net.Listener
 	target string
 
@@ -19,22 +19,25 @@ type freezeProxy struct {
 	closed bool
 }
 
-func startProxy(t testing.TB, ip, target string) *freezeProxy {
+// StartProxy listens on ip (port chosen by the system) and forwards to
+// target; the test's cleanup closes it.
+func StartProxy(t testing.TB, ip, target string) *FreezeProxy {
 	t.Helper()
 	lis, err := net.Listen("tcp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &freezeProxy{lis: lis, target: target, thawed: make(chan struct{})}
+	p := &FreezeProxy{lis: lis, target: target, thawed: make(chan struct{})}
 	close(p.thawed)
 	go p.accept()
-	t.Cleanup(p.close)
+	t.Cleanup(p.Close)
 	return p
 }
 
-func (p *freezeProxy) addr() string { return p.lis.Addr().String() }
+// Addr is the proxy's listening address.
+func (p *FreezeProxy) Addr() string { return p.lis.Addr().String() }
 
-func (p *freezeProxy) accept() {
+func (p *FreezeProxy) accept() {
 	for {
 		in, err := p.lis.Accept()
 		if err != nil {
@@ -60,7 +63,7 @@ func (p *freezeProxy) accept() {
 }
 
 // pipe copies src to dst, holding each chunk while the proxy is frozen.
-func (p *freezeProxy) pipe(dst, src net.Conn) {
+func (p *FreezeProxy) pipe(dst, src net.Conn) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
@@ -79,13 +82,19 @@ func (p *freezeProxy) pipe(dst, src net.Conn) {
 	}
 }
 
-func (p *freezeProxy) freeze() {
+// Freeze stops bytes in both directions; connections stay open.
+func (p *FreezeProxy) Freeze() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.thawed = make(chan struct{})
+	select {
+	case <-p.thawed:
+		p.thawed = make(chan struct{})
+	default: // already frozen
+	}
 }
 
-func (p *freezeProxy) thaw() {
+// Thaw lets bytes flow again.
+func (p *FreezeProxy) Thaw() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	select {
@@ -95,9 +104,10 @@ func (p *freezeProxy) thaw() {
 	}
 }
 
-func (p *freezeProxy) close() {
+// Close stops listening and closes every connection.
+func (p *FreezeProxy) Close() {
 	p.lis.Close()
-	p.thaw()
+	p.Thaw()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.closed = true
@@ -106,9 +116,9 @@ func (p *freezeProxy) close() {
 	}
 }
 
-// reset closes every connection open so far, both sides, as a network
+// Reset closes every connection open so far, both sides, as a network
 // failure would; new connections are still accepted.
-func (p *freezeProxy) reset() {
+func (p *FreezeProxy) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns {
