@@ -14,8 +14,10 @@ import (
 )
 
 // Handler receives a Server's connection events. Calls for one connection
-// never overlap, except OnClose, which may run while a write to the
-// connection from elsewhere is returning ErrClosed.
+// never overlap: netpoll runs a connection's close callback only after its
+// read task (OnHandshake, OnOpen, OnMessage) has returned, and OnClose comes
+// after that callback, on a goroutine of its own. Writes to the connection
+// from elsewhere may still be returning ErrClosed while OnClose runs.
 type Handler interface {
 	// OnHandshake sees a valid upgrade request before it is accepted. Return
 	// a *wsproto.HTTPError to refuse with its status (any other error
@@ -112,7 +114,8 @@ func (s *Server) Serving() bool {
 	return started && !s.stopping.Load()
 }
 
-// Len is the number of connections, open or still in the handshake.
+// Len is the number of connections not yet gone: in the handshake, open,
+// closing, or in OnClose.
 func (s *Server) Len() int { return int(s.count.Load()) }
 
 // Shutdown stops accepting, closes every connection with 1001 and waits
