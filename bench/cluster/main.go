@@ -21,7 +21,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -30,7 +29,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,13 +36,11 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/bench/internal/mdsection"
 )
 
 // The section goes between these markers; the rest of the file is left alone.
-const (
-	beginMarker = "<!-- cluster:begin -->"
-	endMarker   = "<!-- cluster:end -->"
-)
+const ()
 
 // The issue's targets: the cluster delivers at least this share of the
 // single node's deliveries per second, with p99 under this multiple of it.
@@ -90,7 +86,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
 		return 2
 	}
-	load := loadAverage() // before the build, so that the load is the machine's own
+	load := mdsection.LoadAverage() // before the build, so that the load is the machine's own
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
@@ -139,7 +135,7 @@ func run(args []string) int {
 	}
 	section := render(cfg, command, load, results)
 	fmt.Print(section)
-	if err := writeBetweenMarkers(cfg.markdown, section); err != nil {
+	if err := mdsection.Write(cfg.markdown, "cluster", "## Cluster fan-out\n\n", section); err != nil {
 		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
 		return 1
 	}
@@ -335,7 +331,7 @@ func render(cfg config, command, load string, res results) string {
 	}
 	p("- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	p("- Command: `%s`\n", command)
-	p("- Machine: %s; load average %s when the run began\n", machine(), load)
+	p("- Machine: %s; load average %s when the run began\n", mdsection.Machine(), load)
 	p("- Setups, in the same run: **cluster** = a register and three nodes (`wsgate serve --app broadcast` on 127.0.0.1, .2, .3), subscribers spread evenly, the publisher on the first node; **single** = one node alone with every subscriber. Servers `taskset -c %s`, bench client `taskset -c %s`; loopback\n",
 		cfg.serverCPU, cfg.clientCPU)
 	p("- Load: %d subscribers, messages of %d bytes published for %v at each rate in turn until a setup fails to sustain it (a connection error, a missing delivery, or p99 above %v); modes: all = SendToAll, group = SendToGroup with every subscriber in the group\n",
@@ -427,59 +423,4 @@ func us(v float64) string {
 		return fmt.Sprintf("%.1f ms", v/1000)
 	}
 	return fmt.Sprintf("%.0f µs", v)
-}
-
-func loadAverage() string {
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			return strings.Join(f[:3], " ")
-		}
-	}
-	return "unknown"
-}
-
-// machine describes the CPUs, kernel and Go of the run.
-func machine() string {
-	cpus, model, kernel := runtime.NumCPU(), "unknown CPU", "unknown"
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		kernel = strings.TrimSpace(string(b))
-	}
-	goVer := runtime.Version()
-	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
-		goVer = strings.TrimSpace(string(out))
-	}
-	return fmt.Sprintf("%d CPUs, %s, Linux %s, %s", cpus, model, kernel, goVer)
-}
-
-// writeBetweenMarkers puts section between the markers in path, or appends
-// a heading and the markers if it has none.
-func writeBetweenMarkers(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	block := beginMarker + "\n" + section + endMarker
-	var out []byte
-	i := bytes.Index(old, []byte(beginMarker))
-	j := bytes.Index(old, []byte(endMarker))
-	switch {
-	case i >= 0 && j > i:
-		out = append(append(append([]byte(nil), old[:i]...), block...), old[j+len(endMarker):]...)
-	case i >= 0 || j >= 0:
-		return fmt.Errorf("%s: the cluster markers are incomplete or out of order", path)
-	default:
-		out = append(append(old, "\n## Cluster fan-out\n\n"...), block+"\n"...)
-	}
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,25 +58,5 @@ func TestRenderRatios(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("section lacks %q:\n%s", want, out)
 		}
-	}
-}
-
-func TestWriteBetweenMarkers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "B.md")
-	os.WriteFile(path, []byte("# B\n"), 0o644)
-	if err := writeBetweenMarkers(path, "one\n"); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeBetweenMarkers(path, "two\n"); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(path)
-	want := "# B\n\n## Cluster fan-out\n\n" + beginMarker + "\ntwo\n" + endMarker + "\n"
-	if string(got) != want {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-	os.WriteFile(path, []byte(endMarker+beginMarker), 0o644)
-	if err := writeBetweenMarkers(path, "x\n"); err == nil {
-		t.Fatal("markers out of order accepted")
 	}
 }

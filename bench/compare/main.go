@@ -20,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wsgate/wsgate/bench/internal/mdsection"
 )
 
 // config holds the flags; the defaults are the full comparison.
@@ -56,7 +58,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "compare: %v\n", err)
 		return 2
 	}
-	m := machineInfo() // before the builds, so that the load is the machine's own
+	m := machine{desc: mdsection.Machine(), load: mdsection.LoadAverage()} // before the builds, so that the load is the machine's own
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c, err := newComparison(ctx, cfg)
@@ -76,7 +78,7 @@ func run(args []string) int {
 	}
 	table := renderTable(cfg, m, command, time.Now(), results)
 	fmt.Print(table)
-	if err := writeBetweenMarkers(cfg.markdown, table); err != nil {
+	if err := mdsection.Write(cfg.markdown, "compare", "", table); err != nil {
 		fmt.Fprintf(os.Stderr, "compare: %v\n", err)
 		return 1
 	}

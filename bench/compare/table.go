@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"os/exec"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -14,46 +10,12 @@ import (
 )
 
 // The table goes between these markers; the rest of the file is left alone.
-const (
-	beginMarker = "<!-- compare:begin -->"
-	endMarker   = "<!-- compare:end -->"
-)
+const ()
 
 // machine describes where the figures come from.
 type machine struct {
-	cpus   int
-	model  string
-	kernel string
-	goVer  string
-	load   string // load averages when the comparison began
-}
-
-func machineInfo() machine {
-	m := machine{cpus: runtime.NumCPU(), model: "unknown", kernel: "unknown", goVer: runtime.Version()}
-	if out, err := exec.Command("nproc", "--all").Output(); err == nil {
-		fmt.Sscan(string(out), &m.cpus)
-	}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.model = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			m.load = strings.Join(f[:3], " ")
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.kernel = strings.TrimSpace(string(b))
-	}
-	// The servers and the client are built by the go command on PATH.
-	if out, err := exec.Command("go", "env", "GOVERSION").Output(); err == nil {
-		m.goVer = strings.TrimSpace(string(out))
-	}
-	return m
+	desc string // CPUs, model, kernel, Go version
+	load string // load averages when the comparison began
 }
 
 // median of the values; the mean of the middle two for an even count.
@@ -99,7 +61,7 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	}
 	p("- Date: %s\n", at.UTC().Format("2006-01-02 15:04 UTC"))
 	p("- Command: `%s`\n", command)
-	p("- Machine: %d CPUs, %s, Linux %s, %s; load average %s when the run began\n", m.cpus, m.model, m.kernel, m.goVer, m.load)
+	p("- Machine: %s; load average %s when the run began\n", m.desc, m.load)
 	p("- Pinning: server `taskset -c %s`, bench client `taskset -c %s` (%d processes, %d source addresses); loopback\n",
 		cfg.serverCPU, cfg.clientCPU, cfg.procs, cfg.sources)
 	p("- Runs: %d per workload and server, a fresh server each run; figures are medians. \"ok\" counts runs with every connection open and every message answered or delivered.\n\n", cfg.runs)
@@ -201,29 +163,4 @@ func usText(v float64) string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
-}
-
-// writeBetweenMarkers replaces what lies between the markers in path with
-// section, appending the markers if the file has none.
-func writeBetweenMarkers(path, section string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("read %s: %w", path, err)
-	}
-	block := beginMarker + "\n" + section + endMarker
-	var out []byte
-	i := bytes.Index(old, []byte(beginMarker))
-	j := bytes.Index(old, []byte(endMarker))
-	switch {
-	case i >= 0 && j > i:
-		out = append(append(append([]byte(nil), old[:i]...), block...), old[j+len(endMarker):]...)
-	case i >= 0 || j >= 0:
-		return fmt.Errorf("%s: the compare markers are incomplete or out of order", path)
-	default:
-		out = append(append(old, '\n'), block+"\n"...)
-	}
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -21,43 +18,6 @@ func TestMedian(t *testing.T) {
 		if got := median(c.in); got != c.want {
 			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
 		}
-	}
-}
-
-func TestWriteBetweenMarkers(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "B.md")
-	head, foot := "# Title\n\nintro\n\n", "\n\nafter\n"
-	if err := os.WriteFile(path, []byte(head+beginMarker+"\nold table\n"+endMarker+foot), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // writing twice leaves one copy
-		if err := writeBetweenMarkers(path, "new table\n"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, _ := os.ReadFile(path)
-	if want := head + beginMarker + "\nnew table\n" + endMarker + foot; string(got) != want {
-		t.Fatalf("got\n%s\nwant\n%s", got, want)
-	}
-
-	// No markers: the block is appended.
-	if err := os.WriteFile(path, []byte("text\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeBetweenMarkers(path, "t\n"); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = os.ReadFile(path)
-	if !strings.HasSuffix(string(got), beginMarker+"\nt\n"+endMarker+"\n") {
-		t.Fatalf("append: %q", got)
-	}
-
-	// A lone marker is an error rather than a guess.
-	if err := os.WriteFile(path, []byte(endMarker+"\n"+beginMarker), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := writeBetweenMarkers(path, "t\n"); err == nil {
-		t.Fatal("markers out of order: no error")
 	}
 }
 

@@ -1,0 +1,60 @@
+package mdsection
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWrite(t *testing.T) {
+	const begin, end = "<!-- t:begin -->", "<!-- t:end -->"
+	path := filepath.Join(t.TempDir(), "B.md")
+	head, foot := "# Title\n\nintro\n\n", "\n\nafter\n"
+	if err := os.WriteFile(path, []byte(head+begin+"\nold table\n"+end+foot), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // writing twice leaves one copy
+		if err := Write(path, "t", "## T\n\n", "new table\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := os.ReadFile(path)
+	if want := head + begin + "\nnew table\n" + end + foot; string(got) != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+
+	// No markers: the heading and the block are appended.
+	if err := os.WriteFile(path, []byte("text\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(path, "t", "## T\n\n", "t\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = os.ReadFile(path)
+	if want := "text\n\n## T\n\n" + begin + "\nt\n" + end + "\n"; string(got) != want {
+		t.Fatalf("append: got %q, want %q", got, want)
+	}
+
+	// A lone marker, or markers out of order, is an error rather than a guess.
+	for _, bad := range []string{end + "\n" + begin, begin + "\n", "x\n" + end} {
+		if err := os.WriteFile(path, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := Write(path, "t", "", "t\n"); err == nil {
+			t.Fatalf("%q: no error", bad)
+		}
+		if got, _ := os.ReadFile(path); string(got) != bad {
+			t.Fatalf("%q: file changed to %q", bad, got)
+		}
+	}
+}
+
+func TestMachine(t *testing.T) {
+	if m := Machine(); !strings.Contains(m, "CPUs") || !strings.Contains(m, "Linux") {
+		t.Fatalf("Machine() = %q", m)
+	}
+	if l := LoadAverage(); len(strings.Fields(l)) != 3 {
+		t.Fatalf("LoadAverage() = %q", l)
+	}
+}
