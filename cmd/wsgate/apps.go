@@ -13,17 +13,30 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-// builtinApps are the applications `wsgate serve --app` can run.
-var builtinApps = map[string]func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)){
-	"chat": func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+// builtinApp is an application `wsgate serve --app` can run.
+type builtinApp struct {
+	// new makes the application, and the page it serves for plain HTTP
+	// requests, if any.
+	new func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte))
+	// inline says the application's handlers never wait (no remote
+	// calls, no I/O), so they may run on the event loop's goroutine
+	// (poller.Options.InlineHandlers).
+	inline bool
+}
+
+// builtinApps are the applications `wsgate serve --app` can run. chat's
+// handlers ask other nodes (whisper, who) and so get goroutines of their
+// own; echo and broadcast only queue frames.
+var builtinApps = map[string]builtinApp{
+	"chat": {new: func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
 		return chat.New(), chat.Page(wsPath)
-	},
-	"echo": func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+	}},
+	"echo": {inline: true, new: func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
 		return &echoApp{}, nil
-	},
-	"broadcast": func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+	}},
+	"broadcast": {inline: true, new: func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
 		return &broadcastApp{}, nil
-	},
+	}},
 }
 
 func appNames() string {
@@ -35,13 +48,12 @@ func appNames() string {
 	return strings.Join(names, ", ")
 }
 
-func builtinApp(name, wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte), error) {
-	mk, ok := builtinApps[name]
+func lookupApp(name string) (builtinApp, error) {
+	b, ok := builtinApps[name]
 	if !ok {
-		return nil, nil, fmt.Errorf("unknown app %q (have: %s)", name, appNames())
+		return builtinApp{}, fmt.Errorf("unknown app %q (have: %s)", name, appNames())
 	}
-	app, page := mk(wsPath)
-	return app, page, nil
+	return b, nil
 }
 
 // echoApp sends every message back to its sender, text as text and binary
