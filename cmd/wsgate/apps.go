@@ -64,8 +64,12 @@ func (a *echoApp) OnStart(x api.Api) error { a.api = x; return nil }
 func (a *echoApp) OnConnect(string)        {}
 func (a *echoApp) OnClose(string)          {}
 func (a *echoApp) OnMessage(id string, m api.Message) {
-	a.api.SendToClient(context.Background(), id, m.Data, m.Type)
+	a.api.SendToClient(context.Background(), id, m.Data, sendAs[m.Type]...)
 }
+
+// sendAs holds the send option of each message type: passing a slice that
+// exists already spares every echo the allocation of a variadic one.
+var sendAs = [...][]api.SendOption{api.Text: {api.Text}, api.Binary: {api.Binary}}
 
 // broadcastApp sends every message to every client (SendToAll), the server
 // side of `wsgate bench bcast`. A client that connects with ?group=G in its
@@ -103,8 +107,8 @@ func (a *broadcastApp) OnClose(id string) { a.groups.Delete(id) }
 
 func (a *broadcastApp) OnMessage(id string, m api.Message) {
 	if g, ok := a.groups.Load(id); ok {
-		a.api.SendToGroup(context.Background(), g.(string), m.Data, m.Type)
+		a.api.SendToGroup(context.Background(), g.(string), m.Data, sendAs[m.Type]...)
 		return
 	}
-	a.api.SendToAll(context.Background(), m.Data, m.Type)
+	a.api.SendToAll(context.Background(), m.Data, sendAs[m.Type]...)
 }
