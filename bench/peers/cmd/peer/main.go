@@ -51,14 +51,15 @@ func main() {
 		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 
+	// Catch the signals before saying "listening on": whoever reads that
+	// line may signal at once.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	addr, stop, err := start(*listen, *app)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("listening on", addr)
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	if err := stop(); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Fatal(err)
