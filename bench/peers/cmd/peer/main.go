@@ -28,10 +28,12 @@ var servers = map[string]starter{
 	"nbio":    startNbio,
 	"gws":     startGws,
 	"gorilla": startGorilla,
+	"netpoll": startNetpoll,
+	"gnet":    startGnet,
 }
 
 func main() {
-	server := flag.String("server", "gorilla", "implementation: nbio|gws|gorilla")
+	server := flag.String("server", "gorilla", "implementation: nbio|gws|gorilla|netpoll|gnet")
 	app := flag.String("app", "echo", "app: echo|broadcast")
 	listen := flag.String("listen", "127.0.0.1:8080", "listen address")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (off if empty)")
