@@ -38,7 +38,10 @@ type PartialError = rpc.PartialError
 type clusterAPI struct {
 	local localAPI // this node's router; empty for a connection-less Client
 	self  string   // this node's id in the register and rpc
-	node  *rpc.Node
+	// selfNode is the node number in this node's clientIDs; 0, which no
+	// node has, for a connection-less Client.
+	selfNode router.NodeID
+	node     *rpc.Node
 }
 
 // owner says where the client with this id lives: the peer id of another
@@ -46,13 +49,10 @@ type clusterAPI struct {
 // which knows no such client and answers as it would for any unknown id.
 func (a *clusterAPI) owner(id string) (remote string) {
 	n, err := router.NodeOf(id)
-	if err != nil {
+	if err != nil || n == a.selfNode {
 		return ""
 	}
-	if s := n.String(); s != a.self {
-		return s
-	}
-	return ""
+	return n.String()
 }
 
 // call asks the owner of client id and turns a failed answer back into

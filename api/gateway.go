@@ -107,7 +107,7 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 			return nil, err
 		}
 		g.member = m
-		g.api = &clusterAPI{local: local, self: m.id, node: m.node}
+		g.api = &clusterAPI{local: local, self: m.id, selfNode: o.NodeID, node: m.node}
 	}
 	return g, nil
 }

@@ -3,7 +3,9 @@ package api
 // SendOption adjusts a send: Binary (or Text) sets the frame type, Exclude
 // leaves clients out.
 type SendOption interface {
-	applySend(*SendOptions)
+	// applySend returns o with the option applied; taking and returning a
+	// value keeps a send's options off the heap.
+	applySend(o SendOptions) SendOptions
 }
 
 // SendOptions are the resolved options of a send; an Api implementation
@@ -14,11 +16,14 @@ type SendOptions struct {
 	Async   bool        // see Async
 }
 
-func (t MessageType) applySend(o *SendOptions) { o.Type = t }
+func (t MessageType) applySend(o SendOptions) SendOptions { o.Type = t; return o }
 
 type exclude []string
 
-func (e exclude) applySend(o *SendOptions) { o.Exclude = append(o.Exclude, e...) }
+func (e exclude) applySend(o SendOptions) SendOptions {
+	o.Exclude = append(o.Exclude, e...)
+	return o
+}
 
 // Exclude leaves the listed clients out of a fan-out send (SendToAll,
 // SendToClients, SendToGroup, SendToGroups).
@@ -26,7 +31,7 @@ func Exclude(clientIDs ...string) SendOption { return exclude(clientIDs) }
 
 type async struct{}
 
-func (async) applySend(o *SendOptions) { o.Async = true }
+func (async) applySend(o SendOptions) SendOptions { o.Async = true; return o }
 
 // Async makes SendToClient, for a client on another node of a cluster,
 // return as soon as the message is queued for that node, without waiting
@@ -41,7 +46,7 @@ func ResolveSendOptions(opts []SendOption) SendOptions {
 	o := SendOptions{Type: Text}
 	for _, opt := range opts {
 		if opt != nil {
-			opt.applySend(&o)
+			o = opt.applySend(o)
 		}
 	}
 	if o.Type != Binary {

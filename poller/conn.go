@@ -69,6 +69,9 @@ type Conn struct {
 	opened      bool // OnOpen ran, so OnClose must run
 	writing     bool
 	closeAfter  bool // close TCP once the queue drains
+	// inTask, closePending and socketClosing keep netpoll from closing
+	// the socket inside an inline read task (see runTask).
+	inTask, closePending, socketClosing bool
 	// proto is 1 + the index in Options.Subprotocols of the negotiated
 	// subprotocol, 0 for none; set during the handshake.
 	proto uint16
@@ -202,7 +205,7 @@ func (c *Conn) onPeerClose(code wsproto.StatusCode, reason string) {
 		idle := !c.writing
 		c.mu.Unlock()
 		if idle {
-			c.nc.Close()
+			c.closeSocket()
 		}
 	default:
 		c.mu.Unlock()
@@ -228,7 +231,7 @@ func (c *Conn) closeWith(code wsproto.StatusCode, reason string, now bool) error
 	if c.state == stateHandshake {
 		c.state = stateClosed
 		c.mu.Unlock()
-		c.nc.Close()
+		c.closeSocket()
 		return nil
 	}
 	if c.state != stateOpen {
@@ -247,7 +250,7 @@ func (c *Conn) closeWith(code wsproto.StatusCode, reason string, now bool) error
 
 // Abort closes the TCP connection at once, dropping whatever is queued.
 func (c *Conn) Abort() {
-	c.nc.Close()
+	c.closeSocket()
 }
 
 // onTimer runs on the wheel goroutine when the connection's deadline is due.

@@ -88,6 +88,7 @@ func startServer(t testing.TB, o Options) *Server {
 	if o.Handler == nil {
 		o.Handler = &echoHandler{}
 	}
+	o.InlineHandlers = o.InlineHandlers || inlineSuite
 	s, err := NewServer(o)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)

@@ -84,6 +84,14 @@ type Options struct {
 	// connections small; raise it for few, busy connections.
 	ReadBufferSize int
 
+	// InlineHandlers runs the read path (OnHandshake, OnOpen, OnMessage)
+	// on the event loop's own goroutine instead of a goroutine per batch of
+	// reads. It saves about a fifth of the CPU per echoed message (see
+	// BENCHMARKS.md), but a handler that blocks then stalls every
+	// connection of its loop: use it only when handlers never wait (no
+	// remote calls, no locks held long, no I/O). Default false.
+	InlineHandlers bool
+
 	// Flushers is the number of goroutines that write the frames queued
 	// with Conn.QueueFrame (fan-out). Default GOMAXPROCS.
 	Flushers int

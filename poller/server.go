@@ -192,8 +192,7 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 // read. It consumes all of them, so it never waits for more.
 func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	r := nc.Reader()
-	cc, _ := ctx.(*connContext)
-	c := (*Conn)(cc)
+	c := connOf(ctx)
 	if c == nil {
 		r.Skip(r.Len())
 		return r.Release()

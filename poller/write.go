@@ -215,7 +215,7 @@ func (c *Conn) finishIfDoneLocked() bool {
 	closeNow := c.closeAfter
 	c.mu.Unlock()
 	if closeNow {
-		c.nc.Close()
+		c.closeSocket()
 	}
 	return true
 }
@@ -268,7 +268,7 @@ func (c *Conn) abortWriter() {
 	c.dropQueueLocked()
 	c.writing = false
 	c.mu.Unlock()
-	c.nc.Close()
+	c.closeSocket()
 }
 
 // writev writes iov to the non-blocking fd once, retrying only on EINTR.

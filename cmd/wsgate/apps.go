@@ -13,17 +13,30 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-// builtinApps are the applications `wsgate serve --app` can run.
-var builtinApps = map[string]func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)){
-	"chat": func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+// builtinApp is an application `wsgate serve --app` can run.
+type builtinApp struct {
+	// new makes the application, and the page it serves for plain HTTP
+	// requests, if any.
+	new func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte))
+	// inline says the application's handlers never wait (no remote
+	// calls, no I/O), so they may run on the event loop's goroutine
+	// (poller.Options.InlineHandlers).
+	inline bool
+}
+
+// builtinApps are the applications `wsgate serve --app` can run. chat's
+// handlers ask other nodes (whisper, who) and so get goroutines of their
+// own; echo and broadcast only queue frames.
+var builtinApps = map[string]builtinApp{
+	"chat": {new: func(wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
 		return chat.New(), chat.Page(wsPath)
-	},
-	"echo": func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+	}},
+	"echo": {inline: true, new: func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
 		return &echoApp{}, nil
-	},
-	"broadcast": func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
+	}},
+	"broadcast": {inline: true, new: func(string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte)) {
 		return &broadcastApp{}, nil
-	},
+	}},
 }
 
 func appNames() string {
@@ -35,13 +48,12 @@ func appNames() string {
 	return strings.Join(names, ", ")
 }
 
-func builtinApp(name, wsPath string) (api.Application, func(*wsproto.Request) (int, http.Header, []byte), error) {
-	mk, ok := builtinApps[name]
+func lookupApp(name string) (builtinApp, error) {
+	b, ok := builtinApps[name]
 	if !ok {
-		return nil, nil, fmt.Errorf("unknown app %q (have: %s)", name, appNames())
+		return builtinApp{}, fmt.Errorf("unknown app %q (have: %s)", name, appNames())
 	}
-	app, page := mk(wsPath)
-	return app, page, nil
+	return b, nil
 }
 
 // echoApp sends every message back to its sender, text as text and binary
@@ -52,8 +64,12 @@ func (a *echoApp) OnStart(x api.Api) error { a.api = x; return nil }
 func (a *echoApp) OnConnect(string)        {}
 func (a *echoApp) OnClose(string)          {}
 func (a *echoApp) OnMessage(id string, m api.Message) {
-	a.api.SendToClient(context.Background(), id, m.Data, m.Type)
+	a.api.SendToClient(context.Background(), id, m.Data, sendAs[m.Type]...)
 }
+
+// sendAs holds the send option of each message type: passing a slice that
+// exists already spares every echo the allocation of a variadic one.
+var sendAs = [...][]api.SendOption{api.Text: {api.Text}, api.Binary: {api.Binary}}
 
 // broadcastApp sends every message to every client (SendToAll), the server
 // side of `wsgate bench bcast`. A client that connects with ?group=G in its
@@ -91,8 +107,8 @@ func (a *broadcastApp) OnClose(id string) { a.groups.Delete(id) }
 
 func (a *broadcastApp) OnMessage(id string, m api.Message) {
 	if g, ok := a.groups.Load(id); ok {
-		a.api.SendToGroup(context.Background(), g.(string), m.Data, m.Type)
+		a.api.SendToGroup(context.Background(), g.(string), m.Data, sendAs[m.Type]...)
 		return
 	}
-	a.api.SendToAll(context.Background(), m.Data, m.Type)
+	a.api.SendToAll(context.Background(), m.Data, sendAs[m.Type]...)
 }

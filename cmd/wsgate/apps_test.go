@@ -18,13 +18,14 @@ import (
 // TestBroadcastAppGroups: a client that connected with ?group=G publishes
 // to G only; one without a group publishes to everyone.
 func TestBroadcastAppGroups(t *testing.T) {
-	app, _, err := builtinApp("broadcast", "/ws")
+	bcast, err := lookupApp("broadcast")
 	if err != nil {
 		t.Fatal(err)
 	}
+	app, _ := bcast.new("/ws")
 	g, err := api.NewGateway(api.Options{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Server: poller.Options{Addr: "127.0.0.1:0"},
+		Server: poller.Options{Addr: "127.0.0.1:0", InlineHandlers: bcast.inline},
 	}, app)
 	if err != nil {
 		t.Fatal(err)

@@ -47,11 +47,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	app, page, err := builtinApp(*appName, *path)
+	builtin, err := lookupApp(*appName)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 2
 	}
+	app, page := builtin.new(*path)
 	files, err := raiseOpenFiles()
 	if err != nil {
 		log.Warn("cannot raise the open files limit", "err", err)
@@ -71,6 +72,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		MaxMissedPongs:   *missed,
 		IdleTimeout:      *idle,
 		HandshakeTimeout: *hsTime,
+		InlineHandlers:   builtin.inline,
 	}}, app)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)

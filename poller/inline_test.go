@@ -1,0 +1,105 @@
+package poller
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/wsproto"
+)
+
+// inlineSuite makes startServer turn Options.InlineHandlers on; only
+// TestInlineHandlers sets it, and no test of the package runs in parallel.
+var inlineSuite bool
+
+// TestInlineHandlers runs the connection-level tests again with the read
+// path on the poller's goroutine: every close requested while an inline
+// task runs must wait for the task to return, or the poller deadlocks.
+func TestInlineHandlers(t *testing.T) {
+	inlineSuite = true
+	defer func() { inlineSuite = false }()
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T)
+	}{
+		{"Framing", TestFraming},
+		{"FramingLarge", TestFramingLarge},
+		{"PingPong", TestPingPong},
+		{"ReservedBits", TestReservedBits},
+		{"ReservedOpcodes", TestReservedOpcodes},
+		{"Fragmentation", TestFragmentation},
+		{"UTF8", TestUTF8},
+		{"Close", TestClose},
+		{"Limits", TestLimits},
+		{"PingWhileClosingThenClose", TestPingWhileClosingThenClose},
+		{"PingWhileOverBudgetKeepsReading", TestPingWhileOverBudgetKeepsReading},
+		{"NoWriteAfterAbort", TestNoWriteAfterAbort},
+		{"SlowReaderNeverBlocksSender", TestSlowReaderNeverBlocksSender},
+		{"Handshake", TestHandshake},
+		{"HandshakeFallback", TestHandshakeFallback},
+		{"HandshakeTimeout", TestHandshakeTimeout},
+		{"CloseAfterQueuedMessages", TestCloseAfterQueuedMessages},
+		{"OnCloseOncePerConnection", TestOnCloseOncePerConnection},
+		{"QueueFrameFanOut", TestQueueFrameFanOut},
+		{"ShutdownWaitsForOnClose", TestShutdownWaitsForOnClose},
+		{"PingTimeout", TestPingTimeout},
+		{"CloseTimeout", TestCloseTimeout},
+		{"Shutdown", TestShutdown},
+		{"AbortWhileReading", TestAbortWhileReading},
+	} {
+		t.Run(tc.name, tc.run)
+	}
+}
+
+// abortHandler aborts a connection from inside OnMessage when told so, and
+// echoes everything else.
+type abortHandler struct {
+	echoHandler
+}
+
+func (h *abortHandler) OnMessage(c *Conn, op wsproto.OpCode, p []byte) {
+	if string(p) == "abort" {
+		c.Abort()
+		return
+	}
+	c.WriteMessage(op, p)
+}
+
+// TestAbortWhileReading closes connections while their read tasks run: from
+// inside OnMessage, and from other goroutines while the clients stream
+// messages. Every connection must end with one OnClose and the server must
+// still serve afterwards.
+func TestAbortWhileReading(t *testing.T) {
+	const n = 60
+	h := &abortHandler{echoHandler{opened: make(chan *Conn, n)}}
+	s := startServer(t, Options{Handler: h, CloseTimeout: 200 * time.Millisecond})
+	var wg sync.WaitGroup
+	for i := range n {
+		c := dialWS(t, s)
+		sc := <-h.opened
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.nc.SetDeadline(time.Now().Add(ioTimeout))
+			for range 200 {
+				if _, err := c.nc.Write(clientFrame(true, 0, wsproto.OpText, []byte("streaming"))); err != nil {
+					return // aborted: the write fails once the server reset the connection
+				}
+			}
+			if i%2 == 0 {
+				c.nc.Write(clientFrame(true, 0, wsproto.OpText, []byte("abort")))
+			}
+		}()
+		if i%2 == 1 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(i) * 100 * time.Microsecond)
+				sc.Abort()
+			}()
+		}
+	}
+	wg.Wait()
+	waitFor(t, 20*time.Second, "every OnClose", func() bool { return len(h.closeRecords()) == n })
+	checkEcho(t, s)
+}
