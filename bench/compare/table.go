@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -11,6 +12,19 @@ import (
 
 // The table goes between these markers; the rest of the file is left alone.
 const ()
+
+// isReference reports whether server s is a reference point rather than a
+// peer wsgate is measured against: netpoll and gnet are engines on gobwas/ws
+// written in bench/peers, not libraries set up as their docs recommend.
+func isReference(s string) bool { return s == "netpoll" || s == "gnet" }
+
+// label is the name of server s in the tables.
+func label(s string) string {
+	if isReference(s) {
+		return s + " (reference)"
+	}
+	return s
+}
 
 // machine describes where the figures come from.
 type machine struct {
@@ -78,10 +92,10 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	for _, s := range cfg.servers {
 		o := results[s]["idle"]
 		if na(o) {
-			p("| %s | n/a | | | | | |\n", s)
+			p("| %s | n/a | | | | | |\n", label(s))
 			continue
 		}
-		p("| %s | %.1f MiB | %.1f MiB | %.0f B | %.0f | %.0f | %s |\n", s,
+		p("| %s | %.1f MiB | %.1f MiB | %.0f B | %.0f | %.0f | %s |\n", label(s),
 			med(o, func(r *bench.Report) float64 { return float64(r.Server.RSSIdle) / (1 << 20) }),
 			med(o, func(r *bench.Report) float64 { return float64(r.Server.RSSLoaded) / (1 << 20) }),
 			med(o, func(r *bench.Report) float64 { return r.Server.RSSPerConn }),
@@ -96,7 +110,7 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	p("| server | 64 B round trips/s | p50 | p99 | server CPU per echo | 1 KiB round trips/s | p50 | p99 | server CPU per echo | ok (64 B, 1 KiB) |\n")
 	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, s := range cfg.servers {
-		p("| %s |", s)
+		p("| %s |", label(s))
 		var ok []string
 		for _, key := range []string{"echo64", "echo1k"} {
 			o := results[s][key]
@@ -132,10 +146,10 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	for _, s := range cfg.servers {
 		o := results[s]["bcast"]
 		if na(o) {
-			p("| %s | n/a | | | | | | |\n", s)
+			p("| %s | n/a | | | | | | |\n", label(s))
 			continue
 		}
-		p("| %s | %g/s | %.0f | %s | %s | %.0f | %.2f µs | %s |\n", s, o.rate,
+		p("| %s | %g/s | %.0f | %s | %s | %.0f | %.2f µs | %s |\n", label(s), o.rate,
 			med(o, func(r *bench.Report) float64 { return r.Broadcast.DeliveriesPerS }),
 			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P50) })),
 			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P99) })),
@@ -144,6 +158,10 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	}
 	for _, s := range cfg.servers {
 		note(s, results[s]["bcast"])
+	}
+	if slices.ContainsFunc(cfg.servers, isReference) {
+		p("\nnetpoll and gnet are reference points, not targets: netpoll + gobwas/ws written plainly is the floor wsgate's engine is built on; " +
+			"gnet + gobwas/ws shows what an engine with its own event loop reaches. The peers wsgate is compared with are nbio, gws and gorilla.\n")
 	}
 	p("\nRaw reports: `%s/` (one JSON file per run).\n", cfg.outDir)
 	return b.String()

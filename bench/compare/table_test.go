@@ -1,7 +1,12 @@
 package main
 
 import (
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/bench"
 )
 
 func TestMedian(t *testing.T) {
@@ -33,5 +38,49 @@ func TestQuickFlagsKeepExplicitValues(t *testing.T) {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
+	}
+}
+
+func TestDefaultServersIncludeReferences(t *testing.T) {
+	cfg, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"wsgate", "nbio", "gws", "gorilla", "netpoll", "gnet"}
+	if !slices.Equal(cfg.servers, want) {
+		t.Fatalf("servers %q, want %q", cfg.servers, want)
+	}
+}
+
+// TestReferenceRows checks that netpoll and gnet rows are labelled as
+// reference points, with the note under the tables, and that a table
+// without them has neither.
+func TestReferenceRows(t *testing.T) {
+	report := &bench.Report{OK: true, Server: &bench.ServerFigures{}, Broadcast: &bench.Broadcast{}}
+	render := func(servers string) string {
+		cfg, err := parseFlags([]string{"-quick", "-servers", servers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		results := map[string]map[string]*outcome{}
+		for _, s := range cfg.servers {
+			results[s] = map[string]*outcome{}
+			for _, key := range []string{"idle", "echo64", "echo1k", "bcast"} {
+				results[s][key] = &outcome{reports: []*bench.Report{report}, rate: 100}
+			}
+		}
+		return renderTable(cfg, machine{desc: "test machine", load: "0 0 0"}, "go run ./bench/compare", time.Now(), results)
+	}
+
+	out := render("wsgate,nbio,netpoll,gnet")
+	for _, want := range []string{"| wsgate |", "| nbio |", "| netpoll (reference) |", "| gnet (reference) |", "netpoll and gnet are reference points, not targets"} {
+		// Three tables: idle, echo, broadcast.
+		n := strings.Count(out, want)
+		if strings.HasPrefix(want, "|") && n != 3 || !strings.HasPrefix(want, "|") && n != 1 {
+			t.Errorf("%q appears %d times in:\n%s", want, n, out)
+		}
+	}
+	if out := render("wsgate,nbio"); strings.Contains(out, "reference") {
+		t.Errorf("a table without netpoll and gnet mentions them:\n%s", out)
 	}
 }

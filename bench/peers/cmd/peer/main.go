@@ -28,10 +28,12 @@ var servers = map[string]starter{
 	"nbio":    startNbio,
 	"gws":     startGws,
 	"gorilla": startGorilla,
+	"netpoll": startNetpoll,
+	"gnet":    startGnet,
 }
 
 func main() {
-	server := flag.String("server", "gorilla", "implementation: nbio|gws|gorilla")
+	server := flag.String("server", "gorilla", "implementation: nbio|gws|gorilla|netpoll|gnet")
 	app := flag.String("app", "echo", "app: echo|broadcast")
 	listen := flag.String("listen", "127.0.0.1:8080", "listen address")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address (off if empty)")
@@ -51,14 +53,15 @@ func main() {
 		go func() { log.Println(http.ListenAndServe(*pprofAddr, nil)) }()
 	}
 
+	// Catch the signals before saying "listening on": whoever reads that
+	// line may signal at once.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	addr, stop, err := start(*listen, *app)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("listening on", addr)
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	if err := stop(); err != nil && !errors.Is(err, net.ErrClosed) {
 		log.Fatal(err)
