@@ -205,6 +205,9 @@ func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	if err := r.Release(); err != nil {
 		return err
 	}
+	if c.inTask {
+		c.readPending()
+	}
 	c.mu.Lock()
 	closed := c.state == stateClosed
 	c.mu.Unlock()

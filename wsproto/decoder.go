@@ -59,6 +59,17 @@ type Decoder struct {
 // bytes after it.
 func (d *Decoder) Closed() bool { return d.closed }
 
+// Pending is how many payload bytes the frame in progress still needs: 0
+// between frames, while a header is incomplete, and once the stream ended.
+// A reader can fetch that many bytes in one read rather than in whatever
+// pieces its buffers happen to take.
+func (d *Decoder) Pending() int64 {
+	if !d.inFrame || d.closed || d.err != nil {
+		return 0
+	}
+	return d.remaining
+}
+
 // Release returns the decoder's buffers to their pool. The decoder can be
 // used again afterwards, starting a fresh stream.
 func (d *Decoder) Release() {

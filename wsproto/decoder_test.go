@@ -458,3 +458,38 @@ func TestDecoderErrorIsSticky(t *testing.T) {
 		t.Fatalf("after a handler error: %v", err)
 	}
 }
+
+// Pending follows a frame's payload as it arrives: nothing before the
+// header is whole, the rest of the payload after it, nothing between
+// frames or after a close.
+func TestDecoderPending(t *testing.T) {
+	var c client
+	c.binary(bytes.Repeat([]byte("p"), 1000))
+	c.frame(OpClose, true, closePayload(CloseNormal, ""))
+	c.binary([]byte("after close"))
+	hdr := HeaderSize(1000, true)
+	d := &Decoder{}
+	h := handlerFunc(func(OpCode, []byte) error { return nil })
+	steps := []struct {
+		feed int   // bytes fed in this step
+		want int64 // Pending afterwards
+	}{
+		{0, 0},
+		{hdr - 1, 0},  // header incomplete
+		{1, 1000},     // header whole, no payload yet
+		{400, 600},    // part of the payload
+		{600, 0},      // frame done
+		{len(c.b), 0}, // the close frame, and bytes after it
+	}
+	off := 0
+	for i, s := range steps {
+		end := min(off+s.feed, len(c.b))
+		if _, err := d.Feed(c.b[off:end], h); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		off = end
+		if got := d.Pending(); got != s.want {
+			t.Fatalf("step %d: Pending %d, want %d", i, got, s.want)
+		}
+	}
+}
