@@ -71,6 +71,7 @@ type Report struct {
 	Broadcast  *Broadcast `json:"broadcast,omitempty"`
 
 	Server       *ServerFigures `json:"server,omitempty"`
+	Client       *ClientFigures `json:"client,omitempty"`
 	ErrorSamples []string       `json:"error_samples,omitempty"`
 	WorkerErrors []string       `json:"worker_errors,omitempty"`
 	OK           bool           `json:"ok"`
@@ -103,12 +104,15 @@ func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Re
 		rep.Broadcast = b
 		rep.PerSecond = b.DeliveriesPerS
 	}
+	if window > 0 {
+		rep.Client = clientFigures(r.CPU, window, rep.windowMessages(), clientCPUs())
+	}
 	return rep
 }
 
-// serverMessages is the count the server's CPU time is divided by: round
-// trips for echo, deliveries for bcast, nothing for conns.
-func (r *Report) serverMessages() int64 {
+// windowMessages is the count the server's and the client's CPU time is
+// divided by: round trips for echo, deliveries for bcast, nothing for conns.
+func (r *Report) windowMessages() int64 {
 	switch {
 	case r.Broadcast != nil:
 		return r.Broadcast.Delivered + r.Broadcast.Duplicates
@@ -175,6 +179,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		row("server cpu", "%.2fs (%.2f cores)%s", s.CPUSeconds, s.CPUUtilization, perMsg)
 		if s.GoroutinesLoaded > 0 {
 			row("server goroutines", "%d idle, %d loaded, %d at the end", s.GoroutinesIdle, s.GoroutinesLoaded, s.GoroutinesEnd)
+		}
+	}
+	if c := r.Client; c != nil {
+		perMsg := ""
+		if c.CPUPerMessage > 0 {
+			perMsg = fmt.Sprintf(", %.2f µs/msg", c.CPUPerMessage)
+		}
+		row("client cpu", "%.2fs (%.2f cores of %d usable)%s", c.CPUSeconds, c.CPUUtilization, c.CPUs, perMsg)
+		if c.NearSaturation {
+			row("note", "the client was near saturation: the throughput may be its limit, not the server's")
 		}
 	}
 	for _, e := range r.ErrorSamples {

@@ -1,5 +1,7 @@
 package bench
 
+import "time"
+
 // Result is what one loop, one worker or the whole run counted. Workers send
 // theirs to the parent as JSON; Merge adds them up.
 type Result struct {
@@ -18,6 +20,10 @@ type Result struct {
 	Unique      int64 `json:"unique"`
 	Duplicates  int64 `json:"duplicates"`
 	OutOfOrder  int64 `json:"out_of_order"`
+
+	// CPU is the user + system time the process used in the measurement
+	// window; merged, that of every client process.
+	CPU time.Duration `json:"cpu_ns"`
 
 	Handshake    *Hist    `json:"handshake_hist"`
 	Latency      *Hist    `json:"latency_hist"`
@@ -48,6 +54,7 @@ func (r *Result) Merge(o *Result) {
 	r.Unique += o.Unique
 	r.Duplicates += o.Duplicates
 	r.OutOfOrder += o.OutOfOrder
+	r.CPU += o.CPU
 	r.Handshake.Merge(o.Handshake)
 	r.Latency.Merge(o.Latency)
 	for _, s := range o.ErrorSamples {

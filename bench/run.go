@@ -42,7 +42,12 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sig)
 
-	handles, events, err := startWorkers(cfgs, o.Procs == 1, stderr)
+	// One worker runs inside this process; more run as processes of their
+	// own, and this one, which only relays their events, counts as a
+	// client process too.
+	inProcess := o.Procs == 1
+	var parentCPU cpuWindow
+	handles, events, err := startWorkers(cfgs, inProcess, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +84,7 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 		stopSent = true
 		if !start.IsZero() {
 			end = time.Now()
+			parentCPU.close()
 			sample(&atEnd)
 		}
 		for _, h := range handles {
@@ -109,6 +115,7 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 			settled = nil
 			if !stopSent {
 				sample(&atStart)
+				parentCPU.open()
 				start = time.Now()
 				window = time.After(o.Duration)
 				for _, h := range handles {
@@ -153,10 +160,13 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 	if !start.IsZero() {
 		elapsed = end.Sub(start)
 	}
+	if !inProcess {
+		merged.CPU += parentCPU.used()
+	}
 	rep := newReport(o, merged, elapsed, interrupted)
 	rep.WorkerErrors = workerErrs
 	if sampleServer != nil && !start.IsZero() {
-		rep.Server = serverFigures(o, idle, atStart, atEnd, elapsed, openAtStart, rep.serverMessages())
+		rep.Server = serverFigures(o, idle, atStart, atEnd, elapsed, openAtStart, rep.windowMessages())
 	}
 	rep.judge()
 	if len(workerErrs) > 0 && merged.Opened == 0 && merged.ConnectErrors == 0 {

@@ -71,6 +71,11 @@ func TestFanOutTwoProcesses(t *testing.T) {
 	if rep.Handshake.Count != 60 || rep.Received != rep.Sent || rep.Sent == 0 {
 		t.Fatalf("handshakes %d sent %d received %d", rep.Handshake.Count, rep.Sent, rep.Received)
 	}
+	// Both processes ran a closed echo loop through the window: their CPU
+	// time reaches the report.
+	if c := rep.Client; c == nil || c.CPUSeconds <= 0 || c.CPUPerMessage <= 0 {
+		t.Fatalf("client %+v", rep.Client)
+	}
 }
 
 func TestConnsHoldsConnections(t *testing.T) {

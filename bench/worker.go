@@ -176,11 +176,15 @@ func runWorker(cfg WorkerConfig, in io.Reader, out io.Writer, stop <-chan os.Sig
 	lastProgress := time.Now()
 	sentReady, sentStopped, parentGone := false, false, false
 	published := int64(0)
+	var cpu cpuWindow // this process's CPU time in the window
 	beginDrain := func(n int64) {
 		w.expect.Store(n)
 		w.phase.Store(phaseDrain)
 	}
 	toStop := func() {
+		if w.phase.Load() == phaseRun {
+			cpu.close()
+		}
 		if w.phase.Load() < phaseStop {
 			w.phase.Store(phaseStop)
 		}
@@ -195,6 +199,7 @@ func runWorker(cfg WorkerConfig, in io.Reader, out io.Writer, stop <-chan os.Sig
 			}
 			switch {
 			case c == cmdStart && w.phase.Load() == phaseConnect:
+				cpu.open()
 				w.phase.Store(phaseRun)
 			case c == cmdStop:
 				toStop()
@@ -205,10 +210,12 @@ func runWorker(cfg WorkerConfig, in io.Reader, out io.Writer, stop <-chan os.Sig
 		case <-stop:
 			toStop()
 		case <-loopsDone:
+			cpu.close() // the loops ended inside the window
 			res := newResult()
 			for _, d := range w.drivers {
 				res.Merge(d.result())
 			}
+			res.CPU = cpu.used()
 			return emit(event{Type: "result", Result: res})
 		case now := <-poll.C:
 			phase := w.phase.Load()
