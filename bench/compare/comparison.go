@@ -20,6 +20,7 @@ type workload struct {
 	app   string // server app
 	conns int
 	size  int
+	rate  float64 // echo: messages/s in all for an open loop, 0 for a closed loop
 }
 
 // outcome is what the runs of one workload against one server gave.
@@ -73,6 +74,7 @@ func (c *comparison) workloads() []workload {
 		{key: "idle", name: "conns", app: "echo", conns: c.cfg.idleConns},
 		{key: "echo64", name: "echo", app: "echo", conns: c.cfg.echoConns, size: 64},
 		{key: "echo1k", name: "echo", app: "echo", conns: c.cfg.echoConns, size: 1024},
+		{key: "echoOpen", name: "echo", app: "echo", conns: c.cfg.echoConns, size: 64, rate: c.cfg.echoRate},
 		{key: "bcast", name: "bcast", app: "broadcast", conns: c.cfg.bcastConns, size: 128},
 	}
 }
@@ -123,7 +125,7 @@ func (c *comparison) bcastRate(s string, o *outcome) float64 {
 	if len(rates) == 1 {
 		return rates[0]
 	}
-	w := c.workloads()[3]
+	w := c.workloads()[len(c.workloads())-1]
 	best := rates[0]
 	for _, r := range rates {
 		rep, err := c.runOnce(s, w, r, "probe"+strconv.FormatFloat(r, 'f', -1, 64))
@@ -172,7 +174,7 @@ func (c *comparison) runOnce(s string, w workload, rate float64, tag string) (*b
 		window = c.cfg.idleHold
 		client = append(client, "-settle", c.cfg.settle.String())
 	case "echo":
-		client = append(client, "-size", strconv.Itoa(w.size), "-rate", "0")
+		client = append(client, "-size", strconv.Itoa(w.size), "-rate", strconv.FormatFloat(w.rate, 'f', -1, 64))
 	case "bcast":
 		client = append(client, "-size", strconv.Itoa(w.size), "-rate", strconv.FormatFloat(rate, 'f', -1, 64))
 	}

@@ -32,6 +32,7 @@ type config struct {
 	idleConns  int           // conns workload; default 19000
 	echoConns  int           // echo workload; default 10000
 	bcastConns int           // bcast subscribers; default 10000
+	echoRate   float64       // open-loop echo, messages/s in all; default 40000
 	duration   time.Duration // echo and bcast window; default 10s
 	idleHold   time.Duration // conns window; default 2s
 	settle     time.Duration // conns wait before sampling RSS; default 5s
@@ -96,6 +97,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.idleConns, "idle-conns", 19000, "connections held by the idle workload")
 	fs.IntVar(&cfg.echoConns, "echo-conns", 10000, "connections of the echo workloads")
 	fs.IntVar(&cfg.bcastConns, "bcast-conns", 10000, "subscribers of the bcast workload")
+	fs.Float64Var(&cfg.echoRate, "echo-rate", 40000, "open-loop echo: messages/s in all, a load every server sustains, for latency and CPU at equal load")
 	fs.DurationVar(&cfg.duration, "duration", 10*time.Second, "measurement window of echo and bcast")
 	fs.DurationVar(&cfg.idleHold, "idle-hold", 2*time.Second, "window of the idle workload, after the settle wait")
 	fs.DurationVar(&cfg.settle, "settle", 5*time.Second, "idle workload: wait after the last connection before sampling the server")
@@ -129,6 +131,9 @@ func parseFlags(args []string) (config, error) {
 		quickInt("idle-conns", &cfg.idleConns, 500)
 		quickInt("echo-conns", &cfg.echoConns, 500)
 		quickInt("bcast-conns", &cfg.bcastConns, 500)
+		if !set["echo-rate"] {
+			cfg.echoRate = 5000
+		}
 		quickDur("duration", &cfg.duration, 2*time.Second)
 		quickDur("idle-hold", &cfg.idleHold, time.Second)
 		quickDur("settle", &cfg.settle, time.Second)
@@ -157,6 +162,9 @@ func parseFlags(args []string) (config, error) {
 		default:
 			return cfg, fmt.Errorf("unknown server %q (have: wsgate, nbio, gws, gorilla, netpoll, gnet)", s)
 		}
+	}
+	if cfg.echoRate <= 0 {
+		return cfg, fmt.Errorf("-echo-rate must be positive")
 	}
 	if cfg.runs < 1 || cfg.runs > 20 {
 		return cfg, fmt.Errorf("-runs must be between 1 and 20")

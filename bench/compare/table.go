@@ -10,9 +10,6 @@ import (
 	"github.com/wsgate/wsgate/bench"
 )
 
-// The table goes between these markers; the rest of the file is left alone.
-const ()
-
 // isReference reports whether server s is a reference point rather than a
 // peer wsgate is measured against: netpoll and gnet are engines on gobwas/ws
 // written in bench/peers, not libraries set up as their docs recommend.
@@ -106,30 +103,54 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 		note(s, results[s]["idle"])
 	}
 
-	p("\nEcho: %d connections, closed loop (each sends its next message when the echo arrives), %s window.\n\n", cfg.echoConns, cfg.duration)
-	p("| server | 64 B round trips/s | p50 | p99 | server CPU per echo | 1 KiB round trips/s | p50 | p99 | server CPU per echo | ok (64 B, 1 KiB) |\n")
-	p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, s := range cfg.servers {
-		p("| %s |", label(s))
-		var ok []string
-		for _, key := range []string{"echo64", "echo1k"} {
-			o := results[s][key]
+	clientCores := func(r *bench.Report) float64 {
+		if r.Client == nil {
+			return 0
+		}
+		return r.Client.CPUUtilization
+	}
+	for _, e := range []struct{ key, size string }{{"echo64", "64 B"}, {"echo1k", "1 KiB"}} {
+		p("\nEcho %s: %d connections, closed loop (each sends its next message when the echo arrives), %s window. "+
+			"Client CPU near 1 core means the client, not the server, set the pace.\n\n", e.size, cfg.echoConns, cfg.duration)
+		p("| server | round trips/s | p50 | p99 | server CPU per echo | server cores | client cores | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
+		for _, s := range cfg.servers {
+			o := results[s][e.key]
 			if na(o) {
-				p(" n/a | | | |")
+				p("| %s | n/a | | | | | | |\n", label(s))
 				continue
 			}
-			p(" %.0f | %s | %s | %.1f µs |",
+			p("| %s | %.0f | %s | %s | %.1f µs | %.2f | %.2f | %s |\n", label(s),
 				med(o, func(r *bench.Report) float64 { return r.PerSecond }),
 				usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P50) })),
 				usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P99) })),
-				med(o, func(r *bench.Report) float64 { return r.Server.CPUPerMessage }))
-			ok = append(ok, okRuns(o))
+				med(o, func(r *bench.Report) float64 { return r.Server.CPUPerMessage }),
+				med(o, func(r *bench.Report) float64 { return r.Server.CPUUtilization }),
+				med(o, clientCores), okRuns(o))
 		}
-		p(" %s |\n", strings.Join(ok, ", "))
+		for _, s := range cfg.servers {
+			note(s+" "+e.size, results[s][e.key])
+		}
+	}
+
+	p("\nEcho at equal load: %d connections, 64 B, open loop at %g messages/s in all, %s window: "+
+		"latency and CPU when no server is saturated.\n\n", cfg.echoConns, cfg.echoRate, cfg.duration)
+	p("| server | round trips/s | p50 | p99 | p99.9 | max | server CPU per echo | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, s := range cfg.servers {
+		o := results[s]["echoOpen"]
+		if na(o) {
+			p("| %s | n/a | | | | | | |\n", label(s))
+			continue
+		}
+		p("| %s | %.0f | %s | %s | %s | %s | %.1f µs | %s |\n", label(s),
+			med(o, func(r *bench.Report) float64 { return r.PerSecond }),
+			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P50) })),
+			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P99) })),
+			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P999) })),
+			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.Max) })),
+			med(o, func(r *bench.Report) float64 { return r.Server.CPUPerMessage }), okRuns(o))
 	}
 	for _, s := range cfg.servers {
-		note(s+" 64 B", results[s]["echo64"])
-		note(s+" 1 KiB", results[s]["echo1k"])
+		note(s+" open loop", results[s]["echoOpen"])
 	}
 
 	rates := make([]string, len(cfg.bcastRates))

@@ -34,7 +34,7 @@ func TestQuickFlagsKeepExplicitValues(t *testing.T) {
 	if cfg.runs != 2 || cfg.idleConns != 500 || cfg.echoConns != 500 || len(cfg.bcastRates) != 1 || len(cfg.servers) != 2 {
 		t.Fatalf("config %+v", cfg)
 	}
-	for _, bad := range [][]string{{"-servers", "nginx"}, {"-bcast-rates", "50,20"}, {"-runs", "0"}, {"extra"}} {
+	for _, bad := range [][]string{{"-servers", "nginx"}, {"-bcast-rates", "50,20"}, {"-runs", "0"}, {"-echo-rate", "0"}, {"extra"}} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
@@ -65,7 +65,7 @@ func TestReferenceRows(t *testing.T) {
 		results := map[string]map[string]*outcome{}
 		for _, s := range cfg.servers {
 			results[s] = map[string]*outcome{}
-			for _, key := range []string{"idle", "echo64", "echo1k", "bcast"} {
+			for _, key := range []string{"idle", "echo64", "echo1k", "echoOpen", "bcast"} {
 				results[s][key] = &outcome{reports: []*bench.Report{report}, rate: 100}
 			}
 		}
@@ -74,9 +74,9 @@ func TestReferenceRows(t *testing.T) {
 
 	out := render("wsgate,nbio,netpoll,gnet")
 	for _, want := range []string{"| wsgate |", "| nbio |", "| netpoll (reference) |", "| gnet (reference) |", "netpoll and gnet are reference points, not targets"} {
-		// Three tables: idle, echo, broadcast.
+		// Five tables: idle, echo 64 B, echo 1 KiB, echo at equal load, broadcast.
 		n := strings.Count(out, want)
-		if strings.HasPrefix(want, "|") && n != 3 || !strings.HasPrefix(want, "|") && n != 1 {
+		if strings.HasPrefix(want, "|") && n != 5 || !strings.HasPrefix(want, "|") && n != 1 {
 			t.Errorf("%q appears %d times in:\n%s", want, n, out)
 		}
 	}
