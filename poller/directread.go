@@ -1,16 +1,13 @@
 package poller
 
-import (
-	"sync"
-	"syscall"
-)
+import "syscall"
 
 // directReadMax bounds one direct read (see readPending).
 const directReadMax = 64 << 10
 
-// directReadBuffers hold the bytes of direct reads between the read and
-// the decoder's copy; one per poller at a time.
-var directReadBuffers = sync.Pool{New: func() any { return new([directReadMax]byte) }}
+// directReadBuffer holds the bytes of a direct read until the decoder has
+// taken them: Server.directReads pools them, one per poller at a time.
+type directReadBuffer [directReadMax]byte
 
 // readPending reads the rest of a frame whose header has arrived straight
 // from the socket, as much as the frame still needs in one read. netpoll
@@ -26,8 +23,8 @@ var directReadBuffers = sync.Pool{New: func() any { return new([directReadMax]by
 // netpoll in order. EAGAIN, EOF or an error ends it; netpoll sees the
 // same on its next read.
 func (c *Conn) readPending() {
-	buf := directReadBuffers.Get().(*[directReadMax]byte)
-	defer directReadBuffers.Put(buf)
+	buf := c.srv.directReads.Get().(*directReadBuffer)
+	defer c.srv.directReads.Put(buf)
 	for {
 		need := c.dec.Pending()
 		if need == 0 {

@@ -45,11 +45,13 @@ type Server struct {
 	conns  connTable
 	// flushers write the connections that QueueFrame left to them.
 	flushers flushers
-	count    atomic.Int64
-	mu       sync.Mutex
-	started  bool
-	stopping atomic.Bool
-	served   chan struct{}
+	// directReads are the buffers of inline tasks' direct reads.
+	directReads sync.Pool
+	count       atomic.Int64
+	mu          sync.Mutex
+	started     bool
+	stopping    atomic.Bool
+	served      chan struct{}
 }
 
 // NewServer checks the options and prepares a server; Start listens.
@@ -59,6 +61,7 @@ func NewServer(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o, served: make(chan struct{})}
+	s.directReads.New = func() any { return new(directReadBuffer) }
 	s.wheel = newWheel(o.timerTick(), func(c *Conn, now int64) { c.onTimer(now) })
 	return s, nil
 }
