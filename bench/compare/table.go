@@ -52,6 +52,20 @@ func med(o *outcome, f func(r *bench.Report) float64) float64 {
 	return median(v)
 }
 
+// Figures of a report that several tables show.
+func perSecond(r *bench.Report) float64           { return r.PerSecond }
+func p50(r *bench.Report) float64                 { return float64(r.Latency.P50) }
+func p99(r *bench.Report) float64                 { return float64(r.Latency.P99) }
+func serverCPUPerMessage(r *bench.Report) float64 { return r.Server.CPUPerMessage }
+
+// clientCores is the bench client's CPU use, 0 in a report without it.
+func clientCores(r *bench.Report) float64 {
+	if r.Client == nil {
+		return 0
+	}
+	return r.Client.CPUUtilization
+}
+
 // okRuns counts the runs the bench client judged ok, as "ok/runs".
 func okRuns(o *outcome) string {
 	n := 0
@@ -77,81 +91,59 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 		cfg.serverCPU, cfg.clientCPU, cfg.procs, cfg.sources)
 	p("- Runs: %d per workload and server, a fresh server each run; figures are medians. \"ok\" counts runs with every connection open and every message answered or delivered.\n\n", cfg.runs)
 
-	na := func(o *outcome) bool { return len(o.reports) == 0 }
-	note := func(s string, o *outcome) {
-		if o.note != "" {
-			p("\n%s: %s\n", s, firstLine(o.note))
+	// rows writes a table's header and a row per server for workload key
+	// (n/a for a server without reports), then the reason of each n/a.
+	rows := func(key, header, notePrefix string, cells func(o *outcome) string) {
+		p("%s", header)
+		cols := strings.Count(header[:strings.IndexByte(header, '\n')], "|") - 1
+		for _, s := range cfg.servers {
+			o := results[s][key]
+			if len(o.reports) == 0 {
+				p("| %s | n/a |%s\n", label(s), strings.Repeat(" |", cols-2))
+				continue
+			}
+			p("| %s | %s |\n", label(s), cells(o))
+		}
+		for _, s := range cfg.servers {
+			if o := results[s][key]; o.note != "" {
+				p("\n%s%s: %s\n", s, notePrefix, firstLine(o.note))
+			}
 		}
 	}
 
 	p("Idle: %d connections held, server sampled %s after the last one opened.\n\n", cfg.idleConns, cfg.settle)
-	p("| server | RSS idle | RSS with conns | RSS per conn | threads | connect/s | ok |\n|---|---:|---:|---:|---:|---:|---|\n")
-	for _, s := range cfg.servers {
-		o := results[s]["idle"]
-		if na(o) {
-			p("| %s | n/a | | | | | |\n", label(s))
-			continue
-		}
-		p("| %s | %.1f MiB | %.1f MiB | %.0f B | %.0f | %.0f | %s |\n", label(s),
-			med(o, func(r *bench.Report) float64 { return float64(r.Server.RSSIdle) / (1 << 20) }),
-			med(o, func(r *bench.Report) float64 { return float64(r.Server.RSSLoaded) / (1 << 20) }),
-			med(o, func(r *bench.Report) float64 { return r.Server.RSSPerConn }),
-			med(o, func(r *bench.Report) float64 { return float64(r.Server.Threads) }),
-			med(o, func(r *bench.Report) float64 { return r.ConnectRate }), okRuns(o))
-	}
-	for _, s := range cfg.servers {
-		note(s, results[s]["idle"])
-	}
+	rows("idle", "| server | RSS idle | RSS with conns | RSS per conn | threads | connect/s | ok |\n|---|---:|---:|---:|---:|---:|---|\n", "",
+		func(o *outcome) string {
+			return fmt.Sprintf("%.1f MiB | %.1f MiB | %.0f B | %.0f | %.0f | %s",
+				med(o, func(r *bench.Report) float64 { return float64(r.Server.RSSIdle) / (1 << 20) }),
+				med(o, func(r *bench.Report) float64 { return float64(r.Server.RSSLoaded) / (1 << 20) }),
+				med(o, func(r *bench.Report) float64 { return r.Server.RSSPerConn }),
+				med(o, func(r *bench.Report) float64 { return float64(r.Server.Threads) }),
+				med(o, func(r *bench.Report) float64 { return r.ConnectRate }), okRuns(o))
+		})
 
-	clientCores := func(r *bench.Report) float64 {
-		if r.Client == nil {
-			return 0
-		}
-		return r.Client.CPUUtilization
-	}
 	for _, e := range []struct{ key, size string }{{"echo64", "64 B"}, {"echo1k", "1 KiB"}} {
 		p("\nEcho %s: %d connections, closed loop (each sends its next message when the echo arrives), %s window. "+
 			"Client CPU near 1 core means the client, not the server, set the pace.\n\n", e.size, cfg.echoConns, cfg.duration)
-		p("| server | round trips/s | p50 | p99 | server CPU per echo | server cores | client cores | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
-		for _, s := range cfg.servers {
-			o := results[s][e.key]
-			if na(o) {
-				p("| %s | n/a | | | | | | |\n", label(s))
-				continue
-			}
-			p("| %s | %.0f | %s | %s | %.1f µs | %.2f | %.2f | %s |\n", label(s),
-				med(o, func(r *bench.Report) float64 { return r.PerSecond }),
-				usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P50) })),
-				usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P99) })),
-				med(o, func(r *bench.Report) float64 { return r.Server.CPUPerMessage }),
-				med(o, func(r *bench.Report) float64 { return r.Server.CPUUtilization }),
-				med(o, clientCores), okRuns(o))
-		}
-		for _, s := range cfg.servers {
-			note(s+" "+e.size, results[s][e.key])
-		}
+		rows(e.key, "| server | round trips/s | p50 | p99 | server CPU per echo | server cores | client cores | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n", " "+e.size,
+			func(o *outcome) string {
+				return fmt.Sprintf("%.0f | %s | %s | %.1f µs | %.2f | %.2f | %s",
+					med(o, perSecond), usText(med(o, p50)), usText(med(o, p99)), med(o, serverCPUPerMessage),
+					med(o, func(r *bench.Report) float64 { return r.Server.CPUUtilization }),
+					med(o, clientCores), okRuns(o))
+			})
 	}
 
 	p("\nEcho at equal load: %d connections, 64 B, open loop at %g messages/s in all, %s window: "+
 		"latency and CPU when no server is saturated.\n\n", cfg.echoConns, cfg.echoRate, cfg.duration)
-	p("| server | round trips/s | p50 | p99 | p99.9 | max | server CPU per echo | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, s := range cfg.servers {
-		o := results[s]["echoOpen"]
-		if na(o) {
-			p("| %s | n/a | | | | | | |\n", label(s))
-			continue
-		}
-		p("| %s | %.0f | %s | %s | %s | %s | %.1f µs | %s |\n", label(s),
-			med(o, func(r *bench.Report) float64 { return r.PerSecond }),
-			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P50) })),
-			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P99) })),
-			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P999) })),
-			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.Max) })),
-			med(o, func(r *bench.Report) float64 { return r.Server.CPUPerMessage }), okRuns(o))
-	}
-	for _, s := range cfg.servers {
-		note(s+" open loop", results[s]["echoOpen"])
-	}
+	rows("echoOpen", "| server | round trips/s | p50 | p99 | p99.9 | max | server CPU per echo | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n", " open loop",
+		func(o *outcome) string {
+			return fmt.Sprintf("%.0f | %s | %s | %s | %s | %.1f µs | %s",
+				med(o, perSecond), usText(med(o, p50)), usText(med(o, p99)),
+				usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P999) })),
+				usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.Max) })),
+				med(o, serverCPUPerMessage), okRuns(o))
+		})
 
 	rates := make([]string, len(cfg.bcastRates))
 	for i, r := range cfg.bcastRates {
@@ -163,23 +155,14 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	}
 	p("\nBroadcast: %d subscribers, 128 B messages from one publisher, %s window; publish rate %s.\n\n",
 		cfg.bcastConns, cfg.duration, how)
-	p("| server | publish rate | deliveries/s | p50 | p99 | missing | server CPU per delivery | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, s := range cfg.servers {
-		o := results[s]["bcast"]
-		if na(o) {
-			p("| %s | n/a | | | | | | |\n", label(s))
-			continue
-		}
-		p("| %s | %g/s | %.0f | %s | %s | %.0f | %.2f µs | %s |\n", label(s), o.rate,
-			med(o, func(r *bench.Report) float64 { return r.Broadcast.DeliveriesPerS }),
-			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P50) })),
-			usText(med(o, func(r *bench.Report) float64 { return float64(r.Latency.P99) })),
-			med(o, func(r *bench.Report) float64 { return float64(r.Broadcast.Missing) }),
-			med(o, func(r *bench.Report) float64 { return r.Server.CPUPerMessage }), okRuns(o))
-	}
-	for _, s := range cfg.servers {
-		note(s, results[s]["bcast"])
-	}
+	rows("bcast", "| server | publish rate | deliveries/s | p50 | p99 | missing | server CPU per delivery | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n", "",
+		func(o *outcome) string {
+			return fmt.Sprintf("%g/s | %.0f | %s | %s | %.0f | %.2f µs | %s", o.rate,
+				med(o, func(r *bench.Report) float64 { return r.Broadcast.DeliveriesPerS }),
+				usText(med(o, p50)), usText(med(o, p99)),
+				med(o, func(r *bench.Report) float64 { return float64(r.Broadcast.Missing) }),
+				med(o, serverCPUPerMessage), okRuns(o))
+		})
 	if slices.ContainsFunc(cfg.servers, isReference) {
 		p("\nnetpoll and gnet are reference points, not targets: netpoll + gobwas/ws written plainly is the floor wsgate's engine is built on; " +
 			"gnet + gobwas/ws shows what an engine with its own event loop reaches. The peers wsgate is compared with are nbio, gws and gorilla.\n")
