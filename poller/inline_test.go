@@ -103,3 +103,39 @@ func TestAbortWhileReading(t *testing.T) {
 	waitFor(t, 20*time.Second, "every OnClose", func() bool { return len(h.closeRecords()) == n })
 	checkEcho(t, s)
 }
+
+// slowHandler sleeps in OnMessage for messages that say "slow".
+type slowHandler struct {
+	echoHandler
+}
+
+func (h *slowHandler) OnMessage(c *Conn, op wsproto.OpCode, p []byte) {
+	if string(p) == "slow" {
+		time.Sleep(2 * SlowInlineTask)
+	}
+	c.WriteMessage(op, p)
+}
+
+// TestSlowInlineTaskCounted: a handler that sleeps on the event loop is
+// counted; one that sleeps on a goroutine of its own is not. (Quick tasks
+// are not checked: on a loaded machine any task may be descheduled for
+// longer than SlowInlineTask.)
+func TestSlowInlineTaskCounted(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		s := startServer(t, Options{Handler: &slowHandler{}, InlineHandlers: inline})
+		c := dialWS(t, s)
+		c.writeFrame(true, wsproto.OpText, []byte("slow"))
+		c.expectMessage(wsproto.OpText, []byte("slow"))
+		if !inline {
+			// Give a wrong count the time to show before checking it is 0.
+			checkEcho(t, s)
+			if got := s.Stats().SlowInlineTasks; got != 0 {
+				t.Errorf("handler on its own goroutine: SlowInlineTasks %d, want 0", got)
+			}
+			continue
+		}
+		// The count follows the task's return, which may come just after
+		// the echo reached the client.
+		waitFor(t, 5*time.Second, "the slow inline task counted", func() bool { return s.Stats().SlowInlineTasks >= 1 })
+	}
+}

@@ -89,7 +89,9 @@ type Options struct {
 	// reads. It saves about a fifth of the CPU per echoed message (see
 	// BENCHMARKS.md), but a handler that blocks then stalls every
 	// connection of its loop: use it only when handlers never wait (no
-	// remote calls, no locks held long, no I/O). Default false.
+	// remote calls, no locks held long, no I/O). Stats.SlowInlineTasks
+	// counts the read tasks that held the loop SlowInlineTask or longer.
+	// Default false.
 	InlineHandlers bool
 
 	// Flushers is the number of goroutines that write the frames queued

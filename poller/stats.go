@@ -14,11 +14,16 @@ type Stats struct {
 	Overflows         uint64 // sends over a connection's OutboundBudget
 	PingTimeouts      uint64 // closed after MaxMissedPongs unanswered pings
 	MessagesIn        uint64 // data messages received
+	// SlowInlineTasks counts inline read tasks that held the event loop
+	// for SlowInlineTask or longer (see Options.InlineHandlers).
+	SlowInlineTasks uint64
 }
 
 type counters struct {
 	accepted, opened, rejected, handshakesRefused, handshakeTimeouts atomic.Uint64
 	protocolErrors, overflows, pingTimeouts, messagesIn              atomic.Uint64
+	slowInlineTasks                                                  atomic.Uint64
+	lastSlowLog                                                      atomic.Int64 // unix ns of the last slow-task warning
 }
 
 // Stats returns a snapshot of the server's counters.
@@ -35,5 +40,6 @@ func (s *Server) Stats() Stats {
 		Overflows:         c.overflows.Load(),
 		PingTimeouts:      c.pingTimeouts.Load(),
 		MessagesIn:        c.messagesIn.Load(),
+		SlowInlineTasks:   c.slowInlineTasks.Load(),
 	}
 }

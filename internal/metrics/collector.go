@@ -64,6 +64,8 @@ func newCollector(gw *api.Gateway) *collector {
 				func(s *poller.Stats) uint64 { return s.PingTimeouts }),
 			counter("messages_in_total", "Data messages received from clients.",
 				func(s *poller.Stats) uint64 { return s.MessagesIn }),
+			counter("slow_inline_tasks_total", "Inline read tasks that held the event loop 10 ms or longer (InlineHandlers).",
+				func(s *poller.Stats) uint64 { return s.SlowInlineTasks }),
 		},
 	}
 }
