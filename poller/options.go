@@ -77,11 +77,15 @@ type Options struct {
 	// OverflowPolicy applies when a send would exceed OutboundBudget.
 	OverflowPolicy OverflowPolicy
 
-	// ReadBufferSize is the first read buffer of a connection; netpoll
-	// doubles it while reads fill it, and an idle connection keeps what it
-	// has. netpoll's setting is process-wide, so the first Server started
-	// in a process sets it for all. Default 512 B, which keeps idle
-	// connections small; raise it for few, busy connections.
+	// ReadBufferSize is the size of netpoll's read buffer nodes, and so of
+	// what an idle connection keeps. netpoll reads at most one node per
+	// read while bytes are consumed as they come, so a frame larger than
+	// a node takes several reads, unless InlineHandlers is set: an inline
+	// task reads the rest of a frame in one read of its own. netpoll's
+	// setting is process-wide, so the first Server started in a process
+	// sets it for all. Default 512 B, which keeps idle connections small;
+	// without InlineHandlers, raise it for few connections with large
+	// messages.
 	ReadBufferSize int
 
 	// InlineHandlers runs the read path (OnHandshake, OnOpen, OnMessage)
