@@ -5,18 +5,28 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/wsgate/wsgate/poller"
 )
 
 // TestConcurrentUse runs many goroutines binding, joining, sending, reading
 // and closing at once (run it with -race), then checks that once every
 // client is gone, nothing is left behind: no uid online, no group, no info.
+// It runs with the handlers on goroutines of their own and inline, where
+// closes from the workers meet read tasks on the event loop's goroutine.
 func TestConcurrentUse(t *testing.T) {
+	for _, inline := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inline=%v", inline), func(t *testing.T) { testConcurrentUse(t, inline) })
+	}
+}
+
+func testConcurrentUse(t *testing.T, inline bool) {
 	const (
 		clients = 40
 		rounds  = 200
 	)
 	app := newRecorder()
-	g := startGateway(t, app)
+	g := startGatewayWith(t, Options{Server: poller.Options{InlineHandlers: inline}}, app)
 	a := g.Api()
 	cs := make([]*client, clients)
 	ids := make([]string, clients)
