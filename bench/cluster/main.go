@@ -86,7 +86,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
 		return 2
 	}
-	load := mdsection.LoadAverage() // before the build, so that the load is the machine's own
+	load, revision := mdsection.LoadAverage(), mdsection.Revision() // before the build, so that the load is the machine's own
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
@@ -133,7 +133,7 @@ func run(args []string) int {
 	if len(args) > 0 {
 		command += " " + strings.Join(args, " ")
 	}
-	section := render(cfg, command, load, results)
+	section := render(cfg, command, load, revision, results)
 	fmt.Print(section)
 	if err := mdsection.Write(cfg.markdown, "cluster", "## Cluster fan-out\n\n", section); err != nil {
 		fmt.Fprintf(os.Stderr, "cluster: %v\n", err)
@@ -323,7 +323,7 @@ func deliveries(r *bench.Report) float64 { return r.Broadcast.DeliveriesPerS }
 func p99(r *bench.Report) float64        { return float64(r.Latency.P99) }
 
 // render writes the section that goes between the markers.
-func render(cfg config, command, load string, res results) string {
+func render(cfg config, command, load, revision string, res results) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	if cfg.quick {
@@ -331,6 +331,7 @@ func render(cfg config, command, load string, res results) string {
 	}
 	p("- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	p("- Command: `%s`\n", command)
+	p("- Code: commit %s\n", revision)
 	p("- Machine: %s; load average %s when the run began\n", mdsection.Machine(), load)
 	p("- Setups, in the same run: **cluster** = a register and three nodes (`wsgate serve --app broadcast` on 127.0.0.1, .2, .3), subscribers spread evenly, the publisher on the first node; **single** = one node alone with every subscriber. Servers `taskset -c %s`, bench client `taskset -c %s`; loopback\n",
 		cfg.serverCPU, cfg.clientCPU)

@@ -48,7 +48,7 @@ func TestRenderRatios(t *testing.T) {
 	res.add("group", "cluster", 20, report(true, 2000, 1500))
 	res.add("group", "single", 40, report(true, 4000, 600_000))
 	res.add("group", "cluster", 40, report(true, 4000, 700_000))
-	out := render(cfg, "cmd", "0 0 0", res)
+	out := render(cfg, "cmd", "0 0 0", "abc123", res)
 	for _, want := range []string{
 		"- all: deliveries/s 0.50 (single up to 40/s, cluster up to 20/s); p99 2.50× at 20/s (1.50× at 10/s) — target not met",
 		"- group: deliveries/s 1.00 (single up to 20/s, cluster up to 20/s); p99 1.50× at 20/s (1.00× at 10/s) — target met",

@@ -59,7 +59,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "compare: %v\n", err)
 		return 2
 	}
-	m := machine{desc: mdsection.Machine(), load: mdsection.LoadAverage()} // before the builds, so that the load is the machine's own
+	m := machine{desc: mdsection.Machine(), load: mdsection.LoadAverage(), revision: mdsection.Revision()} // before the builds, so that the load is the machine's own
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c, err := newComparison(ctx, cfg)

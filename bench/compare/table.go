@@ -25,8 +25,9 @@ func label(s string) string {
 
 // machine describes where the figures come from.
 type machine struct {
-	desc string // CPUs, model, kernel, Go version
-	load string // load averages when the comparison began
+	desc     string // CPUs, model, kernel, Go version
+	load     string // load averages when the comparison began
+	revision string // the commit measured
 }
 
 // median of the values; the mean of the middle two for an even count.
@@ -86,6 +87,7 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	}
 	p("- Date: %s\n", at.UTC().Format("2006-01-02 15:04 UTC"))
 	p("- Command: `%s`\n", command)
+	p("- Code: commit %s\n", m.revision)
 	p("- Machine: %s; load average %s when the run began\n", m.desc, m.load)
 	p("- Pinning: server `taskset -c %s`, bench client `taskset -c %s` (%d processes, %d source addresses); loopback\n",
 		cfg.serverCPU, cfg.clientCPU, cfg.procs, cfg.sources)

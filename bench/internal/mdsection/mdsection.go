@@ -35,6 +35,21 @@ func Machine() string {
 	return fmt.Sprintf("%d CPUs, %s, Linux %s, %s", cpus, model, kernel, goVer)
 }
 
+// Revision names the code under test: the commit checked out, marked when
+// tracked files other than Markdown (which the benchmarks themselves
+// rewrite) differ from it, or "unknown" outside a git checkout.
+func Revision() string {
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	rev := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!*.md").Output(); err == nil && len(bytes.TrimSpace(st)) > 0 {
+		rev += " with uncommitted changes"
+	}
+	return rev
+}
+
 // LoadAverage is the 1, 5 and 15 minute load averages.
 func LoadAverage() string {
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {

@@ -2,6 +2,7 @@ package mdsection
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,5 +57,21 @@ func TestMachine(t *testing.T) {
 	}
 	if l := LoadAverage(); len(strings.Fields(l)) != 3 {
 		t.Fatalf("LoadAverage() = %q", l)
+	}
+}
+
+// TestRevision: the commit checked out (the tests run inside the
+// repository), or "unknown" where there is no git checkout.
+func TestRevision(t *testing.T) {
+	got := Revision()
+	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		if got != "unknown" {
+			t.Fatalf("no git checkout, Revision() = %q", got)
+		}
+		return
+	}
+	if want := strings.TrimSpace(string(out)); !strings.HasPrefix(got, want) {
+		t.Fatalf("Revision() = %q, want it to start with %q", got, want)
 	}
 }
