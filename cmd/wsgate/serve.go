@@ -31,6 +31,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		drain    = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
 		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
 		metrics  = fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)")
+		inline   = fs.Bool("inline-handlers", false, "run handlers on the event loop's goroutine (poller.Options.InlineHandlers); default: the app's choice, on for echo and broadcast, off for chat")
 		cluster  = addClusterFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
@@ -53,6 +54,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	app, page := builtin.new(*path)
+	inlineHandlers := builtin.inline
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "inline-handlers" {
+			inlineHandlers = *inline
+		}
+	})
 	files, err := raiseOpenFiles()
 	if err != nil {
 		log.Warn("cannot raise the open files limit", "err", err)
@@ -72,7 +79,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		MaxMissedPongs:   *missed,
 		IdleTimeout:      *idle,
 		HandshakeTimeout: *hsTime,
-		InlineHandlers:   builtin.inline,
+		InlineHandlers:   inlineHandlers,
 	}}, app)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
