@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -81,5 +82,35 @@ func TestBroadcastAppGroups(t *testing.T) {
 	send(all, "to all")
 	for _, c := range []net.Conn{a, b, other, all} {
 		expect(c, "to all") // other and all did not get "to g" before it
+	}
+}
+
+// TestInlineHandlersFlag: echo and broadcast run inline and chat does not,
+// unless --inline-handlers says otherwise.
+func TestInlineHandlersFlag(t *testing.T) {
+	cases := []struct {
+		app  string
+		args []string
+		want bool
+	}{
+		{"echo", nil, true},
+		{"broadcast", nil, true},
+		{"chat", nil, false},
+		{"echo", []string{"--inline-handlers=false"}, false},
+		{"chat", []string{"--inline-handlers"}, true},
+	}
+	for _, c := range cases {
+		b, err := lookupApp(c.app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		inline := fs.Bool("inline-handlers", false, "")
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := b.inlineHandlers(fs, *inline); got != c.want {
+			t.Errorf("%s %v: inline %v, want %v", c.app, c.args, got, c.want)
+		}
 	}
 }

@@ -54,12 +54,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	app, page := builtin.new(*path)
-	inlineHandlers := builtin.inline
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "inline-handlers" {
-			inlineHandlers = *inline
-		}
-	})
+	inlineHandlers := builtin.inlineHandlers(fs, *inline)
 	files, err := raiseOpenFiles()
 	if err != nil {
 		log.Warn("cannot raise the open files limit", "err", err)
@@ -120,4 +115,22 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	st := gw.Stats()
 	log.Info("stopped", "accepted", st.Accepted, "protocol_errors", st.ProtocolErrors, "overflows", st.Overflows)
 	return 0
+}
+
+// inlineHandlers says whether the app's handlers run inline: its own
+// choice, unless the command line gave --inline-handlers (whose value is v).
+func (b builtinApp) inlineHandlers(fs *flag.FlagSet, v bool) bool {
+	if flagGiven(fs, "inline-handlers") {
+		return v
+	}
+	return b.inline
+}
+
+// flagGiven reports whether the command line set the named flag, so that a
+// flag whose default depends on other flags can tell "not given" from its
+// zero value.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
