@@ -129,10 +129,7 @@ func run(args []string) int {
 			}
 		}
 	}
-	command := "go run ./bench/cluster"
-	if len(args) > 0 {
-		command += " " + strings.Join(args, " ")
-	}
+	command := mdsection.Command("./bench/cluster", args)
 	section := render(cfg, command, load, revision, results)
 	fmt.Print(section)
 	if err := mdsection.Write(cfg.markdown, "cluster", "## Cluster fan-out\n\n", section); err != nil {

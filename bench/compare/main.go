@@ -73,10 +73,7 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "compare: %v\n", err)
 		return 1
 	}
-	command := "go run ./bench/compare"
-	if len(args) > 0 {
-		command += " " + strings.Join(args, " ")
-	}
+	command := mdsection.Command("./bench/compare", args)
 	table := renderTable(cfg, m, command, time.Now(), results)
 	fmt.Print(table)
 	if err := mdsection.Write(cfg.markdown, "compare", "", table); err != nil {

@@ -50,6 +50,12 @@ func Revision() string {
 	return rev
 }
 
+// Command is how a benchmark program was run, for its section: "go run"
+// with its package and the arguments it got.
+func Command(pkg string, args []string) string {
+	return strings.Join(append([]string{"go", "run", pkg}, args...), " ")
+}
+
 // LoadAverage is the 1, 5 and 15 minute load averages.
 func LoadAverage() string {
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {

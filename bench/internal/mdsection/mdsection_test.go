@@ -75,3 +75,12 @@ func TestRevision(t *testing.T) {
 		t.Fatalf("Revision() = %q, want it to start with %q", got, want)
 	}
 }
+
+func TestCommand(t *testing.T) {
+	if got := Command("./bench/compare", nil); got != "go run ./bench/compare" {
+		t.Fatalf("no arguments: %q", got)
+	}
+	if got := Command("./bench/cluster", []string{"-quick", "-rates", "5,10"}); got != "go run ./bench/cluster -quick -rates 5,10" {
+		t.Fatalf("with arguments: %q", got)
+	}
+}
