@@ -185,3 +185,31 @@ func TestSlowReaderNeverBlocksSender(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTimeout: a client that stops reading while the server has more
+// for it than the socket buffers hold is dropped once the socket has stayed
+// full for WriteTimeout, and its OnClose says the connection was lost.
+func TestWriteTimeout(t *testing.T) {
+	h := &echoHandler{opened: make(chan *Conn, 1)}
+	s := startServer(t, Options{Handler: h, WriteTimeout: 300 * time.Millisecond, OutboundBudget: 256 << 20})
+	c := dialWS(t, s)
+	defer c.nc.Close()
+	sc := <-h.opened
+	msg := bytes.Repeat([]byte{'x'}, 1<<20)
+	// Far more than loopback's socket buffers take (a few MiB each way).
+	for range 64 {
+		if err := sc.WriteMessage(wsproto.OpBinary, msg); err != nil {
+			t.Fatalf("WriteMessage: %v", err)
+		}
+	}
+	if sc.QueuedBytes() == 0 {
+		t.Fatal("nothing waits in the queue: the socket never filled up")
+	}
+	waitFor(t, 10*time.Second, "OnClose of the stalled client", func() bool { return len(h.closeRecords()) == 1 })
+	if r := h.closeRecords()[0]; r.code != wsproto.CloseAbnormal {
+		t.Fatalf("OnClose %+v, want 1006", r)
+	}
+	if s.Backend() == BackendEpoll && s.Stats().WriteTimeouts != 1 {
+		t.Fatalf("Stats().WriteTimeouts = %d, want 1", s.Stats().WriteTimeouts)
+	}
+}

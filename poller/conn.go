@@ -6,7 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/cloudwego/netpoll"
 	"github.com/valyala/bytebufferpool"
 	"github.com/wsgate/wsgate/wsproto"
 )
@@ -26,19 +25,19 @@ const (
 	stateClosed                     // the TCP connection is gone
 )
 
-// Conn is one client connection. It holds no goroutine: its bytes are read
-// by the event loop's task for it, and its writes go straight to the socket
+// Conn is one client connection. It holds no goroutine and, while idle, no
+// buffer: its bytes are read by its event loop (and handed to a read task
+// unless Options.InlineHandlers), and its writes go straight to the socket
 // from the sender's goroutine (see write.go). Its methods are safe for
 // concurrent use.
 type Conn struct {
-	// Fields are ordered so that the struct fits the 352-byte size class:
+	// Fields are ordered so that the struct fits a small size class:
 	// every idle connection holds one.
 	srv   *Server
-	nc    netpoll.Connection
 	id    uint64
 	value atomic.Value
 
-	// read side, owned by the event loop task
+	// read side, owned by the read path (the loop, or the read task)
 	dec      wsproto.Decoder
 	head     *bytebufferpool.ByteBuffer // a request head split across reads
 	lastRead atomic.Int64               // coarse time of the last bytes read
@@ -50,28 +49,44 @@ type Conn struct {
 	deadline     int64
 	nextPing     int64 // owned by the wheel goroutine
 
-	// fdMu is held for reading around each writev on fd. markClosed
-	// takes it for writing before netpoll closes fd, so that a write never
-	// lands on the fd number after it was closed and reused by another
-	// connection.
-	fdMu sync.RWMutex
+	// fdMu is held around each writev on fd and each shutdown of it.
+	// markClosed takes it before the transport closes fd, so that no
+	// write or shutdown lands on the fd number after it was closed and
+	// reused by another connection.
+	fdMu sync.Mutex
 
 	// write side and state, guarded by mu
-	mu          sync.Mutex
+	mu sync.Mutex
+	// inbox holds bytes the loop read for a read task still running
+	// (epoll, without InlineHandlers); nil otherwise.
+	inbox       *bytebufferpool.ByteBuffer
 	queue       []*Frame
-	qhead       int // index of the first unwritten frame in queue
-	off         int // bytes of queue[qhead] already written
-	queued      int // bytes queued and not yet written
+	qhead       int   // index of the first unwritten frame in queue
+	off         int   // bytes of queue[qhead] already written
+	queued      int   // bytes queued and not yet written
+	stalledAt   int64 // coarse time the socket went full, 0 while it takes writes (epoll)
 	closeReason string
 	fd          int32
 	closeCode   wsproto.StatusCode
+	loop        uint16 // index of the epoll loop that owns fd
 	state       connState
 	opened      bool // OnOpen ran, so OnClose must run
 	writing     bool
 	closeAfter  bool // close TCP once the queue drains
-	// inTask, closePending and socketClosing keep netpoll from closing
-	// the socket inside an inline read task (see runTask).
-	inTask, closePending, socketClosing bool
+	// inTask: a read task is running for the connection (an inline one
+	// with netpoll, a handed-off one with epoll).
+	inTask bool
+	// closePending: netpoll must close the socket once the inline task
+	// returns (see runTask).
+	closePending bool
+	// socketClosing: the close of the socket has begun; nothing more is
+	// read.
+	socketClosing bool
+	// released: markClosed ran; fd is closed or about to be.
+	released bool
+	// epoll interest beyond EPOLLIN: the socket is full (EPOLLOUT armed),
+	// the read task is behind (EPOLLIN dropped).
+	wantWrite, readPaused bool
 	// proto is 1 + the index in Options.Subprotocols of the negotiated
 	// subprotocol, 0 for none; set during the handshake.
 	proto uint16
@@ -81,10 +96,10 @@ type Conn struct {
 func (c *Conn) ID() uint64 { return c.id }
 
 // RemoteAddr is the peer's address.
-func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+func (c *Conn) RemoteAddr() net.Addr { return c.srv.tr.remoteAddr(c) }
 
 // LocalAddr is the address the connection was accepted on.
-func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+func (c *Conn) LocalAddr() net.Addr { return c.srv.tr.localAddr(c) }
 
 // Subprotocol is the negotiated subprotocol, or "".
 func (c *Conn) Subprotocol() string {
@@ -118,8 +133,11 @@ func (c *Conn) onData(p []byte) {
 	c.lastRead.Store(c.srv.wheel.now.Load())
 	c.missed.Store(0)
 	c.mu.Lock()
-	st := c.state
+	st, closing := c.state, c.socketClosing
 	c.mu.Unlock()
+	if closing {
+		return // aborted: nothing more counts
+	}
 	switch st {
 	case stateHandshake:
 		c.readHead(p)
@@ -151,10 +169,10 @@ type frameHandler Conn
 func (h *frameHandler) HandleMessage(op wsproto.OpCode, payload []byte) error {
 	c := (*Conn)(h)
 	c.mu.Lock()
-	st := c.state
+	st, closing := c.state, c.socketClosing
 	c.mu.Unlock()
-	if st != stateOpen {
-		return nil // data after our close frame is discarded
+	if st != stateOpen || closing {
+		return nil // data after our close frame, or an abort, is discarded
 	}
 	c.srv.stats.messagesIn.Add(1)
 	defer c.recoverHandler("OnMessage")
@@ -257,8 +275,13 @@ func (c *Conn) Abort() {
 func (c *Conn) onTimer(now int64) {
 	o := &c.srv.opts
 	c.mu.Lock()
-	st := c.state
+	st, stalledAt := c.state, c.stalledAt
 	c.mu.Unlock()
+	if stalledAt != 0 && now-stalledAt >= int64(o.WriteTimeout) {
+		c.srv.stats.writeTimeouts.Add(1)
+		c.Abort() // the peer has not read for WriteTimeout
+		return
+	}
 	switch st {
 	case stateHandshake:
 		c.srv.stats.handshakeTimeouts.Add(1)
@@ -298,30 +321,44 @@ func (c *Conn) scheduleOpenTimer(now int64) {
 			next = max(idle, now)
 		}
 	}
+	c.mu.Lock()
+	if c.stalledAt != 0 {
+		stall := c.stalledAt + int64(o.WriteTimeout)
+		if next < 0 || stall < next {
+			next = max(stall, now)
+		}
+	}
+	c.mu.Unlock()
 	if next >= 0 {
 		c.srv.wheel.schedule(c, next)
 	}
 }
 
-// markClosed runs in netpoll's close callback, which netpoll follows by
-// closing the fd: from here on no write touches the fd, whose number a new
-// connection may get at once.
+// markClosed runs once the transport is about to close fd, after the read
+// path has let go of it: from here on no write or shutdown touches the fd,
+// whose number a new connection may get at once.
 func (c *Conn) markClosed() {
-	c.srv.conns.remove(c)
+	c.srv.conns.remove(c.fd, c)
 	c.srv.wheel.cancel(c)
 	c.mu.Lock()
 	c.state = stateClosed
-	if !c.writing {
+	c.released = true
+	if !c.writing || c.wantWrite {
 		// A writer in progress drops the queue itself when it sees the
-		// closed state.
+		// closed state; one parked for EPOLLOUT never comes back.
 		c.dropQueueLocked()
+		c.writing, c.wantWrite = false, false
 	}
 	c.mu.Unlock()
-	// Wait out a writev that saw the connection open; later ones see it
-	// closed.
+	// Wait out a writev or shutdown that saw the connection open; later
+	// ones see it closed.
 	c.fdMu.Lock()
 	c.fdMu.Unlock()
 }
+
+// closeSocket closes the TCP connection; the transport finishes the close
+// once the read path has let go of the connection.
+func (c *Conn) closeSocket() { c.srv.tr.closeConn(c) }
 
 // onDisconnect runs once when the TCP connection is gone, whoever closed
 // it, after markClosed.
@@ -340,6 +377,16 @@ func (c *Conn) onDisconnect() {
 		defer c.recoverHandler("OnClose")
 		c.srv.opts.Handler.OnClose(c, code, reason)
 	}
-	// The decoder and head buffer belong to the read task; it may still be
-	// running, so they are released by it (see Server.onRequest).
+	// The decoder and head buffer belong to the read path, which releases
+	// them (see Conn.releaseReader).
+}
+
+// releaseReader gives the read side's buffers back once the read path is
+// done with a closed connection.
+func (c *Conn) releaseReader() {
+	c.dec.Release()
+	if c.head != nil {
+		bytebufferpool.Put(c.head)
+		c.head = nil
+	}
 }

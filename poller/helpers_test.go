@@ -89,6 +89,9 @@ func startServer(t testing.TB, o Options) *Server {
 		o.Handler = &echoHandler{}
 	}
 	o.InlineHandlers = o.InlineHandlers || inlineSuite
+	if o.Backend == "" {
+		o.Backend = backendSuite
+	}
 	s, err := NewServer(o)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)

@@ -8,48 +8,70 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-// inlineSuite makes startServer turn Options.InlineHandlers on; only
-// TestInlineHandlers sets it, and no test of the package runs in parallel.
-var inlineSuite bool
+// inlineSuite and backendSuite make startServer turn Options.InlineHandlers
+// on and pick a backend; only the suites below set them, and no test of
+// the package runs in parallel.
+var (
+	inlineSuite  bool
+	backendSuite Backend
+)
 
-// TestInlineHandlers runs the connection-level tests again with the read
-// path on the poller's goroutine: every close requested while an inline
-// task runs must wait for the task to return, or the poller deadlocks.
-func TestInlineHandlers(t *testing.T) {
-	inlineSuite = true
-	defer func() { inlineSuite = false }()
-	for _, tc := range []struct {
-		name string
-		run  func(*testing.T)
-	}{
-		{"Framing", TestFraming},
-		{"FramingLarge", TestFramingLarge},
-		{"PingPong", TestPingPong},
-		{"ReservedBits", TestReservedBits},
-		{"ReservedOpcodes", TestReservedOpcodes},
-		{"Fragmentation", TestFragmentation},
-		{"UTF8", TestUTF8},
-		{"Close", TestClose},
-		{"Limits", TestLimits},
-		{"PingWhileClosingThenClose", TestPingWhileClosingThenClose},
-		{"PingWhileOverBudgetKeepsReading", TestPingWhileOverBudgetKeepsReading},
-		{"NoWriteAfterAbort", TestNoWriteAfterAbort},
-		{"SlowReaderNeverBlocksSender", TestSlowReaderNeverBlocksSender},
-		{"Handshake", TestHandshake},
-		{"HandshakeFallback", TestHandshakeFallback},
-		{"HandshakeTimeout", TestHandshakeTimeout},
-		{"CloseAfterQueuedMessages", TestCloseAfterQueuedMessages},
-		{"OnCloseOncePerConnection", TestOnCloseOncePerConnection},
-		{"QueueFrameFanOut", TestQueueFrameFanOut},
-		{"ShutdownWaitsForOnClose", TestShutdownWaitsForOnClose},
-		{"PingTimeout", TestPingTimeout},
-		{"CloseTimeout", TestCloseTimeout},
-		{"Shutdown", TestShutdown},
-		{"AbortWhileReading", TestAbortWhileReading},
-	} {
+// connectionTests are the connection-level tests that every backend and
+// handler mode must pass: the top-level run covers the default (epoll,
+// handed-off handlers), the suites below the rest.
+var connectionTests = []struct {
+	name string
+	run  func(*testing.T)
+}{
+	{"Framing", TestFraming},
+	{"FramingLarge", TestFramingLarge},
+	{"PingPong", TestPingPong},
+	{"ReservedBits", TestReservedBits},
+	{"ReservedOpcodes", TestReservedOpcodes},
+	{"Fragmentation", TestFragmentation},
+	{"UTF8", TestUTF8},
+	{"Close", TestClose},
+	{"Limits", TestLimits},
+	{"PingWhileClosingThenClose", TestPingWhileClosingThenClose},
+	{"PingWhileOverBudgetKeepsReading", TestPingWhileOverBudgetKeepsReading},
+	{"NoWriteAfterAbort", TestNoWriteAfterAbort},
+	{"SlowReaderNeverBlocksSender", TestSlowReaderNeverBlocksSender},
+	{"WriteTimeout", TestWriteTimeout},
+	{"Handshake", TestHandshake},
+	{"HandshakeFallback", TestHandshakeFallback},
+	{"HandshakeTimeout", TestHandshakeTimeout},
+	{"MaxConns", TestMaxConns},
+	{"CloseAfterQueuedMessages", TestCloseAfterQueuedMessages},
+	{"OnCloseOncePerConnection", TestOnCloseOncePerConnection},
+	{"QueueFrameFanOut", TestQueueFrameFanOut},
+	{"QueueFrameAfterClose", TestQueueFrameAfterClose},
+	{"ShutdownWaitsForOnClose", TestShutdownWaitsForOnClose},
+	{"PingTimeout", TestPingTimeout},
+	{"IdleTimeout", TestIdleTimeout},
+	{"CloseTimeout", TestCloseTimeout},
+	{"Shutdown", TestShutdown},
+	{"AbortWhileReading", TestAbortWhileReading},
+	{"NoGoroutinePerConnection", TestNoGoroutinePerConnection},
+}
+
+// runSuite runs connectionTests with the given backend and handler mode.
+func runSuite(t *testing.T, b Backend, inline bool) {
+	inlineSuite, backendSuite = inline, b
+	defer func() { inlineSuite, backendSuite = false, "" }()
+	for _, tc := range connectionTests {
 		t.Run(tc.name, tc.run)
 	}
 }
+
+// TestInlineHandlers runs the connection-level tests again with the read
+// path on the event loop's goroutine: every close requested while an inline
+// task runs must wait for the task to return, or the loop deadlocks.
+func TestInlineHandlers(t *testing.T) { runSuite(t, BackendEpoll, true) }
+
+// TestNetpollBackend and TestNetpollInline run them on netpoll, the other
+// backend behind the same engine.
+func TestNetpollBackend(t *testing.T) { runSuite(t, BackendNetpoll, false) }
+func TestNetpollInline(t *testing.T)  { runSuite(t, BackendNetpoll, true) }
 
 // abortHandler aborts a connection from inside OnMessage when told so, and
 // echoes everything else.

@@ -77,20 +77,28 @@ type Options struct {
 	// OverflowPolicy applies when a send would exceed OutboundBudget.
 	OverflowPolicy OverflowPolicy
 
-	// ReadBufferSize is the size of netpoll's read buffer nodes, and so of
-	// what an idle connection keeps. netpoll reads at most one node per
-	// read while bytes are consumed as they come, so a frame larger than
-	// a node takes several reads, unless InlineHandlers is set: an inline
-	// task reads the rest of a frame in one read of its own. netpoll's
-	// setting is process-wide, so the first Server started in a process
-	// sets it for all. Default 512 B, which keeps idle connections small;
-	// without InlineHandlers, raise it for few connections with large
-	// messages.
+	// Backend is the readiness source beneath the engine. Default
+	// BackendEpoll.
+	Backend Backend
+	// Loops is the number of epoll event loops, each a goroutine with its
+	// own epoll instance and read buffer. Default GOMAXPROCS. Unused by
+	// BackendNetpoll, which sizes its own pollers.
+	Loops int
+
+	// ReadBufferSize is, with BackendEpoll, the size of each loop's one
+	// shared read buffer (default 64 KiB): idle connections hold none.
+	// With BackendNetpoll it is the size of netpoll's read buffer nodes,
+	// and so of what an idle connection keeps (default 512 B); netpoll
+	// reads at most one node per read while bytes are consumed as they
+	// come, so a frame larger than a node takes several reads unless
+	// InlineHandlers is set. netpoll's setting is process-wide: the first
+	// netpoll Server started in a process sets it for all.
 	ReadBufferSize int
 
 	// InlineHandlers runs the read path (OnHandshake, OnOpen, OnMessage)
 	// on the event loop's own goroutine instead of a goroutine per batch of
-	// reads. It saves about a fifth of the CPU per echoed message (see
+	// reads (started only while the loop has bytes for the connection, one
+	// at a time per connection). It saves about a fifth of the CPU per echoed message (see
 	// BENCHMARKS.md), but a handler that blocks then stalls every
 	// connection of its loop: use it only when handlers never wait (no
 	// remote calls, no locks held long, no I/O). Stats.SlowInlineTasks
@@ -117,7 +125,10 @@ const (
 	DefaultCloseTimeout     = 3 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultOutboundBudget   = 4 << 20
-	DefaultReadBufferSize   = 512
+	// DefaultReadBufferSize is the epoll loops' shared read buffer;
+	// DefaultNetpollReadBufferSize netpoll's node size.
+	DefaultReadBufferSize        = 64 << 10
+	DefaultNetpollReadBufferSize = 512
 )
 
 func (o Options) withDefaults() (Options, error) {
@@ -160,8 +171,20 @@ func (o Options) withDefaults() (Options, error) {
 	if o.OutboundBudget <= 0 {
 		o.OutboundBudget = DefaultOutboundBudget
 	}
+	if o.Backend == "" {
+		o.Backend = BackendEpoll
+	}
+	if o.Loops <= 0 {
+		o.Loops = runtime.GOMAXPROCS(0)
+	}
+	if o.Loops > math.MaxUint16 {
+		return o, fmt.Errorf("poller: %d loops, at most %d", o.Loops, math.MaxUint16)
+	}
 	if o.ReadBufferSize <= 0 {
 		o.ReadBufferSize = DefaultReadBufferSize
+		if o.Backend == BackendNetpoll {
+			o.ReadBufferSize = DefaultNetpollReadBufferSize
+		}
 	}
 	if o.Flushers <= 0 {
 		o.Flushers = runtime.GOMAXPROCS(0)

@@ -3,20 +3,18 @@ package poller
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cloudwego/netpoll"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
 // Handler receives a Server's connection events. Calls for one connection
-// never overlap: netpoll runs a connection's close callback only after its
-// read task (OnHandshake, OnOpen, OnMessage) has returned, and OnClose comes
-// after that callback, on a goroutine of its own. Writes to the connection
+// never overlap: its read path (OnHandshake, OnOpen, OnMessage) runs one
+// batch of bytes at a time, and OnClose comes after the read path has let
+// go of the connection, on a goroutine of its own. Writes to the connection
 // from elsewhere may still be returning ErrClosed while OnClose runs.
 type Handler interface {
 	// OnHandshake sees a valid upgrade request before it is accepted. Return
@@ -34,24 +32,22 @@ type Handler interface {
 	OnClose(c *Conn, code wsproto.StatusCode, reason string)
 }
 
-// Server accepts WebSocket connections on a netpoll event loop.
+// Server accepts WebSocket connections on an event loop (see Backend).
 type Server struct {
 	opts   Options
-	ln     netpoll.Listener
-	loop   netpoll.EventLoop
+	tr     transport
 	wheel  *wheel
 	stats  counters
 	nextID atomic.Uint64
-	conns  connTable
+	// conns holds every live connection by file descriptor: the epoll
+	// loops look connections up in it, Shutdown walks it.
+	conns fdTable[Conn]
 	// flushers write the connections that QueueFrame left to them.
 	flushers flushers
-	// directReads are the buffers of inline tasks' direct reads.
-	directReads sync.Pool
-	count       atomic.Int64
-	mu          sync.Mutex
-	started     bool
-	stopping    atomic.Bool
-	served      chan struct{}
+	count    atomic.Int64
+	mu       sync.Mutex
+	started  bool
+	stopping atomic.Bool
 }
 
 // NewServer checks the options and prepares a server; Start listens.
@@ -60,14 +56,13 @@ func NewServer(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{opts: o, served: make(chan struct{})}
-	s.directReads.New = func() any { return new(directReadBuffer) }
+	s := &Server{opts: o}
+	if s.tr, err = newTransport(s); err != nil {
+		return nil, err
+	}
 	s.wheel = newWheel(o.timerTick(), func(c *Conn, now int64) { c.onTimer(now) })
 	return s, nil
 }
-
-// configureNetpoll applies the process-wide netpoll settings once.
-var configureNetpoll sync.Once
 
 // Start listens on Options.Addr and serves in the background.
 func (s *Server) Start() error {
@@ -76,36 +71,21 @@ func (s *Server) Start() error {
 	if s.started {
 		return errors.New("poller: server already started")
 	}
-	configureNetpoll.Do(func() {
-		// LinkBufferCap is netpoll's floor for a buffer node (4 KiB by
-		// default); without lowering it, every idle connection would keep
-		// a 4 KiB read buffer whatever BufferSize says.
-		netpoll.LinkBufferCap = s.opts.ReadBufferSize
-		netpoll.Configure(netpoll.Config{BufferSize: s.opts.ReadBufferSize, Runner: runTask})
-	})
-	ln, err := netpoll.CreateListener("tcp", s.opts.Addr)
-	if err != nil {
-		return fmt.Errorf("poller: listen on %s: %w", s.opts.Addr, err)
+	if err := s.tr.listen(); err != nil {
+		return err
 	}
-	loop, err := netpoll.NewEventLoop(s.onRequest, netpoll.WithOnPrepare(s.onPrepare))
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("poller: event loop: %w", err)
-	}
-	s.ln, s.loop, s.started = ln, loop, true
+	s.started = true
 	go s.wheel.run()
 	s.flushers.start(s.opts.Flushers)
-	go func() {
-		defer close(s.served)
-		if err := loop.Serve(ln); err != nil && !s.stopping.Load() {
-			s.opts.Logger.Error("poller: serve stopped", "addr", s.opts.Addr, "err", err)
-		}
-	}()
+	s.tr.serve()
 	return nil
 }
 
 // Addr is the address the server listens on.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+func (s *Server) Addr() net.Addr { return s.tr.addr() }
+
+// Backend is the backend the server runs on.
+func (s *Server) Backend() Backend { return s.opts.Backend }
 
 // Serving reports whether the server accepts connections: started and not
 // yet shutting down. It turns false the moment Shutdown begins, so that a
@@ -132,7 +112,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if !started || !s.stopping.CompareAndSwap(false, true) {
 		return nil
 	}
-	s.ln.Close()
+	s.tr.stopAccepting()
 	s.conns.each(func(c *Conn) { c.Close(wsproto.CloseGoingAway, "server shutting down") })
 	var err error
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -145,79 +125,37 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-	s.loop.Shutdown(ctx) // every connection is closed: it only stops the loop
+	s.tr.stop()
 	s.wheel.close()
 	s.flushers.stop()
 	return err
 }
 
-func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
-	ctx := context.Background()
-	// The context handed back is the Conn itself (see connContext): netpoll
-	// keeps it for the connection's life, so it costs no allocation.
+// admit takes a new TCP connection on fd into the engine and starts its
+// handshake deadline; loop is the epoll loop that will own it. It returns nil when the connection must be closed at
+// once: the server is shutting down, MaxConns is reached, or fd is beyond
+// the connection table.
+func (s *Server) admit(fd int32, loop uint16) *Conn {
 	if s.stopping.Load() {
 		s.stats.rejected.Add(1)
-		nc.Close()
-		return ctx
+		return nil
 	}
 	if s.count.Add(1) > int64(s.opts.MaxConns) {
 		s.count.Add(-1)
 		s.stats.rejected.Add(1)
-		nc.Close()
-		return ctx
-	}
-	fdc, ok := nc.(interface{ Fd() int })
-	if !ok {
-		s.count.Add(-1)
-		nc.Close()
-		return ctx
-	}
-	c := &Conn{srv: s, nc: nc, fd: int32(fdc.Fd()), id: s.nextID.Add(1), tslot: -1}
-	c.dec.MaxFrameSize, c.dec.MaxMessageSize = s.opts.MaxFrameSize, s.opts.MaxMessageSize
-	s.stats.accepted.Add(1)
-	nc.SetWriteTimeout(s.opts.WriteTimeout)
-	s.conns.add(c)
-	nc.AddCloseCallback(func(netpoll.Connection) error {
-		// netpoll runs close callbacks in whichever goroutine closed the
-		// connection, which may be a sender deep in application code;
-		// OnClose gets a goroutine of its own instead. Marking the
-		// connection closed cannot wait: netpoll closes the fd as soon as
-		// this returns.
-		c.markClosed()
-		go c.onDisconnect()
 		return nil
-	})
+	}
+	c := &Conn{srv: s, fd: fd, loop: loop, id: s.nextID.Add(1), tslot: -1}
+	c.dec.MaxFrameSize, c.dec.MaxMessageSize = s.opts.MaxFrameSize, s.opts.MaxMessageSize
+	if err := s.conns.add(fd, c); err != nil {
+		s.count.Add(-1)
+		s.stats.rejected.Add(1)
+		s.opts.Logger.Error("poller: refused a connection", "err", err)
+		return nil
+	}
+	s.stats.accepted.Add(1)
 	s.wheel.schedule(c, s.wheel.now.Load()+int64(s.opts.HandshakeTimeout))
-	return (*connContext)(c)
-}
-
-// onRequest runs in the event loop's task for a connection with bytes to
-// read. It consumes all of them, so it never waits for more.
-func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
-	r := nc.Reader()
-	c := connOf(ctx)
-	if c == nil {
-		r.Skip(r.Len())
-		return r.Release()
-	}
-	p, err := r.Next(r.Len())
-	if err != nil {
-		return err
-	}
-	c.onData(p)
-	if err := r.Release(); err != nil {
-		return err
-	}
-	if c.inTask {
-		c.readPending()
-	}
-	c.mu.Lock()
-	closed := c.state == stateClosed
-	c.mu.Unlock()
-	if closed {
-		c.dec.Release()
-	}
-	return nil
+	return c
 }
 
 // forget drops a closed connection from the server's count; markClosed

@@ -13,6 +13,7 @@ type Stats struct {
 	ProtocolErrors    uint64 // connections failed for violating RFC 6455
 	Overflows         uint64 // sends over a connection's OutboundBudget
 	PingTimeouts      uint64 // closed after MaxMissedPongs unanswered pings
+	WriteTimeouts     uint64 // closed after a full socket did not drain for WriteTimeout
 	MessagesIn        uint64 // data messages received
 	// SlowInlineTasks counts inline read tasks that held the event loop
 	// for SlowInlineTask or longer (see Options.InlineHandlers).
@@ -20,10 +21,10 @@ type Stats struct {
 }
 
 type counters struct {
-	accepted, opened, rejected, handshakesRefused, handshakeTimeouts atomic.Uint64
-	protocolErrors, overflows, pingTimeouts, messagesIn              atomic.Uint64
-	slowInlineTasks                                                  atomic.Uint64
-	lastSlowLog                                                      atomic.Int64 // unix ns of the last slow-task warning
+	accepted, opened, rejected, handshakesRefused, handshakeTimeouts   atomic.Uint64
+	protocolErrors, overflows, pingTimeouts, writeTimeouts, messagesIn atomic.Uint64
+	slowInlineTasks                                                    atomic.Uint64
+	lastSlowLog                                                        atomic.Int64 // unix ns of the last slow-task warning
 }
 
 // Stats returns a snapshot of the server's counters.
@@ -39,6 +40,7 @@ func (s *Server) Stats() Stats {
 		ProtocolErrors:    c.protocolErrors.Load(),
 		Overflows:         c.overflows.Load(),
 		PingTimeouts:      c.pingTimeouts.Load(),
+		WriteTimeouts:     c.writeTimeouts.Load(),
 		MessagesIn:        c.messagesIn.Load(),
 		SlowInlineTasks:   c.slowInlineTasks.Load(),
 	}

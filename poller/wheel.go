@@ -110,6 +110,17 @@ func (w *wheel) schedule(c *Conn, at int64) {
 	w.mu.Unlock()
 }
 
+// scheduleBefore moves c's deadline to at if that is sooner than the one
+// set, or sets it if none is.
+func (w *wheel) scheduleBefore(c *Conn, at int64) {
+	w.mu.Lock()
+	later := c.tslot >= 0 && c.deadline <= at
+	w.mu.Unlock()
+	if !later {
+		w.schedule(c, at)
+	}
+}
+
 // cancel removes c from the wheel if it is scheduled.
 func (w *wheel) cancel(c *Conn) {
 	w.mu.Lock()

@@ -11,10 +11,11 @@ import (
 // The write path. A sender appends a frame to the connection's queue; if no
 // write is in progress it becomes the writer and flushes the whole queue
 // with one writev, right away and without blocking (the socket is
-// non-blocking). Only when the socket buffer is full does a goroutine take
-// over and wait for it to drain, so an idle or keeping-up connection costs
-// no goroutine, and a sender never waits for a slow client: over the
-// connection's budget, the overflow policy applies instead.
+// non-blocking). Only when the socket buffer is full does the backend take
+// over and resume the flush once it drains (epoll: the loop on EPOLLOUT;
+// netpoll: a goroutine parked in its writer), so an idle or keeping-up
+// connection costs nothing, and a sender never waits for a slow client:
+// over the connection's budget, the overflow policy applies instead.
 
 // maxIovecs bounds one writev (the kernel's IOV_MAX is 1024).
 const maxIovecs = 1024
@@ -134,11 +135,11 @@ func (c *Conn) flush() {
 			total += len(b)
 			k++
 		}
-		c.fdMu.RLock() // taken under mu: onDisconnect cannot slip in between
+		c.fdMu.Lock() // taken under mu: markClosed cannot slip in between
 		c.mu.Unlock()
 
 		n, err := writev(int(c.fd), iov[:k])
-		c.fdMu.RUnlock()
+		c.fdMu.Unlock()
 		clear(iov[:k]) // drop the pointers into frames
 
 		c.mu.Lock()
@@ -148,53 +149,12 @@ func (c *Conn) flush() {
 		c.mu.Unlock()
 		switch {
 		case err == syscall.EAGAIN || (err == nil && n < total):
-			go c.flushBlocked()
+			c.srv.tr.waitWritable(c)
 			return
 		case err != nil:
 			c.abortWriter()
 			return
 		}
-	}
-}
-
-// flushBlocked waits for a full socket to drain, through netpoll's writer
-// whose Flush parks until the socket is writable or WriteTimeout passes.
-func (c *Conn) flushBlocked() {
-	w := c.nc.Writer()
-	var bufs [][]byte
-	for {
-		c.mu.Lock()
-		if c.finishIfDoneLocked() {
-			return
-		}
-		bufs, total := bufs[:0], 0
-		for i := c.qhead; i < len(c.queue) && len(bufs) < maxIovecs; i++ {
-			b := c.queue[i].buf.B
-			if i == c.qhead {
-				b = b[c.off:]
-			}
-			bufs = append(bufs, b)
-			total += len(b)
-		}
-		c.mu.Unlock()
-
-		var err error
-		for _, b := range bufs {
-			if _, err = w.WriteBinary(b); err != nil {
-				break
-			}
-		}
-		if err == nil {
-			err = w.Flush()
-		}
-		clear(bufs)
-		if err != nil {
-			c.abortWriter()
-			return
-		}
-		c.mu.Lock()
-		c.consumeLocked(total)
-		c.mu.Unlock()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,17 @@ func TestInlineHandlersFlag(t *testing.T) {
 		if got := b.inlineHandlers(fs, *inline); got != c.want {
 			t.Errorf("%s %v: inline %v, want %v", c.app, c.args, got, c.want)
 		}
+	}
+}
+
+// TestPollerFlag: --poller takes the backends poller knows and refuses
+// anything else before starting.
+func TestPollerFlag(t *testing.T) {
+	var stdout, stderr strings.Builder
+	if code := serve([]string{"--poller", "kqueue", "--register-listen="}, &stdout, &stderr); code != 2 {
+		t.Fatalf("exit %d, want 2; stderr %q", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "want epoll or netpoll") {
+		t.Fatalf("stderr %q does not name the backends", stderr.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		drain    = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
 		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
 		metrics  = fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)")
+		backend  = fs.String("poller", string(poller.BackendEpoll), "event loop beneath the connections: epoll (our own loops, small idle connections) or netpoll (cloudwego/netpoll)")
 		inline   = fs.Bool("inline-handlers", false, "run handlers on the event loop's goroutine (poller.Options.InlineHandlers); default: the app's choice, on for echo and broadcast, off for chat")
 		cluster  = addClusterFlags(fs)
 	)
@@ -48,6 +50,10 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
+	if !slices.Contains(poller.Backends, poller.Backend(*backend)) {
+		fmt.Fprintf(stderr, "wsgate serve: --poller %q: want epoll or netpoll\n", *backend)
+		return 2
+	}
 	builtin, err := lookupApp(*appName)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
@@ -75,6 +81,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:      *idle,
 		HandshakeTimeout: *hsTime,
 		InlineHandlers:   inlineHandlers,
+		Backend:          poller.Backend(*backend),
 	}}, app)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
@@ -90,7 +97,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 1
 	}
-	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "open_files", files, "node", gw.NodeID().String())
+	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "poller", *backend, "open_files", files, "node", gw.NodeID().String())
 	fmt.Fprintf(stdout, "listening on %s\n", gw.Addr())
 	if clusterOpts != nil {
 		fmt.Fprintf(stdout, "node %s, rpc on %s\n", gw.NodeID(), gw.RPCAddr())

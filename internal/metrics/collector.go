@@ -62,6 +62,8 @@ func newCollector(gw *api.Gateway) *collector {
 				func(s *poller.Stats) uint64 { return s.Overflows }),
 			counter("ping_timeouts_total", "Connections closed after too many unanswered pings.",
 				func(s *poller.Stats) uint64 { return s.PingTimeouts }),
+			counter("write_timeouts_total", "Connections closed after their socket stayed full for the write timeout (epoll backend).",
+				func(s *poller.Stats) uint64 { return s.WriteTimeouts }),
 			counter("messages_in_total", "Data messages received from clients.",
 				func(s *poller.Stats) uint64 { return s.MessagesIn }),
 			counter("slow_inline_tasks_total", "Inline read tasks that held the event loop 10 ms or longer (InlineHandlers).",

@@ -1,0 +1,247 @@
+//go:build linux
+
+package poller
+
+import (
+	"time"
+
+	"github.com/valyala/bytebufferpool"
+	"golang.org/x/sys/unix"
+)
+
+// loopEvents bounds the events one epoll_wait returns: a busy loop serves
+// a few hundred connections a turn and comes back, rather than taking
+// every ready connection at once.
+const loopEvents = 256
+
+// readsPerWake bounds the reads of one connection in one turn, so that a
+// client streaming large messages cannot starve the others of its loop:
+// what is left is reported again on the next turn (level-triggered).
+const readsPerWake = 4
+
+// eventLoop is one goroutine waiting on one epoll instance.
+type eventLoop struct {
+	t      *epollTransport
+	idx    uint16
+	epfd   int
+	wakefd int // an eventfd written to stop the loop
+	events [loopEvents]unix.EpollEvent
+	buf    []byte // the shared read buffer: bytes live in it for one read
+}
+
+func newEventLoop(t *epollTransport, idx uint16) (*eventLoop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	l := &eventLoop{t: t, idx: idx, epfd: epfd, wakefd: wakefd, buf: make([]byte, t.s.opts.ReadBufferSize)}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		l.close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// watchListener adds the listener; EPOLLEXCLUSIVE wakes one loop per
+// connection instead of all (Linux 4.5 and later; without it, all wake and
+// the losers find EAGAIN).
+func (l *eventLoop) watchListener(lfd int) error {
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLEXCLUSIVE, Fd: int32(lfd)}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, lfd, &ev); err == nil {
+		return nil
+	}
+	ev.Events = unix.EPOLLIN
+	return unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, lfd, &ev)
+}
+
+func (l *eventLoop) close() {
+	unix.Close(l.wakefd)
+	unix.Close(l.epfd)
+}
+
+// wakeUp makes the loop return from its wait and stop.
+func (l *eventLoop) wakeUp() {
+	var one = [8]byte{1}
+	unix.Write(l.wakefd, one[:])
+}
+
+func (l *eventLoop) run() {
+	defer l.t.done.Done()
+	lfd := int32(l.t.lfd)
+	for {
+		n, err := unix.EpollWait(l.epfd, l.events[:], -1)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			l.t.s.opts.Logger.Error("poller: epoll_wait", "loop", l.idx, "err", err)
+			return
+		}
+		for i := range n {
+			ev := &l.events[i]
+			switch ev.Fd {
+			case lfd:
+				l.t.accept()
+			case int32(l.wakefd):
+				return
+			default:
+				l.serve(ev.Fd, ev.Events)
+			}
+		}
+	}
+}
+
+// serve handles one connection's readiness.
+func (l *eventLoop) serve(fd int32, events uint32) {
+	c := l.t.s.conns.get(fd)
+	if c == nil || c.loop != l.idx {
+		return // closed by this turn, or fd reused by another loop's connection
+	}
+	if events&unix.EPOLLOUT != 0 {
+		l.writable(c)
+	}
+	if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		l.readable(c)
+	}
+}
+
+// readable reads what c has, up to readsPerWake buffers, and hands it to
+// the read path; EOF, an error or a close begun elsewhere ends c.
+func (l *eventLoop) readable(c *Conn) {
+	inline := l.t.s.opts.InlineHandlers
+	for range readsPerWake {
+		if c.closeBegun() {
+			break
+		}
+		n, err := unix.Read(int(c.fd), l.buf)
+		for err == unix.EINTR {
+			n, err = unix.Read(int(c.fd), l.buf)
+		}
+		switch {
+		case n > 0:
+		case err == unix.EAGAIN:
+			return
+		default: // EOF or a reset
+			l.t.release(c)
+			return
+		}
+		if inline {
+			l.runInline(c, l.buf[:n])
+		} else if l.handOff(c, l.buf[:n]) {
+			return // the read task is behind: reading resumes when it catches up
+		}
+		if n < len(l.buf) {
+			if c.closeBegun() {
+				break
+			}
+			return // drained for now
+		}
+	}
+	if c.closeBegun() {
+		l.t.release(c)
+	}
+}
+
+// closeBegun reports whether c's close has begun, so nothing more is read.
+func (c *Conn) closeBegun() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.socketClosing
+}
+
+// runInline runs the read path on the loop (Options.InlineHandlers).
+func (l *eventLoop) runInline(c *Conn, p []byte) {
+	start := time.Now()
+	c.onData(p)
+	if held := time.Since(start); held >= SlowInlineTask {
+		l.t.s.noteSlowInlineTask(c, held)
+	}
+}
+
+// handOff queues p for c's read task, starting one if none runs, so that a
+// handler may block without holding up the loop; one task at a time per
+// connection keeps its bytes in order. It reports whether the task is so
+// far behind that the loop stopped reading c: the inbox is bounded by the
+// loop's buffer, and a handler that blocks only holds up its own client.
+func (l *eventLoop) handOff(c *Conn, p []byte) (paused bool) {
+	c.mu.Lock()
+	if c.inbox == nil {
+		c.inbox = bytebufferpool.Get()
+	}
+	c.inbox.B = append(c.inbox.B, p...)
+	start := !c.inTask
+	c.inTask = true
+	if !start && len(c.inbox.B) >= len(l.buf) {
+		c.readPaused, paused = true, true
+		l.rearmLocked(c)
+	}
+	c.mu.Unlock()
+	if start {
+		go c.readTask()
+	}
+	return paused
+}
+
+// readTask feeds the inbox to the read path until it is empty, then ends;
+// if the loop released c meanwhile, it finishes the close.
+func (c *Conn) readTask() {
+	for {
+		c.mu.Lock()
+		b := c.inbox
+		c.inbox = nil
+		if c.readPaused && !c.released {
+			c.readPaused = false
+			c.srv.tr.(*epollTransport).loops[c.loop].rearmLocked(c)
+		}
+		if b == nil {
+			c.inTask = false
+			finish := c.closePending
+			c.closePending = false
+			c.mu.Unlock()
+			if finish {
+				c.releaseReader()
+				c.onDisconnect()
+			}
+			return
+		}
+		c.mu.Unlock()
+		c.onData(b.B)
+		bytebufferpool.Put(b)
+	}
+}
+
+// writable resumes the flush of a socket that had filled up.
+func (l *eventLoop) writable(c *Conn) {
+	c.mu.Lock()
+	if !c.wantWrite {
+		c.mu.Unlock()
+		return
+	}
+	c.wantWrite, c.stalledAt = false, 0
+	l.rearmLocked(c)
+	c.mu.Unlock()
+	c.flush() // c.writing is still set: this loop is the writer now
+}
+
+// rearmLocked sets c's epoll interest from its state: EPOLLIN unless the
+// read task is behind, EPOLLOUT while the socket is full. c.mu is held,
+// and fd is still open unless c was released.
+func (l *eventLoop) rearmLocked(c *Conn) {
+	if c.released {
+		return
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLRDHUP, Fd: c.fd}
+	if !c.readPaused {
+		ev.Events |= unix.EPOLLIN
+	}
+	if c.wantWrite {
+		ev.Events |= unix.EPOLLOUT
+	}
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, int(c.fd), &ev)
+}
