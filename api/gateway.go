@@ -262,7 +262,7 @@ func (h *handler) OnHandshake(c *poller.Conn, r *wsproto.Request) error {
 			ClientID:    p.id,
 			Path:        r.Path,
 			Query:       r.Query(),
-			Header:      r.Header,
+			Header:      r.Header.Clone(), // r is reused once this returns
 			RemoteAddr:  c.RemoteAddr(),
 			Subprotocol: c.Subprotocol(),
 		}

@@ -196,14 +196,15 @@ func TestWriteTimeout(t *testing.T) {
 	defer c.nc.Close()
 	sc := <-h.opened
 	msg := bytes.Repeat([]byte{'x'}, 1<<20)
-	// Far more than loopback's socket buffers take (a few MiB each way).
-	for range 64 {
-		if err := sc.WriteMessage(wsproto.OpBinary, msg); err != nil {
-			t.Fatalf("WriteMessage: %v", err)
+	// Until the socket is full and bytes wait in the queue: loopback's
+	// socket buffers take a few MiB each way. The clock starts then.
+	for i := 0; sc.QueuedBytes() == 0; i++ {
+		if i == 256 {
+			t.Fatal("nothing waits in the queue after 256 MiB: the socket never filled up")
 		}
-	}
-	if sc.QueuedBytes() == 0 {
-		t.Fatal("nothing waits in the queue: the socket never filled up")
+		if err := sc.WriteMessage(wsproto.OpBinary, msg); err != nil {
+			t.Fatalf("WriteMessage %d: %v", i, err)
+		}
 	}
 	waitFor(t, 10*time.Second, "OnClose of the stalled client", func() bool { return len(h.closeRecords()) == 1 })
 	if r := h.closeRecords()[0]; r.code != wsproto.CloseAbnormal {

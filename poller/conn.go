@@ -35,7 +35,7 @@ type Conn struct {
 	// every idle connection holds one.
 	srv   *Server
 	id    uint64
-	value atomic.Value
+	value atomic.Pointer[any]
 
 	// read side, owned by the read path (the loop, or the read task)
 	dec      wsproto.Decoder
@@ -61,11 +61,11 @@ type Conn struct {
 	// (epoll, without InlineHandlers); nil otherwise.
 	inbox       *bytebufferpool.ByteBuffer
 	queue       []*Frame
-	qhead       int   // index of the first unwritten frame in queue
-	off         int   // bytes of queue[qhead] already written
-	queued      int   // bytes queued and not yet written
-	stalledAt   int64 // coarse time the socket went full, 0 while it takes writes (epoll)
-	closeReason string
+	off         int     // bytes of queue[qhead] already written
+	queued      int     // bytes queued and not yet written
+	stalledAt   int64   // coarse time the socket went full, 0 while it takes writes (epoll)
+	closeReason *string // why we or the peer closed; nil until then
+	qhead       int32   // index of the first unwritten frame in queue
 	fd          int32
 	closeCode   wsproto.StatusCode
 	loop        uint16 // index of the epoll loop that owns fd
@@ -114,7 +114,7 @@ func (c *Conn) SetValue(v any) { c.value.Store(&v) }
 
 // Value returns what SetValue stored, or nil.
 func (c *Conn) Value() any {
-	if p, _ := c.value.Load().(*any); p != nil {
+	if p := c.value.Load(); p != nil {
 		return *p
 	}
 	return nil
@@ -212,7 +212,7 @@ func (c *Conn) onPeerClose(code wsproto.StatusCode, reason string) {
 	switch c.state {
 	case stateOpen:
 		c.state = stateClosing
-		c.closeCode, c.closeReason = code, reason
+		c.closeCode, c.closeReason = code, &reason
 		c.mu.Unlock()
 		f := newCloseFrame(code, "")
 		c.enqueue(f, true, true)
@@ -257,7 +257,7 @@ func (c *Conn) closeWith(code wsproto.StatusCode, reason string, now bool) error
 		return ErrClosed
 	}
 	c.state = stateClosing
-	c.closeCode, c.closeReason = code, reason
+	c.closeCode, c.closeReason = code, &reason
 	c.mu.Unlock()
 	f := newCloseFrame(code, reason)
 	c.enqueue(f, true, now)
@@ -365,7 +365,10 @@ func (c *Conn) closeSocket() { c.srv.tr.closeConn(c) }
 func (c *Conn) onDisconnect() {
 	c.mu.Lock()
 	opened := c.opened
-	code, reason := c.closeCode, c.closeReason
+	code, reason := c.closeCode, ""
+	if c.closeReason != nil {
+		reason = *c.closeReason
+	}
 	c.mu.Unlock()
 	// The connection counts until OnClose has returned, so that Shutdown,
 	// which waits for the count to reach zero, waits for OnClose too.

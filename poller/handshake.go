@@ -51,8 +51,12 @@ func (c *Conn) readHead(p []byte) {
 func (c *Conn) handshake(head []byte) bool {
 	s := c.srv
 	o := &s.opts
-	req, herr := wsproto.ParseHead(head)
-	if herr != nil {
+	req := s.requests.Get().(*wsproto.Request)
+	defer func() {
+		req.Reset()
+		s.requests.Put(req)
+	}()
+	if herr := req.Parse(head); herr != nil {
 		c.refuse(herr)
 		return false
 	}
@@ -60,7 +64,7 @@ func (c *Conn) handshake(head []byte) bool {
 		c.serveHTTP(req)
 		return false
 	}
-	if herr = req.CheckUpgrade(); herr != nil {
+	if herr := req.CheckUpgrade(); herr != nil {
 		c.refuse(herr)
 		return false
 	}
@@ -68,6 +72,7 @@ func (c *Conn) handshake(head []byte) bool {
 		c.proto = uint16(slices.Index(o.Subprotocols, p) + 1)
 	}
 	if err := c.callOnHandshake(req); err != nil {
+		var herr *wsproto.HTTPError
 		if !errors.As(err, &herr) {
 			herr = &wsproto.HTTPError{Status: http.StatusForbidden, Reason: "handshake refused"}
 		}

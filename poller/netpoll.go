@@ -254,9 +254,9 @@ func (c *Conn) flushBlocked(w netpoll.Writer) {
 			return
 		}
 		bufs, total := bufs[:0], 0
-		for i := c.qhead; i < len(c.queue) && len(bufs) < maxIovecs; i++ {
+		for i := int(c.qhead); i < len(c.queue) && len(bufs) < maxIovecs; i++ {
 			b := c.queue[i].buf.B
-			if i == c.qhead {
+			if i == int(c.qhead) {
 				b = b[c.off:]
 			}
 			bufs = append(bufs, b)

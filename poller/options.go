@@ -35,7 +35,8 @@ type Options struct {
 	// HTTPFallback. Default "/ws"; "*" accepts WebSocket on any path.
 	Path string
 	// HTTPFallback answers plain HTTP requests and requests for other
-	// paths. The connection is closed after the response. Default: 404.
+	// paths; r is valid only during the call. The connection is closed
+	// after the response. Default: 404.
 	HTTPFallback func(r *wsproto.Request) (status int, header http.Header, body []byte)
 
 	// MaxConns bounds open connections; further accepts are closed at once

@@ -19,7 +19,9 @@ import (
 type Handler interface {
 	// OnHandshake sees a valid upgrade request before it is accepted. Return
 	// a *wsproto.HTTPError to refuse with its status (any other error
-	// refuses with 403). c.SetValue may be called here.
+	// refuses with 403). c.SetValue may be called here. r and what it holds
+	// (its Header above all) are valid only during the call: the server
+	// reuses them for the next handshake; copy what you keep.
 	OnHandshake(c *Conn, r *wsproto.Request) error
 	// OnOpen runs once the 101 response is queued.
 	OnOpen(c *Conn)
@@ -42,6 +44,8 @@ type Server struct {
 	// conns holds every live connection by file descriptor: the epoll
 	// loops look connections up in it, Shutdown walks it.
 	conns fdTable[Conn]
+	// requests are the parsed handshakes, reused (see Handler.OnHandshake).
+	requests sync.Pool
 	// flushers write the connections that QueueFrame left to them.
 	flushers flushers
 	count    atomic.Int64
@@ -57,6 +61,7 @@ func NewServer(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: o}
+	s.requests.New = func() any { return new(wsproto.Request) }
 	if s.tr, err = newTransport(s); err != nil {
 		return nil, err
 	}

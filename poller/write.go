@@ -99,6 +99,9 @@ func (c *Conn) add(f *Frame, final, closeAfter bool) (start bool, err error) {
 		return false, ErrOverflow
 	}
 	f.retain()
+	if c.queue == nil {
+		c.queue = queueArrays.Get().(*queueArray)[:0]
+	}
 	c.queue = append(c.queue, f)
 	c.queued += n
 	c.closeAfter = c.closeAfter || closeAfter
@@ -122,9 +125,9 @@ func (c *Conn) flush() {
 			return
 		}
 		k, total := 0, 0
-		for i := c.qhead; i < len(c.queue) && k < maxIovecs; i++ {
+		for i := int(c.qhead); i < len(c.queue) && k < maxIovecs; i++ {
 			b := c.queue[i].buf.B
-			if i == c.qhead {
+			if i == int(c.qhead) {
 				b = b[c.off:]
 			}
 			if len(b) == 0 {
@@ -168,7 +171,7 @@ func (c *Conn) finishIfDoneLocked() bool {
 		c.mu.Unlock()
 		return true
 	}
-	if c.qhead < len(c.queue) {
+	if int(c.qhead) < len(c.queue) {
 		return false
 	}
 	c.writing = false
@@ -196,13 +199,13 @@ func (c *Conn) consumeLocked(n int) {
 		c.qhead++
 		c.off = 0
 	}
-	if c.qhead == len(c.queue) {
+	if int(c.qhead) == len(c.queue) {
 		c.resetQueueLocked()
 	}
 }
 
 func (c *Conn) dropQueueLocked() {
-	for i := c.qhead; i < len(c.queue); i++ {
+	for i := int(c.qhead); i < len(c.queue); i++ {
 		c.queue[i].Release()
 		c.queue[i] = nil
 	}
@@ -210,15 +213,20 @@ func (c *Conn) dropQueueLocked() {
 	c.queued, c.off = 0, 0
 }
 
-// resetQueueLocked empties the queue, keeping a small backing array for the
-// next burst and giving a large one back to the collector.
+// queueArray is the backing array of a short queue. An idle connection
+// holds none: a burst borrows one from queueArrays and gives it back once
+// written, and only a longer backlog grows a queue of its own.
+type queueArray [8]*Frame
+
+var queueArrays = sync.Pool{New: func() any { return new(queueArray) }}
+
+// resetQueueLocked empties the queue and gives its backing array back.
+// Written frames were cleared from it already.
 func (c *Conn) resetQueueLocked() {
-	if cap(c.queue) > 16 {
-		c.queue = nil
-	} else {
-		c.queue = c.queue[:0]
+	if cap(c.queue) == len(queueArray{}) {
+		queueArrays.Put((*queueArray)(c.queue[:cap(c.queue)]))
 	}
-	c.qhead = 0
+	c.queue, c.qhead = nil, 0
 }
 
 // abortWriter ends a write that failed: the peer is gone or stalled past

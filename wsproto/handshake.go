@@ -84,32 +84,47 @@ func ParseRequest(head []byte) (*Request, *HTTPError) {
 // malformed request (including more than one Host field) and 431 for too
 // many header fields.
 func ParseHead(head []byte) (*Request, *HTTPError) {
+	r := new(Request)
+	if err := r.Parse(head); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Parse is ParseHead into r, whose header map and slices are reused: a
+// server that parses a storm of handshakes keeps Requests in a pool and
+// Resets them after use, so that each handshake does not leave a map
+// behind for the collector. On error r holds part of the head.
+func (r *Request) Parse(head []byte) *HTTPError {
 	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
 	if !ok {
-		return nil, httpError(http.StatusBadRequest, "malformed request line")
+		return httpError(http.StatusBadRequest, "malformed request line")
 	}
 	method, rest1, ok1 := bytes.Cut(line, []byte(" "))
 	target, proto, ok2 := bytes.Cut(rest1, []byte(" "))
 	if !ok1 || !ok2 || !validToken(method) || len(target) == 0 {
-		return nil, httpError(http.StatusBadRequest, "malformed request line")
+		return httpError(http.StatusBadRequest, "malformed request line")
 	}
 	if !validHTTPVersion(proto) {
-		return nil, httpError(http.StatusBadRequest, "HTTP/1.1 or later required")
+		return httpError(http.StatusBadRequest, "HTTP/1.1 or later required")
 	}
 	if bytes.ContainsFunc(target, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		// RFC 3986 has no place for control characters; one kept in Path
 		// could reach a log line or a response header.
-		return nil, httpError(http.StatusBadRequest, "control character in request target")
+		return httpError(http.StatusBadRequest, "control character in request target")
 	}
 	if target[0] != '/' {
-		return nil, httpError(http.StatusBadRequest, "request target must be an absolute path")
+		return httpError(http.StatusBadRequest, "request target must be an absolute path")
 	}
 	rawPath, rawQuery, _ := bytes.Cut(target, []byte("?"))
 	path, err := url.PathUnescape(string(rawPath))
 	if err != nil {
-		return nil, httpError(http.StatusBadRequest, "malformed request path")
+		return httpError(http.StatusBadRequest, "malformed request path")
 	}
-	r := &Request{Method: string(method), Path: path, RawQuery: string(rawQuery), Header: make(http.Header, 8)}
+	r.Method, r.Path, r.RawQuery = string(method), path, string(rawQuery)
+	if r.Header == nil {
+		r.Header = make(http.Header, 8)
+	}
 
 	lines := 0
 	for len(rest) > 0 {
@@ -118,15 +133,15 @@ func ParseHead(head []byte) (*Request, *HTTPError) {
 			break // the blank line ending the head
 		}
 		if lines++; lines > maxHeaderLines {
-			return nil, httpError(http.StatusRequestHeaderFieldsTooLarge, "too many header fields")
+			return httpError(http.StatusRequestHeaderFieldsTooLarge, "too many header fields")
 		}
 		name, value, ok := bytes.Cut(line, []byte(":"))
 		if !ok || !validToken(name) {
-			return nil, httpError(http.StatusBadRequest, "malformed header field")
+			return httpError(http.StatusBadRequest, "malformed header field")
 		}
 		v := string(bytes.Trim(value, " \t"))
 		if !validFieldValue(v) {
-			return nil, httpError(http.StatusBadRequest, "malformed header field")
+			return httpError(http.StatusBadRequest, "malformed header field")
 		}
 		key := textproto.CanonicalMIMEHeaderKey(string(name))
 		r.Header[key] = append(r.Header[key], v)
@@ -134,10 +149,18 @@ func ParseHead(head []byte) (*Request, *HTTPError) {
 	// RFC 9112 section 3.2: two Host fields must be refused, as parties that
 	// pick different ones disagree about where the request goes.
 	if len(r.Header["Host"]) > 1 {
-		return nil, httpError(http.StatusBadRequest, "more than one Host field")
+		return httpError(http.StatusBadRequest, "more than one Host field")
 	}
 	r.Host = r.Header.Get("Host")
-	return r, nil
+	return nil
+}
+
+// Reset empties r for another Parse, keeping the storage of its header map
+// and Protocols. Whatever r held must no longer be in use.
+func (r *Request) Reset() {
+	clear(r.Header)
+	clear(r.Protocols)
+	*r = Request{Header: r.Header, Protocols: r.Protocols[:0]}
 }
 
 // IsUpgrade reports whether the request asks for a WebSocket upgrade at all

@@ -257,3 +257,29 @@ func TestAppendResponse(t *testing.T) {
 		t.Fatalf("%q", resp)
 	}
 }
+
+// TestRequestReuse: a Request parsed, Reset and parsed again holds only
+// the second head, however the first differed.
+func TestRequestReuse(t *testing.T) {
+	first := "GET /a?x=1 HTTP/1.1\r\nHost: one\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+		"Sec-WebSocket-Protocol: chat, superchat\r\nX-Only-First: yes\r\n\r\n"
+	second := "POST /b HTTP/1.1\r\nHost: two\r\n\r\n"
+	var r Request
+	if err := r.Parse([]byte(first)); err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	if err := r.CheckUpgrade(); err != nil || len(r.Protocols) != 2 {
+		t.Fatalf("first: CheckUpgrade %v, protocols %q", err, r.Protocols)
+	}
+	r.Reset()
+	if err := r.Parse([]byte(second)); err != nil {
+		t.Fatalf("second: %v", err)
+	}
+	if r.Method != "POST" || r.Path != "/b" || r.RawQuery != "" || r.Host != "two" || r.Key != "" || len(r.Protocols) != 0 {
+		t.Fatalf("second parsed as %+v", r)
+	}
+	if len(r.Header) != 1 || r.Header.Get("X-Only-First") != "" {
+		t.Fatalf("second header %v, want Host only", r.Header)
+	}
+}

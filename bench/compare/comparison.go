@@ -155,8 +155,11 @@ func (c *comparison) runOnce(s string, w workload, rate float64, tag string) (*b
 	c.nextPort++
 	listen := "127.0.0.1:" + strconv.Itoa(port)
 	argv := []string{c.peerBin, "--server", s, "--app", w.app, "--listen", listen}
-	if s == "wsgate" {
+	switch s {
+	case "wsgate":
 		argv = []string{c.wsgateBin, "serve", "--app", w.app, "--listen", listen, "--log-level", "warn"}
+	case "wsgate-netpoll":
+		argv = []string{c.wsgateBin, "serve", "--app", w.app, "--listen", listen, "--log-level", "warn", "--poller", "netpoll"}
 	}
 	base := filepath.Join(c.cfg.outDir, fmt.Sprintf("%s-%s-%s", s, w.key, tag))
 	srv, err := startServer(s, c.cfg.serverCPU, argv, base+".server.log")

@@ -87,7 +87,7 @@ func run(args []string) int {
 func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	servers := fs.String("servers", "wsgate,nbio,gws,gorilla,netpoll,gnet", "servers to compare: wsgate and bench/peers names (netpoll and gnet are reference points)")
+	servers := fs.String("servers", "wsgate,wsgate-netpoll,nbio,gws,gorilla,netpoll,gnet", "servers to compare: wsgate (its default epoll backend), wsgate-netpoll (--poller netpoll) and bench/peers names (netpoll and gnet are reference points)")
 	rates := fs.String("bcast-rates", "", "bcast publish rates (messages/s) tried in rising order; the highest with nothing missing is kept (default 5,10,20,50,100; quick 100). One rate skips the search")
 	fs.IntVar(&cfg.runs, "runs", 3, "runs of every workload per server; the table shows medians")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 500 connections, 2s windows, 1 run unless -runs is given")
@@ -154,10 +154,10 @@ func parseFlags(args []string) (config, error) {
 	for _, s := range strings.Split(*servers, ",") {
 		s = strings.TrimSpace(s)
 		switch s {
-		case "wsgate", "nbio", "gws", "gorilla", "netpoll", "gnet":
+		case "wsgate", "wsgate-netpoll", "nbio", "gws", "gorilla", "netpoll", "gnet":
 			cfg.servers = append(cfg.servers, s)
 		default:
-			return cfg, fmt.Errorf("unknown server %q (have: wsgate, nbio, gws, gorilla, netpoll, gnet)", s)
+			return cfg, fmt.Errorf("unknown server %q (have: wsgate, wsgate-netpoll, nbio, gws, gorilla, netpoll, gnet)", s)
 		}
 	}
 	if cfg.echoRate <= 0 {

@@ -46,7 +46,7 @@ func TestDefaultServersIncludeReferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"wsgate", "nbio", "gws", "gorilla", "netpoll", "gnet"}
+	want := []string{"wsgate", "wsgate-netpoll", "nbio", "gws", "gorilla", "netpoll", "gnet"}
 	if !slices.Equal(cfg.servers, want) {
 		t.Fatalf("servers %q, want %q", cfg.servers, want)
 	}

@@ -1,0 +1,15 @@
+package poller
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestConnSize keeps the per-connection struct in the 320-byte size class:
+// every idle connection holds one, so a field added carelessly costs a
+// size class (32 bytes) per connection.
+func TestConnSize(t *testing.T) {
+	if n := unsafe.Sizeof(Conn{}); n > 320 {
+		t.Fatalf("Conn is %d bytes, over the 320-byte size class", n)
+	}
+}
