@@ -82,7 +82,10 @@ func (p ClientIDParts) String() string {
 	binary.BigEndian.PutUint32(b[0:4], uint32(p.Node))
 	binary.BigEndian.PutUint64(b[4:12], p.Incarnation)
 	binary.BigEndian.PutUint64(b[12:20], p.Seq)
-	return hex.EncodeToString(b[:])
+	// One allocation, the string's own: every connection gets an id.
+	var text [ClientIDLen]byte
+	hex.Encode(text[:], b[:])
+	return string(text[:])
 }
 
 // IDGenerator issues the clientIDs of one node start.
