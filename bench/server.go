@@ -73,11 +73,15 @@ func sampleProc(pid int) (procSample, error) {
 // ServerFigures are the server's costs, from samples before connecting
 // (idle), at the start and at the end of the measurement window.
 type ServerFigures struct {
-	PID            int     `json:"pid"`
-	MetricsURL     string  `json:"metrics_url,omitempty"`
-	RSSIdle        int64   `json:"rss_idle_bytes"`
-	RSSLoaded      int64   `json:"rss_loaded_bytes"`
-	RSSPerConn     float64 `json:"rss_bytes_per_conn"`
+	PID        int     `json:"pid"`
+	MetricsURL string  `json:"metrics_url,omitempty"`
+	RSSIdle    int64   `json:"rss_idle_bytes"`
+	RSSLoaded  int64   `json:"rss_loaded_bytes"`
+	RSSPerConn float64 `json:"rss_bytes_per_conn"`
+	// RSSEnd and RSSPerConnEnd are sampled at the end of the window: under
+	// load (echo at full speed) rather than with the connections idle.
+	RSSEnd         int64   `json:"rss_end_bytes"`
+	RSSPerConnEnd  float64 `json:"rss_bytes_per_conn_end"`
 	Threads        int     `json:"threads"`
 	CPUSeconds     float64 `json:"cpu_seconds"` // during the window
 	CPUUtilization float64 `json:"cpu_cores"`   // CPU seconds per wall second
@@ -96,11 +100,12 @@ type ServerFigures struct {
 func serverFigures(o Options, idle, start, end procSample, window time.Duration, conns, msgs int64) *ServerFigures {
 	f := &ServerFigures{
 		PID: o.ServerPID, MetricsURL: o.ServerMetrics,
-		RSSIdle: idle.RSS, RSSLoaded: start.RSS, Threads: end.Threads,
+		RSSIdle: idle.RSS, RSSLoaded: start.RSS, RSSEnd: end.RSS, Threads: end.Threads,
 		GoroutinesIdle: idle.Goroutines, GoroutinesLoaded: start.Goroutines, GoroutinesEnd: end.Goroutines,
 	}
 	if conns > 0 {
 		f.RSSPerConn = float64(start.RSS-idle.RSS) / float64(conns)
+		f.RSSPerConnEnd = float64(end.RSS-idle.RSS) / float64(conns)
 	}
 	cpu := end.CPU - start.CPU
 	f.CPUSeconds = cpu.Seconds()

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +30,8 @@ type config struct {
 	runs       int           // runs of every workload per server; default 3
 	quick      bool          // smoke sizes and durations
 	servers    []string      // wsgate and peer names; default all, the reference peers included
+	workloads  []string      // workload keys; default all
+	stormRate  float64       // connects/s asked by the storm workload; default 10000
 	idleConns  int           // conns workload; default 19000
 	echoConns  int           // echo workload; default 10000
 	bcastConns int           // bcast subscribers; default 10000
@@ -45,6 +48,9 @@ type config struct {
 	outDir     string        // raw reports; default bench/out/compare-TIMESTAMP
 	markdown   string        // file with the markers; default BENCHMARKS.md
 }
+
+// workloadKeys name the workloads, in table order.
+var workloadKeys = []string{"idle", "storm", "echo64", "echo1k", "echoOpen", "bcast"}
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -88,6 +94,8 @@ func parseFlags(args []string) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	servers := fs.String("servers", "wsgate,wsgate-netpoll,nbio,gws,gorilla,netpoll,gnet", "servers to compare: wsgate (its default epoll backend), wsgate-netpoll (--poller netpoll) and bench/peers names (netpoll and gnet are reference points)")
+	workloads := fs.String("workloads", strings.Join(workloadKeys, ","), "workloads to run, a subset of "+strings.Join(workloadKeys, ","))
+	fs.Float64Var(&cfg.stormRate, "storm-rate", 10000, "storm workload: connections per second asked of the client")
 	rates := fs.String("bcast-rates", "", "bcast publish rates (messages/s) tried in rising order; the highest with nothing missing is kept (default 5,10,20,50,100; quick 100). One rate skips the search")
 	fs.IntVar(&cfg.runs, "runs", 3, "runs of every workload per server; the table shows medians")
 	fs.BoolVar(&cfg.quick, "quick", false, "smoke run: 500 connections, 2s windows, 1 run unless -runs is given")
@@ -159,6 +167,16 @@ func parseFlags(args []string) (config, error) {
 		default:
 			return cfg, fmt.Errorf("unknown server %q (have: wsgate, wsgate-netpoll, nbio, gws, gorilla, netpoll, gnet)", s)
 		}
+	}
+	for _, w := range strings.Split(*workloads, ",") {
+		w = strings.TrimSpace(w)
+		if !slices.Contains(workloadKeys, w) {
+			return cfg, fmt.Errorf("unknown workload %q (have: %s)", w, strings.Join(workloadKeys, ", "))
+		}
+		cfg.workloads = append(cfg.workloads, w)
+	}
+	if cfg.stormRate <= 0 {
+		return cfg, fmt.Errorf("-storm-rate must be positive")
 	}
 	if cfg.echoRate <= 0 {
 		return cfg, fmt.Errorf("-echo-rate must be positive")

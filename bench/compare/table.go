@@ -96,6 +96,9 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	// rows writes a table's header and a row per server for workload key
 	// (n/a for a server without reports), then the reason of each n/a.
 	rows := func(key, header, notePrefix string, cells func(o *outcome) string) {
+		if !slices.Contains(cfg.workloads, key) {
+			return
+		}
 		p("%s", header)
 		cols := strings.Count(header[:strings.IndexByte(header, '\n')], "|") - 1
 		for _, s := range cfg.servers {
@@ -113,7 +116,10 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 		}
 	}
 
-	p("Idle: %d connections held, server sampled %s after the last one opened.\n\n", cfg.idleConns, cfg.settle)
+	ran := func(key string) bool { return slices.Contains(cfg.workloads, key) }
+	if ran("idle") {
+		p("Idle: %d connections held, server sampled %s after the last one opened.\n\n", cfg.idleConns, cfg.settle)
+	}
 	rows("idle", "| server | RSS idle | RSS with conns | RSS per conn | threads | connect/s | ok |\n|---|---:|---:|---:|---:|---:|---|\n", "",
 		func(o *outcome) string {
 			return fmt.Sprintf("%.1f MiB | %.1f MiB | %.0f B | %.0f | %.0f | %s",
@@ -124,20 +130,40 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 				med(o, func(r *bench.Report) float64 { return r.ConnectRate }), okRuns(o))
 		})
 
+	if ran("storm") {
+		p("\nConnect storm: %d connections asked at %g/s, held %s: the rate reached and how long handshakes took.\n\n",
+			cfg.idleConns, cfg.stormRate, cfg.idleHold)
+	}
+	rows("storm", "| server | connect/s | handshake p50 | p90 | p99 | max | connect errors | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n", " storm",
+		func(o *outcome) string {
+			return fmt.Sprintf("%.0f | %s | %s | %s | %s | %.0f | %s",
+				med(o, func(r *bench.Report) float64 { return r.ConnectRate }),
+				usText(med(o, func(r *bench.Report) float64 { return float64(r.Handshake.P50) })),
+				usText(med(o, func(r *bench.Report) float64 { return float64(r.Handshake.P90) })),
+				usText(med(o, func(r *bench.Report) float64 { return float64(r.Handshake.P99) })),
+				usText(med(o, func(r *bench.Report) float64 { return float64(r.Handshake.Max) })),
+				med(o, func(r *bench.Report) float64 { return float64(r.ConnectErrors) }), okRuns(o))
+		})
+
 	for _, e := range []struct{ key, size string }{{"echo64", "64 B"}, {"echo1k", "1 KiB"}} {
-		p("\nEcho %s: %d connections, closed loop (each sends its next message when the echo arrives), %s window. "+
-			"Client CPU near 1 core means the client, not the server, set the pace.\n\n", e.size, cfg.echoConns, cfg.duration)
-		rows(e.key, "| server | round trips/s | p50 | p99 | server CPU per echo | server cores | client cores | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n", " "+e.size,
+		if ran(e.key) {
+			p("\nEcho %s: %d connections, closed loop (each sends its next message when the echo arrives), %s window. "+
+				"Client CPU near 1 core means the client, not the server, set the pace. "+
+				"RSS per conn is sampled at the end of the window, every connection echoing.\n\n", e.size, cfg.echoConns, cfg.duration)
+		}
+		rows(e.key, "| server | round trips/s | p50 | p99 | server CPU per echo | server cores | client cores | RSS per conn | ok |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n", " "+e.size,
 			func(o *outcome) string {
-				return fmt.Sprintf("%.0f | %s | %s | %.1f µs | %.2f | %.2f | %s",
+				return fmt.Sprintf("%.0f | %s | %s | %.1f µs | %.2f | %.2f | %.0f B | %s",
 					med(o, perSecond), usText(med(o, p50)), usText(med(o, p99)), med(o, serverCPUPerMessage),
 					med(o, func(r *bench.Report) float64 { return r.Server.CPUUtilization }),
-					med(o, clientCores), okRuns(o))
+					med(o, clientCores), med(o, func(r *bench.Report) float64 { return r.Server.RSSPerConnEnd }), okRuns(o))
 			})
 	}
 
-	p("\nEcho at equal load: %d connections, 64 B, open loop at %g messages/s in all, %s window: "+
-		"latency and CPU when no server is saturated.\n\n", cfg.echoConns, cfg.echoRate, cfg.duration)
+	if ran("echoOpen") {
+		p("\nEcho at equal load: %d connections, 64 B, open loop at %g messages/s in all, %s window: "+
+			"latency and CPU when no server is saturated.\n\n", cfg.echoConns, cfg.echoRate, cfg.duration)
+	}
 	rows("echoOpen", "| server | round trips/s | p50 | p99 | p99.9 | max | server CPU per echo | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n", " open loop",
 		func(o *outcome) string {
 			return fmt.Sprintf("%.0f | %s | %s | %s | %s | %.1f µs | %s",
@@ -155,8 +181,10 @@ func renderTable(cfg config, m machine, command string, at time.Time, results ma
 	if len(rates) == 1 {
 		how = "fixed at " + rates[0] + "/s"
 	}
-	p("\nBroadcast: %d subscribers, 128 B messages from one publisher, %s window; publish rate %s.\n\n",
-		cfg.bcastConns, cfg.duration, how)
+	if ran("bcast") {
+		p("\nBroadcast: %d subscribers, 128 B messages from one publisher, %s window; publish rate %s.\n\n",
+			cfg.bcastConns, cfg.duration, how)
+	}
 	rows("bcast", "| server | publish rate | deliveries/s | p50 | p99 | missing | server CPU per delivery | ok |\n|---|---:|---:|---:|---:|---:|---:|---|\n", "",
 		func(o *outcome) string {
 			return fmt.Sprintf("%g/s | %.0f | %s | %s | %.0f | %.2f µs | %s", o.rate,

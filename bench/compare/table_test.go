@@ -65,7 +65,7 @@ func TestReferenceRows(t *testing.T) {
 		results := map[string]map[string]*outcome{}
 		for _, s := range cfg.servers {
 			results[s] = map[string]*outcome{}
-			for _, key := range []string{"idle", "echo64", "echo1k", "echoOpen", "bcast"} {
+			for _, key := range workloadKeys {
 				results[s][key] = &outcome{reports: []*bench.Report{report}, rate: 100}
 			}
 		}
@@ -74,13 +74,43 @@ func TestReferenceRows(t *testing.T) {
 
 	out := render("wsgate,nbio,netpoll,gnet")
 	for _, want := range []string{"| wsgate |", "| nbio |", "| netpoll (reference) |", "| gnet (reference) |", "netpoll and gnet are reference points, not targets"} {
-		// Five tables: idle, echo 64 B, echo 1 KiB, echo at equal load, broadcast.
+		// Six tables: idle, storm, echo 64 B, echo 1 KiB, echo at equal load, broadcast.
 		n := strings.Count(out, want)
-		if strings.HasPrefix(want, "|") && n != 5 || !strings.HasPrefix(want, "|") && n != 1 {
+		if strings.HasPrefix(want, "|") && n != 6 || !strings.HasPrefix(want, "|") && n != 1 {
 			t.Errorf("%q appears %d times in:\n%s", want, n, out)
 		}
 	}
 	if out := render("wsgate,nbio"); strings.Contains(out, "reference") {
 		t.Errorf("a table without netpoll and gnet mentions them:\n%s", out)
+	}
+}
+
+// TestWorkloadsFlag: -workloads runs and renders only the workloads named.
+func TestWorkloadsFlag(t *testing.T) {
+	cfg, err := parseFlags([]string{"-workloads", "storm,echo64"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.workloads, []string{"storm", "echo64"}) {
+		t.Fatalf("workloads %q", cfg.workloads)
+	}
+	report := &bench.Report{OK: true, Server: &bench.ServerFigures{}}
+	results := map[string]map[string]*outcome{}
+	for _, s := range cfg.servers {
+		results[s] = map[string]*outcome{"storm": {reports: []*bench.Report{report}}, "echo64": {reports: []*bench.Report{report}}}
+	}
+	out := renderTable(cfg, machine{desc: "test machine", load: "0 0 0"}, "go run ./bench/compare", time.Now(), results)
+	for _, want := range []string{"Connect storm", "Echo 64 B"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	for _, absent := range []string{"Idle:", "Echo 1 KiB", "equal load", "Broadcast:"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("%q rendered though not run:\n%s", absent, out)
+		}
+	}
+	if _, err := parseFlags([]string{"-workloads", "idle,soak"}); err == nil {
+		t.Error("-workloads soak: no error")
 	}
 }
