@@ -38,7 +38,7 @@ type Conn struct {
 	value atomic.Pointer[any]
 
 	// read side, owned by the read path (the loop, or the read task)
-	dec      wsproto.Decoder
+	dec      *wsproto.Decoder           // lent by the server while a frame or message is partial, else nil
 	head     *bytebufferpool.ByteBuffer // a request head split across reads
 	lastRead atomic.Int64               // coarse time of the last bytes read
 	missed   atomic.Int32               // pings sent since the last bytes read
@@ -147,10 +147,22 @@ func (c *Conn) onData(p []byte) {
 }
 
 func (c *Conn) readFrames(p []byte) {
-	if c.dec.Closed() {
+	d := c.dec
+	if d == nil {
+		d = c.srv.decoders.Get().(*wsproto.Decoder)
+		c.dec = d
+	}
+	if d.Closed() {
 		return // nothing after a close frame counts
 	}
-	if _, err := c.dec.Feed(p, (*frameHandler)(c)); err != nil {
+	_, err := d.Feed(p, (*frameHandler)(c))
+	if d.Idle() {
+		// Between frames a decoder holds nothing of the stream: an idle
+		// connection does not keep one.
+		c.dec = nil
+		c.srv.decoders.Put(d)
+	}
+	if err != nil {
 		var pe *wsproto.ProtocolError
 		if errors.As(err, &pe) {
 			c.srv.stats.protocolErrors.Add(1)
@@ -387,7 +399,11 @@ func (c *Conn) onDisconnect() {
 // releaseReader gives the read side's buffers back once the read path is
 // done with a closed connection.
 func (c *Conn) releaseReader() {
-	c.dec.Release()
+	if d := c.dec; d != nil {
+		d.Release()
+		c.dec = nil
+		c.srv.decoders.Put(d)
+	}
 	if c.head != nil {
 		bytebufferpool.Put(c.head)
 		c.head = nil

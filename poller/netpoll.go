@@ -307,7 +307,7 @@ type directReadBuffer [directReadMax]byte
 func (t *netpollTransport) readPending(c *Conn) {
 	buf := t.directReads.Get().(*directReadBuffer)
 	defer t.directReads.Put(buf)
-	for {
+	for c.dec != nil {
 		need := c.dec.Pending()
 		if need == 0 {
 			return

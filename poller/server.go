@@ -46,6 +46,8 @@ type Server struct {
 	conns fdTable[Conn]
 	// requests are the parsed handshakes, reused (see Handler.OnHandshake).
 	requests sync.Pool
+	// decoders are lent to connections while a frame is partial.
+	decoders sync.Pool
 	// flushers write the connections that QueueFrame left to them.
 	flushers flushers
 	count    atomic.Int64
@@ -62,6 +64,9 @@ func NewServer(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o}
 	s.requests.New = func() any { return new(wsproto.Request) }
+	s.decoders.New = func() any {
+		return &wsproto.Decoder{MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize}
+	}
 	if s.tr, err = newTransport(s); err != nil {
 		return nil, err
 	}
@@ -151,7 +156,6 @@ func (s *Server) admit(fd int32, loop uint16) *Conn {
 		return nil
 	}
 	c := &Conn{srv: s, fd: fd, loop: loop, id: s.nextID.Add(1), tslot: -1}
-	c.dec.MaxFrameSize, c.dec.MaxMessageSize = s.opts.MaxFrameSize, s.opts.MaxMessageSize
 	if err := s.conns.add(fd, c); err != nil {
 		s.count.Add(-1)
 		s.stats.rejected.Add(1)

@@ -5,11 +5,11 @@ import (
 	"unsafe"
 )
 
-// TestConnSize keeps the per-connection struct in the 320-byte size class:
+// TestConnSize keeps the per-connection struct in the 192-byte size class:
 // every idle connection holds one, so a field added carelessly costs a
-// size class (32 bytes) per connection.
+// size class (16 bytes) per connection.
 func TestConnSize(t *testing.T) {
-	if n := unsafe.Sizeof(Conn{}); n > 320 {
-		t.Fatalf("Conn is %d bytes, over the 320-byte size class", n)
+	if n := unsafe.Sizeof(Conn{}); n > 192 {
+		t.Fatalf("Conn is %d bytes, over the 192-byte size class", n)
 	}
 }

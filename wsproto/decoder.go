@@ -70,6 +70,15 @@ func (d *Decoder) Pending() int64 {
 	return d.remaining
 }
 
+// Idle reports whether d holds nothing between Feed calls: no part of a
+// header, a frame or a fragmented message, and the stream has neither
+// ended nor failed. An idle Decoder may go on with another stream as it
+// is, so a server can keep decoders in a pool and lend one to a connection
+// only while its bytes are partial.
+func (d *Decoder) Idle() bool {
+	return !d.inFrame && d.hdrN == 0 && d.msgOp == 0 && !d.fragmented && d.msg == nil && !d.closed && d.err == nil
+}
+
 // Release returns the decoder's buffers to their pool. The decoder can be
 // used again afterwards, starting a fresh stream.
 func (d *Decoder) Release() {

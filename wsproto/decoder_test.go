@@ -493,3 +493,43 @@ func TestDecoderPending(t *testing.T) {
 		}
 	}
 }
+
+// TestDecoderIdle: a decoder is idle between frames and messages only, and
+// an idle one decodes on as a fresh one would.
+func TestDecoderIdle(t *testing.T) {
+	var d Decoder
+	var got []string
+	h := handlerFunc(func(op OpCode, p []byte) error {
+		if !op.IsControl() {
+			got = append(got, string(p))
+		}
+		return nil
+	})
+	if !d.Idle() {
+		t.Fatal("zero Decoder not idle")
+	}
+	frame := func(op OpCode, fin bool, p string) []byte { return (&client{}).frame(op, fin, []byte(p)).b }
+	whole := frame(OpText, true, "hello")
+	steps := []struct {
+		feed []byte
+		idle bool
+	}{
+		{whole[:1], false},                          // half a header
+		{whole[1:4], false},                         // header done, payload pending
+		{whole[4:], true},                           // message delivered
+		{frame(OpText, false, "frag"), false},       // a fragmented message begun
+		{frame(OpContinuation, true, "ment"), true}, // and finished
+		{frame(OpClose, true, "\x03\xe8"), false},   // the stream ended
+	}
+	for i, s := range steps {
+		if _, err := d.Feed(s.feed, h); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if d.Idle() != s.idle {
+			t.Fatalf("step %d: Idle() = %v, want %v", i, d.Idle(), s.idle)
+		}
+	}
+	if len(got) != 2 || got[0] != "hello" || got[1] != "fragment" {
+		t.Fatalf("messages %q", got)
+	}
+}
