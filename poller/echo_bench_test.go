@@ -10,19 +10,21 @@ import (
 
 // BenchmarkEcho measures one round trip through the poller over loopback:
 // a client frame read by the event loop, echoed by WriteMessage, with the
-// handler on a goroutine of its own and inline (Options.InlineHandlers). The
-// client writes and reads with fixed buffers, so allocs/op are the
-// server's: 0 in steady state.
+// handler on a goroutine of its own and inline (Options.InlineHandlers), on
+// each backend. The client writes and reads with fixed buffers, so
+// allocs/op are the server's: 0 in steady state.
 func BenchmarkEcho(b *testing.B) {
-	for _, inline := range []bool{false, true} {
-		for _, size := range []int{64, 1024, 64 << 10} {
-			name := fmt.Sprintf("%dB", size)
-			if inline {
-				name = "inline/" + name
+	for _, backend := range Backends {
+		for _, inline := range []bool{false, true} {
+			for _, size := range []int{64, 1024, 64 << 10} {
+				name := fmt.Sprintf("%s/%dB", backend, size)
+				if inline {
+					name = fmt.Sprintf("%s/inline/%dB", backend, size)
+				}
+				b.Run(name, func(b *testing.B) {
+					benchmarkEcho(b, Options{Handler: &echoHandler{}, InlineHandlers: inline, Backend: backend}, size)
+				})
 			}
-			b.Run(name, func(b *testing.B) {
-				benchmarkEcho(b, Options{Handler: &echoHandler{}, InlineHandlers: inline}, size)
-			})
 		}
 	}
 }
