@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"testing"
 	"unicode/utf8"
 )
@@ -166,6 +168,23 @@ func FuzzParseRequest(f *testing.F) {
 		// ParseHead alone accepts a superset.
 		if _, herr := ParseHead(head); herr != nil {
 			t.Fatalf("ParseRequest accepted but ParseHead refused: %v", herr)
+		}
+		// A reused Request, Reset after another handshake, parses the
+		// same as a fresh one.
+		var reused Request
+		if reused.Parse([]byte(validRequest)) != nil || reused.CheckUpgrade() != nil {
+			t.Fatal("the valid request does not parse")
+		}
+		reused.Reset()
+		if herr := reused.Parse(head); herr != nil {
+			t.Fatalf("a reused Request refused what a fresh one took: %v", herr)
+		}
+		if herr := reused.CheckUpgrade(); herr != nil {
+			t.Fatalf("a reused Request failed CheckUpgrade: %v", herr)
+		}
+		if reused.Method != r.Method || reused.Path != r.Path || reused.RawQuery != r.RawQuery || reused.Host != r.Host ||
+			reused.Key != r.Key || !slices.Equal(reused.Protocols, r.Protocols) || !maps.EqualFunc(reused.Header, r.Header, slices.Equal) {
+			t.Fatalf("reused Request %+v, fresh %+v", reused, *r)
 		}
 	})
 }

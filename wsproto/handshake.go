@@ -28,6 +28,28 @@ type Request struct {
 	Key       string      // Sec-WebSocket-Key
 	Protocols []string    // offered subprotocols, in the client's order
 	Header    http.Header // every header field, canonical keys
+
+	values []string // backing of Header's first values, kept by Reset
+}
+
+// knownKeys are the canonical names of the fields a handshake usually
+// carries: canonicalKey returns these strings rather than a new one each.
+var knownKeys = [...]string{
+	"Host", "Upgrade", "Connection", "Origin", "User-Agent", "Cookie",
+	"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions",
+	"Accept-Encoding", "Accept-Language", "Cache-Control", "Pragma", "Authorization",
+	"X-Forwarded-For", "X-Real-Ip",
+}
+
+// canonicalKey is textproto.CanonicalMIMEHeaderKey(string(name)), without
+// allocating for the names in knownKeys.
+func canonicalKey(name []byte) string {
+	for _, k := range knownKeys {
+		if len(k) == len(name) && bytes.EqualFold(name, []byte(k)) {
+			return k
+		}
+	}
+	return textproto.CanonicalMIMEHeaderKey(string(name))
 }
 
 // Query parses RawQuery; malformed pairs are skipped.
@@ -143,8 +165,16 @@ func (r *Request) Parse(head []byte) *HTTPError {
 		if !validFieldValue(v) {
 			return httpError(http.StatusBadRequest, "malformed header field")
 		}
-		key := textproto.CanonicalMIMEHeaderKey(string(name))
-		r.Header[key] = append(r.Header[key], v)
+		key := canonicalKey(name)
+		if vals := r.Header[key]; vals != nil {
+			r.Header[key] = append(vals, v)
+		} else {
+			// A field's first value takes a slot of r's own slab, reused
+			// with r, rather than a slice of its own.
+			r.values = append(r.values, v)
+			n := len(r.values)
+			r.Header[key] = r.values[n-1 : n : n]
+		}
 	}
 	// RFC 9112 section 3.2: two Host fields must be refused, as parties that
 	// pick different ones disagree about where the request goes.
@@ -160,7 +190,8 @@ func (r *Request) Parse(head []byte) *HTTPError {
 func (r *Request) Reset() {
 	clear(r.Header)
 	clear(r.Protocols)
-	*r = Request{Header: r.Header, Protocols: r.Protocols[:0]}
+	clear(r.values)
+	*r = Request{Header: r.Header, Protocols: r.Protocols[:0], values: r.values[:0]}
 }
 
 // IsUpgrade reports whether the request asks for a WebSocket upgrade at all
@@ -201,7 +232,9 @@ func (r *Request) CheckUpgrade() *HTTPError {
 	r.Key = keys[0]
 	r.Protocols = r.Protocols[:0]
 	for _, v := range r.Header["Sec-Websocket-Protocol"] {
-		for _, p := range strings.Split(v, ",") {
+		for v != "" {
+			var p string
+			p, v, _ = strings.Cut(v, ",")
 			if p = strings.TrimSpace(p); p != "" {
 				r.Protocols = append(r.Protocols, p)
 			}
@@ -223,19 +256,35 @@ func SelectProtocol(supported, offered []string) string {
 	return ""
 }
 
+// websocketGUID is appended to the key before hashing (RFC 6455 section 1.3).
+const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
 // AcceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key.
 func AcceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte("258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	return string(appendAcceptKey(nil, key))
+}
+
+// appendAcceptKey appends AcceptKey(key) without allocating for a key of
+// the valid length (24 characters); every handshake computes one.
+func appendAcceptKey(dst []byte, key string) []byte {
+	var in [24 + len(websocketGUID)]byte
+	var sum [sha1.Size]byte
+	if len(key) == 24 {
+		copy(in[copy(in[:], key):], websocketGUID)
+		sum = sha1.Sum(in[:])
+	} else {
+		sum = sha1.Sum([]byte(key + websocketGUID))
+	}
+	var out [28]byte // base64 of 20 bytes
+	base64.StdEncoding.Encode(out[:], sum[:])
+	return append(dst, out[:]...)
 }
 
 // AppendAccept appends the 101 response that completes a handshake.
 // protocol is the chosen subprotocol or "".
 func AppendAccept(dst []byte, key, protocol string, extra http.Header) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
-	dst = append(dst, AcceptKey(key)...)
+	dst = appendAcceptKey(dst, key)
 	dst = append(dst, "\r\n"...)
 	if protocol != "" {
 		dst = appendField(dst, "Sec-WebSocket-Protocol", protocol)
@@ -347,7 +396,9 @@ func validKey(k string) bool {
 // compared case-insensitively.
 func headerHasToken(values []string, token string) bool {
 	for _, v := range values {
-		for _, t := range strings.Split(v, ",") {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}

@@ -283,3 +283,28 @@ func TestRequestReuse(t *testing.T) {
 		t.Fatalf("second header %v, want Host only", r.Header)
 	}
 }
+
+// TestHandshakeAllocs: parsing a handshake into a reused Request and
+// writing its 101 allocates only the strings the Request hands out (method,
+// path, query, one per field value), no map, slice or key. A connect storm
+// makes one of these per connection.
+func TestHandshakeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not stable under the race detector")
+	}
+	head := []byte(validRequest)
+	var r Request
+	out := make([]byte, 0, 256)
+	fields := strings.Count(validRequest, "\r\n") - 2 // the request line and the blank line
+	allocs := testing.AllocsPerRun(100, func() {
+		if r.Parse(head) != nil || r.CheckUpgrade() != nil {
+			t.Fatal("the valid request does not parse")
+		}
+		out = AppendAccept(out[:0], r.Key, "", nil)
+		r.Reset()
+	})
+	// Method, path, query and one string per field value, at most.
+	if max := float64(3 + fields); allocs > max {
+		t.Fatalf("%.0f allocations per handshake, want at most %.0f", allocs, max)
+	}
+}
