@@ -33,6 +33,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
 		metrics  = fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)")
 		backend  = fs.String("poller", string(poller.BackendEpoll), "event loop beneath the connections: epoll (our own loops, small idle connections) or netpoll (cloudwego/netpoll)")
+		loops    = fs.Int("loops", 0, "epoll event loops (0: one per CPU)")
 		inline   = fs.Bool("inline-handlers", false, "run handlers on the event loop's goroutine (poller.Options.InlineHandlers); default: the app's choice, on for echo and broadcast, off for chat")
 		cluster  = addClusterFlags(fs)
 	)
@@ -82,6 +83,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		HandshakeTimeout: *hsTime,
 		InlineHandlers:   inlineHandlers,
 		Backend:          poller.Backend(*backend),
+		Loops:            *loops,
 	}}, app)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
