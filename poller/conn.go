@@ -31,8 +31,8 @@ const (
 // from the sender's goroutine (see write.go). Its methods are safe for
 // concurrent use.
 type Conn struct {
-	// Fields are ordered so that the struct fits a small size class:
-	// every idle connection holds one.
+	// Fields are ordered so that the struct fits the 192-byte size class
+	// (TestConnSize): every idle connection holds one.
 	srv   *Server
 	id    uint64
 	value atomic.Pointer[any]
@@ -49,7 +49,8 @@ type Conn struct {
 	deadline     int64
 	nextPing     int64 // owned by the wheel goroutine
 
-	// fdMu is held around each writev on fd and each shutdown of it.
+	// fdMu is held around each writev on fd, each shutdown of it and each
+	// address lookup.
 	// markClosed takes it before the transport closes fd, so that no
 	// write or shutdown lands on the fd number after it was closed and
 	// reused by another connection.
@@ -76,8 +77,9 @@ type Conn struct {
 	// inTask: a read task is running for the connection (an inline one
 	// with netpoll, a handed-off one with epoll).
 	inTask bool
-	// closePending: netpoll must close the socket once the inline task
-	// returns (see runTask).
+	// closePending: the close waits for the running read task, which
+	// finishes it when it returns (netpoll: closes the socket, see
+	// runTask; epoll: runs OnClose, see readTask).
 	closePending bool
 	// socketClosing: the close of the socket has begun; nothing more is
 	// read.
