@@ -22,8 +22,18 @@ const (
 	BackendNetpoll Backend = "netpoll"
 )
 
-// Backends lists the backends a Server can run on.
-var Backends = []Backend{BackendEpoll, BackendNetpoll}
+// backends are the backends a Server can run on.
+var backends = [...]Backend{BackendEpoll, BackendNetpoll}
+
+// ParseBackend returns the backend named s ("epoll" or "netpoll").
+func ParseBackend(s string) (Backend, error) {
+	for _, b := range backends {
+		if string(b) == s {
+			return b, nil
+		}
+	}
+	return "", fmt.Errorf("poller: unknown backend %q: want epoll or netpoll", s)
+}
 
 // transport is one backend serving one Server. The engine calls it from
 // any goroutine.
@@ -57,5 +67,5 @@ func newTransport(s *Server) (transport, error) {
 	case BackendNetpoll:
 		return newNetpollTransport(s), nil
 	}
-	return nil, fmt.Errorf("poller: unknown backend %q (have %v)", s.opts.Backend, Backends)
+	return nil, fmt.Errorf("poller: unknown backend %q: want epoll or netpoll", s.opts.Backend)
 }

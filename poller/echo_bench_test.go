@@ -14,7 +14,7 @@ import (
 // each backend. The client writes and reads with fixed buffers, so
 // allocs/op are the server's: 0 in steady state.
 func BenchmarkEcho(b *testing.B) {
-	for _, backend := range Backends {
+	for _, backend := range backends {
 		for _, inline := range []bool{false, true} {
 			for _, size := range []int{64, 1024, 64 << 10} {
 				name := fmt.Sprintf("%s/%dB", backend, size)

@@ -23,11 +23,11 @@ func FuzzConnection(f *testing.F) {
 	f.Add(clientFrame(true, 0, wsproto.OpText, []byte{0xff, 0xfe}))
 	f.Add([]byte{0x81, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
 	servers := map[Backend]*Server{}
-	for _, b := range Backends {
+	for _, b := range backends {
 		servers[b] = startServer(f, Options{Backend: b, CloseTimeout: 100 * time.Millisecond, MaxMessageSize: 1 << 20, MaxFrameSize: 1 << 20})
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, b := range Backends {
+		for _, b := range backends {
 			s := servers[b]
 			c := dialWS(t, s)
 			c.nc.Write(data)

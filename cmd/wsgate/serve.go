@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 	"time"
 
@@ -51,7 +50,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 
-	if !slices.Contains(poller.Backends, poller.Backend(*backend)) {
+	pollerBackend, err := poller.ParseBackend(*backend)
+	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: --poller %q: want epoll or netpoll\n", *backend)
 		return 2
 	}
@@ -82,7 +82,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:      *idle,
 		HandshakeTimeout: *hsTime,
 		InlineHandlers:   inlineHandlers,
-		Backend:          poller.Backend(*backend),
+		Backend:          pollerBackend,
 		Loops:            *loops,
 	}}, app)
 	if err != nil {
