@@ -75,26 +75,21 @@ func (l *eventLoop) wakeUp() {
 func (l *eventLoop) run() {
 	defer l.t.done.Done()
 	lfd := int32(l.t.lfd)
-	// After a busy turn the loop polls once more without waiting; only
-	// when that finds nothing does it yield and then block. A goroutine
-	// blocked in epoll_wait keeps its P until the runtime's monitor takes
-	// it back, so yielding first lets the read tasks and flushers this
-	// turn started run at once, not a monitor tick later.
-	timeout := -1
 	for {
-		n, err := unix.EpollWait(l.epfd, l.events[:], timeout)
-		if n <= 0 && (err == nil || err == unix.EINTR) {
-			if timeout == 0 {
-				runtime.Gosched()
-			}
-			timeout = -1
+		// Yield before waiting: a goroutine blocked in epoll_wait keeps
+		// its P until the runtime's monitor takes it back, so the read
+		// tasks and flushers the last turn started run now, not a
+		// monitor tick later. With nothing else runnable it costs next
+		// to nothing.
+		runtime.Gosched()
+		n, err := unix.EpollWait(l.epfd, l.events[:], -1)
+		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			l.t.s.opts.Logger.Error("poller: epoll_wait", "loop", l.idx, "err", err)
 			return
 		}
-		timeout = 0
 		for i := range n {
 			ev := &l.events[i]
 			switch ev.Fd {
