@@ -25,18 +25,18 @@ type epollTransport struct {
 	next  atomic.Uint32 // round robin of accepted connections
 	done  sync.WaitGroup
 
-	// lnMu is held for reading around each accept, and for writing when
-	// the listener closes, so that no accept lands on its fd number after
-	// it was closed and reused.
-	lnMu     sync.RWMutex
+	// lnMu is held around each batch of accepts and when the listener
+	// closes: no accept lands on its fd number after it was closed and
+	// reused, and no loop's accept takes the descriptor another loop's
+	// refusal frees for a moment (see refuseWithSpare).
+	lnMu     sync.Mutex
 	lfd      int
 	lnClosed bool
 	laddr    net.Addr
 	// spare is a descriptor held in reserve: when the process runs out of
 	// descriptors, it is closed to accept and at once close a pending
 	// connection, which would otherwise wake the loops forever.
-	spareMu sync.Mutex
-	spare   int
+	spare int
 }
 
 func newEpollTransport(s *Server) (transport, error) {
@@ -184,8 +184,8 @@ func (t *epollTransport) stop() {
 // accept takes the connections waiting on the listener, at most a batch,
 // and deals them to the loops.
 func (t *epollTransport) accept() {
-	t.lnMu.RLock()
-	defer t.lnMu.RUnlock()
+	t.lnMu.Lock()
+	defer t.lnMu.Unlock()
 	if t.lnClosed {
 		return
 	}
@@ -198,7 +198,7 @@ func (t *epollTransport) accept() {
 		case err == unix.EINTR || err == unix.ECONNABORTED:
 			continue
 		case err == unix.EMFILE || err == unix.ENFILE:
-			t.refuseWithSpare()
+			t.refuseWithSpare() // counts what it refuses
 			return
 		default:
 			t.s.opts.Logger.Error("poller: accept", "addr", t.laddr.String(), "err", err)
@@ -236,29 +236,31 @@ const acceptBatch = 64
 
 // refuseWithSpare closes one pending connection when the process is out
 // of descriptors: the listener stays readable otherwise, and every loop
-// would wake for it without end.
+// would wake for it without end. lnMu is held.
 func (t *epollTransport) refuseWithSpare() {
-	t.s.stats.rejected.Add(1)
-	t.spareMu.Lock()
-	defer t.spareMu.Unlock()
 	if t.spare < 0 {
-		time.Sleep(time.Millisecond) // nothing in reserve: at least do not spin
+		// Lost earlier to a race for the freed number: take one back if
+		// any came free, and refuse on the next wake-up.
+		if t.spare, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0); t.spare < 0 {
+			time.Sleep(time.Millisecond) // nothing in reserve: at least do not spin
+		}
 		return
 	}
 	unix.Close(t.spare)
+	// Another loop woken for the same connection may have refused it
+	// already: count only what this accept takes.
 	if fd, err := accept4(t.lfd); err == nil {
 		unix.Close(fd)
+		t.s.stats.rejected.Add(1)
 	}
 	t.spare, _ = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 }
 
 func (t *epollTransport) closeSpare() {
-	t.spareMu.Lock()
 	if t.spare >= 0 {
 		unix.Close(t.spare)
 		t.spare = -1
 	}
-	t.spareMu.Unlock()
 }
 
 // closeConn begins a close from any goroutine: the socket is shut down,
