@@ -124,7 +124,8 @@ func (l *eventLoop) readable(c *Conn) {
 	inline := l.t.s.opts.InlineHandlers
 	for range readsPerWake {
 		if c.closeBegun() {
-			break
+			l.t.release(c)
+			return
 		}
 		n, err := unix.Read(int(c.fd), l.buf)
 		for err == unix.EINTR {
@@ -144,12 +145,11 @@ func (l *eventLoop) readable(c *Conn) {
 			return // the read task is behind: reading resumes when it catches up
 		}
 		if n < len(l.buf) {
-			if c.closeBegun() {
-				break
-			}
-			return // drained for now
+			break // drained for now
 		}
 	}
+	// A handler may have begun the close; the next wake-up would find it
+	// too, but the fd can go at once.
 	if c.closeBegun() {
 		l.t.release(c)
 	}
