@@ -50,6 +50,9 @@ type Options struct {
 	ServerPID        int           // sample this process's RSS and CPU; 0 is none
 	ServerMetrics    string        // or sample the server's Prometheus metrics at this URL (RSS, CPU, goroutines); "" is none
 	Group            string        // bcast: add ?group=Group to every URL (publish to a group); default none
+	APIRegister      string        // bcast: publish through an api.Client that joins this register; "" publishes from a connection
+	APISecret        string        // the cluster secret for APIRegister; default env WSGATE_SECRET
+	UIDs             int           // bcast with APIRegister: connect as users u0...u(UIDs-1) and publish with SendToUIDs to all of them; 0 is none
 	JSON             bool          // print the report as JSON
 }
 
@@ -76,6 +79,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after the window, wait this long at most for answers in flight")
 	fs.DurationVar(&o.Settle, "settle", 0, "after every connection is open, wait this long before the window starts and the server is sampled (lets its memory settle)")
 	fs.StringVar(&o.Group, "group", "", "bcast: connect with ?group=`G` added to every URL, so that the server (--app broadcast) publishes to group G instead of to all")
+	fs.StringVar(&o.APIRegister, "api-register", "", "bcast: publish with SendToAll (SendToGroup with -group) from a connection-less cluster member that joins the register at `host:port`, instead of from a client connection; the cluster secret comes from WSGATE_SECRET")
+	fs.IntVar(&o.UIDs, "uids", 0, "bcast with -api-register: connection i connects with ?uid=u(i mod `N`) (the server binds it), so every user has clients on every -url, and each message is published with SendToUIDs to all N users")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
 	fs.StringVar(&o.ServerMetrics, "server-metrics", "", "instead of -server-pid, sample RSS, CPU and goroutines from the server's Prometheus `URL` (e.g. http://127.0.0.1:9100/metrics, from wsgate serve -metrics-listen)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
@@ -160,6 +165,23 @@ func (o *Options) complete() error {
 	}
 	if o.Conns < 0 || o.Duration <= 0 || o.Size < 0 || o.Messages < 0 || o.ConnectRate < 0 || o.Settle < 0 {
 		return errors.New("-conns, -duration, -size, -messages, -connect-rate and -settle must not be negative")
+	}
+	if o.UIDs < 0 {
+		return errors.New("-uids must not be negative")
+	}
+	if o.UIDs > 0 && (o.APIRegister == "" || o.Group != "") {
+		return errors.New("-uids needs -api-register and no -group")
+	}
+	if o.APIRegister != "" {
+		if o.Workload != "bcast" {
+			return errors.New("-api-register applies to bcast only")
+		}
+		if o.APISecret == "" {
+			o.APISecret = os.Getenv("WSGATE_SECRET")
+		}
+		if o.APISecret == "" {
+			return errors.New("-api-register needs the cluster secret in WSGATE_SECRET")
+		}
 	}
 	if o.Workload == "bcast" && o.Conns == 0 {
 		return errors.New("bcast needs at least one subscriber")

@@ -125,7 +125,7 @@ func readEvents(id int, out io.Reader, end func() error, events chan<- workerEve
 
 // splitConfigs divides a run into per-worker configurations: connections,
 // connect rate, message rate and message limit are shared out evenly, the
-// publisher goes to the first worker.
+// publisher (if a connection publishes) goes to the first worker.
 func splitConfigs(base WorkerConfig, procs int) []WorkerConfig {
 	cfgs := make([]WorkerConfig, procs)
 	first := 0
@@ -138,7 +138,7 @@ func splitConfigs(base WorkerConfig, procs int) []WorkerConfig {
 		c.First = first
 		first += c.Conns
 		c.ConnectRate = base.ConnectRate / float64(procs)
-		c.Publisher = base.Workload == "bcast" && i == 0
+		c.Publisher = base.Publisher && i == 0
 		if base.Workload == "echo" {
 			c.Rate = base.Rate / float64(procs)
 			c.Messages = base.Messages / int64(procs)

@@ -19,6 +19,7 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 		Workload: o.Workload, URLs: o.URLs, Conns: o.Conns, Sources: o.Sources,
 		ConnectRate: o.ConnectRate, Size: o.Size, Rate: o.Rate, Messages: o.Messages,
 		Loops: o.Loops, HandshakeTimeout: o.HandshakeTimeout, Drain: o.Drain,
+		Publisher: o.Workload == "bcast" && o.APIRegister == "", UIDs: o.UIDs,
 	}
 	cfgs := splitConfigs(base, o.Procs)
 
@@ -36,6 +37,15 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 		if idle, err = sampleServer(); err != nil {
 			return nil, err
 		}
+	}
+
+	var pub *apiPublisher
+	if o.Workload == "bcast" && o.APIRegister != "" {
+		var err error
+		if pub, err = newAPIPublisher(o, stderr); err != nil {
+			return nil, err
+		}
+		defer pub.close()
 	}
 
 	sig := make(chan os.Signal, 1)
@@ -82,6 +92,9 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 			return
 		}
 		stopSent = true
+		if pub != nil {
+			published += pub.stop()
+		}
 		if !start.IsZero() {
 			end = time.Now()
 			parentCPU.close()
@@ -120,6 +133,9 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 				window = time.After(o.Duration)
 				for _, h := range handles {
 					h.send(cmdStart)
+				}
+				if pub != nil {
+					pub.start()
 				}
 			}
 		case <-window:
@@ -163,8 +179,16 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 	if !inProcess {
 		merged.CPU += parentCPU.used()
 	}
+	if pub != nil {
+		merged.Published += pub.stop()
+	}
 	rep := newReport(o, merged, elapsed, interrupted)
 	rep.WorkerErrors = workerErrs
+	if pub != nil {
+		if f := pub.failures(); f != "" {
+			rep.WorkerErrors = append(rep.WorkerErrors, f)
+		}
+	}
 	if sampleServer != nil && !start.IsZero() {
 		rep.Server = serverFigures(o, idle, atStart, atEnd, elapsed, openAtStart, rep.windowMessages())
 	}

@@ -27,6 +27,7 @@ type WorkerConfig struct {
 	Rate             float64       `json:"rate"`     // messages/s of this worker (echo open loop, bcast)
 	Messages         int64         `json:"messages"` // messages this worker may send; 0 is no limit
 	Publisher        bool          `json:"publisher"`
+	UIDs             int           `json:"uids"` // bcast: connect as one of this many users; 0 is none
 	Loops            int           `json:"loops"`
 	HandshakeTimeout time.Duration `json:"handshake_timeout"`
 	Drain            time.Duration `json:"drain"`
@@ -69,6 +70,7 @@ func newWorker(cfg WorkerConfig) (*worker, error) {
 		}
 		w.targets = append(w.targets, t)
 	}
+	w.targets = withUIDs(w.targets, cfg.UIDs)
 	if len(w.targets) == 0 {
 		return nil, fmt.Errorf("no target url")
 	}

@@ -74,8 +74,9 @@ var sendAs = [...][]api.SendOption{api.Text: {api.Text}, api.Binary: {api.Binary
 // broadcastApp sends every message to every client (SendToAll), the server
 // side of `wsgate bench bcast`. A client that connects with ?group=G in its
 // URL joins group G, and its messages go to that group only (SendToGroup):
-// the server side of `wsgate bench bcast -group G`. On a cluster node both
-// reach the clients of every node.
+// the server side of `wsgate bench bcast -group G`. A client that connects
+// with ?uid=U is bound to user U, for `wsgate bench bcast -uids N`. On a
+// cluster node all of these reach the clients of every node.
 type broadcastApp struct {
 	api    api.Api
 	groups sync.Map // clientID -> its group, for clients that named one
@@ -83,11 +84,19 @@ type broadcastApp struct {
 
 func (a *broadcastApp) OnStart(x api.Api) error { a.api = x; return nil }
 
-// OnHandshake keeps the group named in the query as the client's info, for
-// OnConnect to join it.
+// OnHandshake keeps the group and the uid named in the query as the
+// client's info, for OnConnect to join and bind them.
 func (a *broadcastApp) OnHandshake(h *api.Handshake) error {
-	if g := h.Query.Get("group"); g != "" {
-		h.Info = map[string]string{"group": g}
+	g, uid := h.Query.Get("group"), h.Query.Get("uid")
+	if g == "" && uid == "" {
+		return nil
+	}
+	h.Info = map[string]string{}
+	if g != "" {
+		h.Info["group"] = g
+	}
+	if uid != "" {
+		h.Info["uid"] = uid
 	}
 	return nil
 }
@@ -95,11 +104,16 @@ func (a *broadcastApp) OnHandshake(h *api.Handshake) error {
 func (a *broadcastApp) OnConnect(id string) {
 	ctx := context.Background()
 	info, err := a.api.GetInfo(ctx, id)
-	if err != nil || info["group"] == "" {
+	if err != nil {
 		return
 	}
-	if err := a.api.JoinGroup(ctx, id, info["group"]); err == nil {
-		a.groups.Store(id, info["group"])
+	if uid := info["uid"]; uid != "" {
+		a.api.BindUID(ctx, id, uid)
+	}
+	if g := info["group"]; g != "" {
+		if err := a.api.JoinGroup(ctx, id, g); err == nil {
+			a.groups.Store(id, g)
+		}
 	}
 }
 
