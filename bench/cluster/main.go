@@ -37,6 +37,7 @@ import (
 
 	"github.com/wsgate/wsgate/bench"
 	"github.com/wsgate/wsgate/bench/internal/mdsection"
+	"github.com/wsgate/wsgate/bench/internal/proc"
 )
 
 // The section goes between these markers; the rest of the file is left alone.
@@ -214,21 +215,21 @@ func parseFlags(args []string) (config, error) {
 // and stops them.
 func runOnce(ctx context.Context, cfg config, bin, mode, setup string, rate float64, tag string) (*bench.Report, error) {
 	base := filepath.Join(cfg.outDir, tag)
-	var procs []*proc
+	var procs []*proc.Proc
 	defer func() {
 		for _, p := range slices.Backward(procs) {
-			p.stop()
+			p.Stop()
 		}
 	}()
 	var urls []string
 	startNode := func(name string, args ...string) error {
 		argv := append([]string{bin, "serve", "--app", "broadcast", "--log-level", "warn"}, args...)
-		p, err := startProc(name, cfg.serverCPU, argv, base+"."+name+".log")
+		p, err := proc.Start(proc.Spec{Name: name, Argv: argv, CPU: cfg.serverCPU, Log: base + "." + name + ".log"})
 		if err != nil {
 			return err
 		}
 		procs = append(procs, p)
-		addr, err := p.expect("listening on ")
+		addr, err := p.Expect("listening on ")
 		if err != nil {
 			return err
 		}
@@ -240,13 +241,13 @@ func runOnce(ctx context.Context, cfg config, bin, mode, setup string, rate floa
 			return nil, err
 		}
 	} else {
-		reg, err := startProc("register", cfg.serverCPU, []string{bin, "register", "--listen", "127.0.0.1:0",
-			"--secret", secret, "--log-level", "warn"}, base+".register.log")
+		reg, err := proc.Start(proc.Spec{Name: "register", CPU: cfg.serverCPU, Log: base + ".register.log",
+			Argv: []string{bin, "register", "--listen", "127.0.0.1:0", "--secret", secret, "--log-level", "warn"}})
 		if err != nil {
 			return nil, err
 		}
 		procs = append(procs, reg)
-		regAddr, err := reg.expect("register listening on ")
+		regAddr, err := reg.Expect("register listening on ")
 		if err != nil {
 			return nil, err
 		}
@@ -257,7 +258,7 @@ func runOnce(ctx context.Context, cfg config, bin, mode, setup string, rate floa
 				return nil, err
 			}
 		}
-		if err := waitMesh(ctx, urls); err != nil {
+		if err := proc.WaitMesh(ctx, urls); err != nil {
 			return nil, err
 		}
 	}
@@ -271,7 +272,7 @@ func runOnce(ctx context.Context, cfg config, bin, mode, setup string, rate floa
 		argv = append(argv, "-group", benchGroup)
 	}
 	argv = append(argv, "bcast")
-	out, err := runClient(ctx, cfg.clientCPU, argv, base+".client.log")
+	out, err := proc.RunClient(ctx, cfg.clientCPU, argv, base+".client.log")
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/bench/internal/proc"
 )
 
 // workload is one row group of the table: a bench workload with its sizes.
@@ -179,15 +180,19 @@ func (c *comparison) runOnce(s string, w workload, rate float64, tag string) (*b
 		argv = []string{c.wsgateBin, "serve", "--app", w.app, "--listen", listen, "--log-level", "warn", "--poller", "netpoll"}
 	}
 	base := filepath.Join(c.cfg.outDir, fmt.Sprintf("%s-%s-%s", s, w.key, tag))
-	srv, err := startServer(s, c.cfg.serverCPU, argv, base+".server.log")
+	srv, err := proc.Start(proc.Spec{Name: "server " + s, Argv: argv, CPU: c.cfg.serverCPU, Log: base + ".server.log"})
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
+	defer srv.Stop()
+	addr, err := srv.Expect("listening on ")
+	if err != nil {
+		return nil, err
+	}
 
-	client := []string{c.wsgateBin, "bench", "-url", "ws://" + srv.addr + "/ws",
+	client := []string{c.wsgateBin, "bench", "-url", "ws://" + addr + "/ws",
 		"-conns", strconv.Itoa(w.conns), "-procs", strconv.Itoa(c.cfg.procs),
-		"-sources", strconv.Itoa(c.cfg.sources), "-server-pid", strconv.Itoa(srv.pid()), "-json"}
+		"-sources", strconv.Itoa(c.cfg.sources), "-server-pid", strconv.Itoa(srv.Pid()), "-json"}
 	window := c.cfg.duration
 	switch w.name {
 	case "conns":
@@ -209,17 +214,17 @@ func (c *comparison) runOnce(s string, w workload, rate float64, tag string) (*b
 	limit := time.Duration(w.conns/1000)*time.Second + c.cfg.settle + window + 90*time.Second
 	ctx, cancel := context.WithTimeout(c.ctx, limit)
 	defer cancel()
-	fmt.Fprintf(os.Stderr, "compare: %s %s %s (pid %d, %s)\n", s, w.key, tag, srv.pid(), srv.addr)
-	if err := runClient(ctx, c.cfg.clientCPU, client, base+".json", base+".client.log"); err != nil {
+	fmt.Fprintf(os.Stderr, "compare: %s %s %s (pid %d, %s)\n", s, w.key, tag, srv.Pid(), addr)
+	raw, err := proc.RunClient(ctx, c.cfg.clientCPU, client, base+".client.log")
+	if err != nil {
 		return nil, err
 	}
-	raw, err := os.ReadFile(base + ".json")
-	if err != nil {
-		return nil, fmt.Errorf("read report: %w", err)
+	if err := os.WriteFile(base+".json", raw, 0o644); err != nil {
+		return nil, fmt.Errorf("write report: %w", err)
 	}
 	var rep bench.Report
 	if err := json.Unmarshal(raw, &rep); err != nil {
-		return nil, fmt.Errorf("parse report %s: %w; client log: %s", base+".json", err, tail(base+".client.log"))
+		return nil, fmt.Errorf("parse report %s: %w; client log: %s", base+".json", err, proc.Tail(base+".client.log"))
 	}
 	if rep.Server == nil {
 		return nil, fmt.Errorf("report %s has no server figures", base+".json")
