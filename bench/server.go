@@ -130,3 +130,10 @@ func serverSampler(o Options) func() (procSample, error) {
 	}
 	return nil
 }
+
+// ProcessUsage reads a process's resident set (bytes), CPU time used so far
+// (user + system) and thread count from /proc.
+func ProcessUsage(pid int) (rss int64, cpu time.Duration, threads int, err error) {
+	s, err := sampleProc(pid)
+	return s.RSS, s.CPU, s.Threads, err
+}

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A run that cannot fit is refused with what to change.
+func TestCheckRefusesWhatDoesNotFit(t *testing.T) {
+	m := machine{memAvailable: 24 << 30, fileLimit: 20000, fileMax: 2466290, portRange: 28232}
+	if err := m.check(config{nodes: 52, conns: 1000000}); err != nil {
+		t.Fatalf("a million on 52 nodes refused: %v", err)
+	}
+	for _, tc := range []struct {
+		cfg  config
+		m    machine
+		want string
+	}{
+		{config{nodes: 10, conns: 1000000}, m, "use -nodes 51 or more"},
+		{config{nodes: 52, conns: 1000000}, machine{memAvailable: 4 << 30, fileLimit: 20000}, "use fewer -conns"},
+		{config{nodes: 52, conns: 1000000}, machine{memAvailable: 24 << 30, fileLimit: 20000, fileMax: 100000}, "fs.file-max"},
+		{config{nodes: 1, conns: 19000}, machine{memAvailable: 24 << 30, fileLimit: 20000, portRange: 10000}, "ip_local_port_range"},
+	} {
+		err := tc.m.check(tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%d × %d: got %v, want an error saying %q", tc.cfg.nodes, tc.cfg.conns, err, tc.want)
+		}
+	}
+}
+
+// A step's rows replace those of the same step and keep the others, in
+// order of size.
+func TestMarkdownKeepsOtherSteps(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "B.md")
+	if err := os.WriteFile(path, []byte("# Benchmarks\n\nintro\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stepOf := func(nodes, conns int, lat int64) *step {
+		return &step{Nodes: nodes, Conns: conns, Command: "go run ./bench/scale", Hold: &hold{},
+			Workloads: []workload{{Name: "all", Opened: int64(conns), Expected: int64(conns), Delivered: int64(conns), LatencyMax: lat, OK: true}}}
+	}
+	for _, st := range []*step{stepOf(10, 190000, 1), stepOf(1, 19000, 2), stepOf(10, 190000, 3_000_000)} {
+		if err := writeMarkdown(path, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	if !strings.HasPrefix(out, "# Benchmarks\n\nintro\n") {
+		t.Errorf("the rest of the file changed:\n%s", out)
+	}
+	if n := strings.Count(out, "| 10 × 190,000 | SendToAll"); n != 1 {
+		t.Errorf("%d SendToAll rows of 10 × 190,000, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "3.00 s |") || strings.Contains(out, "| 1µs |") {
+		t.Errorf("the second run of 10 × 190,000 did not replace the first:\n%s", out)
+	}
+	if i, j := strings.Index(out, "| 1 × 19,000 | SendToAll"), strings.Index(out, "| 10 × 190,000 | SendToAll"); i < 0 || j < i {
+		t.Errorf("rows not in order of size:\n%s", out)
+	}
+}
