@@ -164,7 +164,7 @@ func (d *driver) dialOne(index, global int) {
 	t := &d.w.targets[global%len(d.w.targets)]
 	var src *unix.SockaddrInet4
 	if d.w.cfg.Sources > 0 {
-		s := d.w.sources[global%len(d.w.sources)]
+		s := d.w.sources[sourceOf(global, len(d.w.cfg.URLs), len(d.w.sources))]
 		src = &s
 	}
 	if err := d.loop.Dial(t, src, index); err != nil {
@@ -193,3 +193,9 @@ func (d *driver) result() *Result {
 	d.wl.finish(r)
 	return r
 }
+
+// sourceOf picks connection k's source address. Connection k goes to URL
+// k mod urls; counting sources by k / urls spreads each URL's connections
+// evenly over every source address (k mod sources would give a URL only
+// the sources congruent to it modulo their common divisor).
+func sourceOf(k, urls, sources int) int { return (k / urls) % sources }

@@ -26,9 +26,13 @@ import (
 // -procs is automatic; a process may open about 20,000 files.
 const connsPerProc = 15000
 
-// connsPerSource is how many connections one source address takes when
-// -sources is automatic; the ephemeral port range holds about 28,000.
-const connsPerSource = 25000
+// connsPerSource is how many connections to one target one source address
+// takes when -sources is automatic. The ephemeral port range holds about
+// 28,000, but connect(2) looks for a free port in one half of it (the even
+// ports) before the other: past ~14,000 connections between one pair of
+// addresses every connect scans that full half, and the connect rate falls
+// below 3,000/s with handshakes queueing for hundreds of milliseconds.
+const connsPerSource = 10000
 
 // Options configure a run. Main fills them from flags; the defaults are the
 // flag defaults.
@@ -73,7 +77,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.Rate, "rate", -1, "echo: messages/s in all, 0 for a closed loop; bcast: messages/s published (default: echo 0, bcast 10)")
 	fs.Int64Var(&o.Messages, "messages", 0, "most messages to send in all (0: bounded by -duration only)")
 	fs.IntVar(&o.Procs, "procs", 0, "client processes (0: one per 15000 connections)")
-	fs.IntVar(&o.Sources, "sources", 0, "source addresses 127.0.0.2 and up (0: one per 25000 connections, -1: none)")
+	fs.IntVar(&o.Sources, "sources", 0, "source addresses 127.0.0.2 and up (0: one per 10000 connections to a target, -1: none)")
 	fs.IntVar(&o.Loops, "loops", 0, "event loops per process (0: number of CPUs)")
 	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", 10*time.Second, "fail a connection whose handshake takes longer")
 	fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after the window, wait this long at most for answers in flight")

@@ -40,3 +40,23 @@ func TestWithUIDsSpreadsUsersOverTargets(t *testing.T) {
 		t.Error("no users changed the targets")
 	}
 }
+
+// Every URL's connections spread evenly over every source address, however
+// the counts of URLs and sources divide.
+func TestSourcesSpreadOverEveryURL(t *testing.T) {
+	for _, tc := range []struct{ urls, sources int }{{52, 2}, {10, 20}, {3, 4}, {1, 3}} {
+		per := map[[2]int]int{}
+		conns := tc.urls * tc.sources * 100
+		for k := range conns {
+			per[[2]int{k % tc.urls, sourceOf(k, tc.urls, tc.sources)}]++
+		}
+		if len(per) != tc.urls*tc.sources {
+			t.Errorf("%d urls, %d sources: %d pairs used, want %d", tc.urls, tc.sources, len(per), tc.urls*tc.sources)
+		}
+		for pair, n := range per {
+			if n != 100 {
+				t.Errorf("%d urls, %d sources: pair %v has %d connections, want 100", tc.urls, tc.sources, pair, n)
+			}
+		}
+	}
+}

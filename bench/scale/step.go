@@ -71,7 +71,7 @@ func runWorkload(ctx context.Context, cfg config, c *cluster, bin, secret, name 
 	case "uid":
 		argv = append(argv, "-uids", strconv.Itoa(cfg.users))
 	}
-	argv = append(argv, "bcast")
+	argv = append(append(argv, cfg.clientArgs...), "bcast")
 	base := filepath.Join(cfg.outDir, name)
 	inuse0, _, err := tcpSockets()
 	if err != nil {
