@@ -24,7 +24,7 @@ import (
 
 // connsPerProc is how many connections one worker process takes when
 // -procs is automatic; a process may open about 20,000 files.
-const connsPerProc = 15000
+const connsPerProc = 19000
 
 // connsPerSource is how many connections to one target one source address
 // takes when -sources is automatic. The ephemeral port range holds about
@@ -45,7 +45,7 @@ type Options struct {
 	Size             int           // message size in bytes, at least 16; default 64
 	Rate             float64       // echo: messages/s in all, 0 for closed loop; bcast: publishes/s; default 0 (bcast 10)
 	Messages         int64         // most messages sent in all; 0 is no limit
-	Procs            int           // worker processes; 0 is ceil(conns/15000)
+	Procs            int           // worker processes; 0 is ceil(conns/19000)
 	Sources          int           // source addresses 127.0.0.2...; 0 is automatic, -1 is none
 	Loops            int           // event loops per worker; 0 is the number of CPUs
 	HandshakeTimeout time.Duration // default 10s
@@ -76,7 +76,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Size, "size", 64, "message size in bytes (at least 16)")
 	fs.Float64Var(&o.Rate, "rate", -1, "echo: messages/s in all, 0 for a closed loop; bcast: messages/s published (default: echo 0, bcast 10)")
 	fs.Int64Var(&o.Messages, "messages", 0, "most messages to send in all (0: bounded by -duration only)")
-	fs.IntVar(&o.Procs, "procs", 0, "client processes (0: one per 15000 connections)")
+	fs.IntVar(&o.Procs, "procs", 0, "client processes (0: one per 19000 connections)")
 	fs.IntVar(&o.Sources, "sources", 0, "source addresses 127.0.0.2 and up (0: one per 10000 connections to a target, -1: none)")
 	fs.IntVar(&o.Loops, "loops", 0, "event loops per process (0: number of CPUs)")
 	fs.DurationVar(&o.HandshakeTimeout, "handshake-timeout", 10*time.Second, "fail a connection whose handshake takes longer")

@@ -81,13 +81,6 @@ func newWorker(cfg WorkerConfig) (*worker, error) {
 		}
 		w.sources = append(w.sources, s)
 	}
-	tick := time.Millisecond
-	switch cfg.Workload {
-	case "echo":
-		tick = echoTick(&cfg)
-	case "bcast":
-		tick = bcastTick(&cfg)
-	}
 	for slot := range cfg.Loops {
 		d := &driver{w: w, slot: slot, handshake: NewHist(), latency: NewHist(), seen: -1}
 		d.n = cfg.Conns / cfg.Loops
@@ -103,7 +96,7 @@ func newWorker(cfg WorkerConfig) (*worker, error) {
 		default:
 			d.wl = connsLoad{}
 		}
-		l, err := NewLoop(d, tick)
+		l, err := NewLoop(d, loopTick(&cfg, slot))
 		if err != nil {
 			w.closeLoops()
 			return nil, err
@@ -112,6 +105,23 @@ func newWorker(cfg WorkerConfig) (*worker, error) {
 		w.drivers = append(w.drivers, d)
 	}
 	return w, nil
+}
+
+// quietTick is the tick of a loop that only paces its dials and follows
+// the run's phases: a subscriber's, or a loop that holds connections. At
+// a million connections there are over a hundred such loops, and a
+// millisecond tick would wake them 100,000 times a second for nothing.
+const quietTick = 10 * time.Millisecond
+
+// loopTick is the tick of loop slot: as fine as its sends need.
+func loopTick(cfg *WorkerConfig, slot int) time.Duration {
+	switch {
+	case cfg.Workload == "echo":
+		return echoTick(cfg)
+	case cfg.Workload == "bcast" && cfg.Publisher && slot == 0:
+		return bcastTick(cfg)
+	}
+	return quietTick
 }
 
 func (w *worker) closeLoops() {

@@ -22,7 +22,7 @@ const (
 	perProcess    = 30 << 20
 	memoryMargin  = 1.2   // on top of the estimate
 	filesMargin   = 200   // files a node needs besides its connections
-	clientPerProc = 15000 // connections per bench client process (its default)
+	clientPerProc = 19000 // connections per bench client process (its default)
 )
 
 // machine is what the checks read.
