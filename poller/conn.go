@@ -38,7 +38,7 @@ type Conn struct {
 	value atomic.Pointer[any]
 
 	// read side, owned by the read path (the loop, or the read task)
-	dec      *wsproto.Decoder           // lent by the server while a frame or message is partial, else nil
+	dec      *partialDecoder            // lent by the server while a frame or message is partial, else nil
 	head     *bytebufferpool.ByteBuffer // a request head split across reads
 	lastRead atomic.Int64               // coarse time of the last bytes read
 	missed   atomic.Int32               // pings sent since the last bytes read
@@ -150,9 +150,17 @@ func (c *Conn) onData(p []byte) {
 
 func (c *Conn) readFrames(p []byte) {
 	d := c.dec
+	now := c.srv.wheel.now.Load()
 	if d == nil {
-		d = c.srv.decoders.Get().(*wsproto.Decoder)
+		d = c.srv.decoders.Get().(*partialDecoder)
+		d.since = now
 		c.dec = d
+	} else if limit := c.srv.opts.MessageTimeout; limit > 0 && now-d.since > int64(limit) && !d.Closed() {
+		// Trickling keeps the pings answered but must not keep a partial
+		// message, and its share of the inbound budget, forever.
+		c.srv.stats.messageTimeouts.Add(1)
+		c.fail(wsproto.ClosePolicyViolation, "message not completed within the message timeout")
+		return
 	}
 	if d.Closed() {
 		return // nothing after a close frame counts
@@ -167,7 +175,11 @@ func (c *Conn) readFrames(p []byte) {
 	if err != nil {
 		var pe *wsproto.ProtocolError
 		if errors.As(err, &pe) {
-			c.srv.stats.protocolErrors.Add(1)
+			if pe == wsproto.ErrInboundBudget {
+				c.srv.stats.inboundRefusals.Add(1)
+			} else {
+				c.srv.stats.protocolErrors.Add(1)
+			}
 			c.fail(pe.Code, pe.Reason)
 			return
 		}
@@ -175,6 +187,14 @@ func (c *Conn) readFrames(p []byte) {
 			c.srv.opts.Logger.Debug("websocket read", "conn", c.id, "err", err)
 		}
 	}
+}
+
+// partialDecoder is a decoder lent to a connection while a frame or
+// message is partial, with the (coarse) time it was lent: when the partial
+// began.
+type partialDecoder struct {
+	wsproto.Decoder
+	since int64
 }
 
 // frameHandler is the Conn seen by its decoder.

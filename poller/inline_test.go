@@ -32,6 +32,8 @@ var connectionTests = []struct {
 	{"UTF8", TestUTF8},
 	{"Close", TestClose},
 	{"Limits", TestLimits},
+	{"InboundBudget", TestInboundBudget},
+	{"MessageTimeout", TestMessageTimeout},
 	{"PingWhileClosingThenClose", TestPingWhileClosingThenClose},
 	{"PingWhileOverBudgetKeepsReading", TestPingWhileOverBudgetKeepsReading},
 	{"NoWriteAfterAbort", TestNoWriteAfterAbort},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -26,7 +27,12 @@ type netpollTransport struct {
 	served      chan struct{}
 }
 
-type netpollConn struct{ nc netpoll.Connection }
+type netpollConn struct {
+	nc netpoll.Connection
+	// reading: a read task or the close callback holds the connection's
+	// read side; whichever takes it last after the close releases it.
+	reading atomic.Bool
+}
 
 func newNetpollTransport(s *Server) *netpollTransport {
 	t := &netpollTransport{s: s, served: make(chan struct{})}
@@ -122,6 +128,11 @@ func (t *netpollTransport) onPrepare(nc netpoll.Connection) context.Context {
 		// this returns.
 		c.markClosed()
 		t.ncs.remove(fd, side)
+		// A peer that hangs up brings no read task to release the read
+		// side (a partial message, and its share of the inbound budget).
+		if side.reading.CompareAndSwap(false, true) {
+			c.releaseReader()
+		}
 		go c.onDisconnect()
 		return nil
 	})
@@ -135,28 +146,39 @@ func (t *netpollTransport) onPrepare(nc netpoll.Connection) context.Context {
 func (t *netpollTransport) onRequest(ctx context.Context, nc netpoll.Connection) error {
 	r := nc.Reader()
 	c := connOf(ctx)
-	if c == nil {
+	var side *netpollConn
+	if c != nil {
+		// The same netpoll connection: not another that reused the fd.
+		if side = t.ncs.get(c.fd); side != nil && side.nc != nc {
+			side = nil
+		}
+	}
+	if side == nil || !side.reading.CompareAndSwap(false, true) {
+		// Gone, or closed with its read side released.
 		r.Skip(r.Len())
 		return r.Release()
 	}
 	p, err := r.Next(r.Len())
 	if err != nil {
+		side.reading.Store(false)
 		return err
 	}
 	c.onData(p)
-	if err := r.Release(); err != nil {
-		return err
-	}
-	if c.inTask {
+	err = r.Release()
+	if err == nil && c.inTask {
 		t.readPending(c)
 	}
+	// Let go of the read side before looking at the state: a close
+	// callback that ran meanwhile could not take it, so this task
+	// releases it; one that runs after takes it itself.
+	side.reading.Store(false)
 	c.mu.Lock()
 	closed := c.state == stateClosed
 	c.mu.Unlock()
-	if closed {
+	if closed && side.reading.CompareAndSwap(false, true) {
 		c.releaseReader()
 	}
-	return nil
+	return err
 }
 
 // runTask is the runner netpoll uses for every connection's read task

@@ -49,6 +49,19 @@ type Options struct {
 	// message (close 1009). Default 16 MiB each.
 	MaxFrameSize   int64
 	MaxMessageSize int64
+	// InboundBudget bounds the bytes all connections together hold in
+	// partial frames and messages (those that arrive whole are decoded in
+	// place and hold nothing). A frame whose payload would pass it fails
+	// its connection with close code 1013 (Stats.InboundRefusals), so that
+	// many connections each sending most of a MaxMessageSize message
+	// cannot exhaust memory. Default 256 MiB; negative is no bound.
+	InboundBudget int64
+	// MessageTimeout bounds the time from a message's first bytes to its
+	// last; past it, at the next bytes that arrive, the connection is
+	// failed with 1008 (Stats.MessageTimeouts). Pings only prove the peer
+	// is there: without this a client sending a byte now and then would
+	// keep a partial message forever. Default 60s; negative disables.
+	MessageTimeout time.Duration
 	// Subprotocols the server speaks, in order of preference.
 	Subprotocols []string
 
@@ -126,6 +139,8 @@ const (
 	DefaultCloseTimeout     = 3 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 	DefaultOutboundBudget   = 4 << 20
+	DefaultInboundBudget    = 256 << 20
+	DefaultMessageTimeout   = 60 * time.Second
 	// DefaultReadBufferSize is the epoll loops' shared read buffer;
 	// DefaultNetpollReadBufferSize netpoll's node size.
 	DefaultReadBufferSize        = 64 << 10
@@ -153,6 +168,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxMessageSize <= 0 {
 		o.MaxMessageSize = wsproto.DefaultMaxMessageSize
+	}
+	if o.MessageTimeout == 0 {
+		o.MessageTimeout = DefaultMessageTimeout
+	}
+	if o.InboundBudget == 0 {
+		o.InboundBudget = DefaultInboundBudget
 	}
 	if o.HandshakeTimeout <= 0 {
 		o.HandshakeTimeout = DefaultHandshakeTimeout

@@ -48,6 +48,9 @@ type Server struct {
 	requests sync.Pool
 	// decoders are lent to connections while a frame is partial.
 	decoders sync.Pool
+	// inbound bounds what the decoders hold together; nil is no bound.
+	inbound *wsproto.Budget
+	reclaim reclaimer
 	// flushers write the connections that QueueFrame left to them.
 	flushers flushers
 	count    atomic.Int64
@@ -64,13 +67,20 @@ func NewServer(o Options) (*Server, error) {
 	}
 	s := &Server{opts: o}
 	s.requests.New = func() any { return new(wsproto.Request) }
+	if o.InboundBudget > 0 {
+		s.inbound = wsproto.NewBudget(o.InboundBudget)
+	}
 	s.decoders.New = func() any {
-		return &wsproto.Decoder{MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize}
+		return &partialDecoder{Decoder: wsproto.Decoder{MaxFrameSize: o.MaxFrameSize, MaxMessageSize: o.MaxMessageSize, Budget: s.inbound}}
 	}
 	if s.tr, err = newTransport(s); err != nil {
 		return nil, err
 	}
 	s.wheel = newWheel(o.timerTick(), func(c *Conn, now int64) { c.onTimer(now) })
+	if s.inbound != nil {
+		s.wheel.everyTick = s.reclaim.tick
+		s.reclaim.budget = s.inbound
+	}
 	return s, nil
 }
 
@@ -89,6 +99,14 @@ func (s *Server) Start() error {
 	s.flushers.start(s.opts.Flushers)
 	s.tr.serve()
 	return nil
+}
+
+// inboundBytes is what the connections hold in partial frames now.
+func (s *Server) inboundBytes() int64 {
+	if s.inbound == nil {
+		return 0
+	}
+	return s.inbound.Used()
 }
 
 // Addr is the address the server listens on.

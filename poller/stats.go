@@ -14,6 +14,9 @@ type Stats struct {
 	Overflows         uint64 // sends over a connection's OutboundBudget
 	PingTimeouts      uint64 // closed after MaxMissedPongs unanswered pings
 	WriteTimeouts     uint64 // closed after a full socket did not drain for WriteTimeout
+	InboundRefusals   uint64 // closed (1013) for a frame over Options.InboundBudget
+	InboundBytes      int64  // bytes held now in partial frames and messages, of InboundBudget
+	MessageTimeouts   uint64 // closed (1008) for a message not completed within MessageTimeout
 	MessagesIn        uint64 // data messages received
 	// SlowInlineTasks counts inline read tasks that held the event loop
 	// for SlowInlineTask or longer (see Options.InlineHandlers).
@@ -23,7 +26,7 @@ type Stats struct {
 type counters struct {
 	accepted, opened, rejected, handshakesRefused, handshakeTimeouts   atomic.Uint64
 	protocolErrors, overflows, pingTimeouts, writeTimeouts, messagesIn atomic.Uint64
-	slowInlineTasks                                                    atomic.Uint64
+	slowInlineTasks, inboundRefusals, messageTimeouts                  atomic.Uint64
 	lastSlowLog                                                        atomic.Int64 // unix ns of the last slow-task warning
 }
 
@@ -41,6 +44,9 @@ func (s *Server) Stats() Stats {
 		Overflows:         c.overflows.Load(),
 		PingTimeouts:      c.pingTimeouts.Load(),
 		WriteTimeouts:     c.writeTimeouts.Load(),
+		InboundRefusals:   c.inboundRefusals.Load(),
+		InboundBytes:      s.inboundBytes(),
+		MessageTimeouts:   c.messageTimeouts.Load(),
 		MessagesIn:        c.messagesIn.Load(),
 		SlowInlineTasks:   c.slowInlineTasks.Load(),
 	}

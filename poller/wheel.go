@@ -12,15 +12,17 @@ import (
 // cost no goroutine and no runtime timer per connection, and scheduling is
 // O(1).
 type wheel struct {
-	tick  int64 // nanoseconds per slot
-	fire  func(c *Conn, now int64)
-	now   atomic.Int64 // coarse clock: the time of the last tick
-	stop  chan struct{}
-	done  chan struct{}
-	mu    sync.Mutex
-	slots []*Conn
-	next  int64 // absolute index of the next tick to process
-	due   []*Conn
+	tick int64 // nanoseconds per slot
+	fire func(c *Conn, now int64)
+	// everyTick, if set, runs on the wheel's goroutine after each tick.
+	everyTick func(now int64)
+	now       atomic.Int64 // coarse clock: the time of the last tick
+	stop      chan struct{}
+	done      chan struct{}
+	mu        sync.Mutex
+	slots     []*Conn
+	next      int64 // absolute index of the next tick to process
+	due       []*Conn
 }
 
 const wheelSlots = 1024
@@ -49,6 +51,9 @@ func (w *wheel) run() {
 			return
 		case tm := <-t.C:
 			w.advance(tm.UnixNano())
+			if w.everyTick != nil {
+				w.everyTick(tm.UnixNano())
+			}
 		}
 	}
 }

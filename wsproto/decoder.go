@@ -1,12 +1,21 @@
 package wsproto
 
-import "github.com/valyala/bytebufferpool"
+import (
+	"slices"
+
+	"github.com/valyala/bytebufferpool"
+)
 
 // Default limits of a Decoder whose limit fields are zero.
 const (
 	DefaultMaxFrameSize   = 16 << 20
 	DefaultMaxMessageSize = 16 << 20
 )
+
+// maxPooledMessage is the largest assembly buffer given back to the pool;
+// larger ones are left to the collector, so that a burst of large messages
+// does not stay in the pool once it is over.
+const maxPooledMessage = 1 << 20
 
 // Handler receives what a Decoder decodes. The payload slices are valid only
 // during the call: they alias the bytes passed to Feed or the decoder's
@@ -36,6 +45,12 @@ type Decoder struct {
 	MaxMessageSize int64
 	// FromServer makes the decoder expect unmasked frames, as a client does.
 	FromServer bool
+	// Budget, if set, bounds the bytes this decoder and others sharing it
+	// hold in partial frames and messages: a frame whose payload has to be
+	// assembled reserves its whole length from it when its first bytes
+	// arrive, and a frame that does not fit fails with ErrInboundBudget.
+	// Nil is no bound beyond MaxMessageSize.
+	Budget *Budget
 
 	hdr  [MaxHeaderSize]byte // a header split across Feed calls
 	hdrN uint8
@@ -51,6 +66,7 @@ type Decoder struct {
 	msg        *bytebufferpool.ByteBuffer // assembly buffer, nil when unused
 	ctrl       []byte                     // a control payload split across Feed calls
 	utf8       UTF8Validator
+	held       int64 // bytes reserved from Budget for msg
 	closed     bool
 	err        *ProtocolError // the violation that killed the stream
 }
@@ -83,9 +99,44 @@ func (d *Decoder) Idle() bool {
 // used again afterwards, starting a fresh stream.
 func (d *Decoder) Release() {
 	if d.msg != nil {
-		bytebufferpool.Put(d.msg)
+		putMessage(d.msg)
 	}
-	*d = Decoder{MaxFrameSize: d.MaxFrameSize, MaxMessageSize: d.MaxMessageSize, FromServer: d.FromServer}
+	d.giveBack()
+	*d = Decoder{MaxFrameSize: d.MaxFrameSize, MaxMessageSize: d.MaxMessageSize, FromServer: d.FromServer, Budget: d.Budget}
+}
+
+// reserve takes n more bytes from the budget for the message being
+// assembled, and makes room for them in its buffer at once, so that the
+// buffer holds what was reserved and not twice as much from growing.
+func (d *Decoder) reserve(n int64) error {
+	if d.Budget != nil {
+		if !d.Budget.reserve(n) {
+			return ErrInboundBudget
+		}
+		d.held += n
+	}
+	if d.msg == nil {
+		d.msg = bytebufferpool.Get()
+	}
+	d.msg.B = slices.Grow(d.msg.B, int(n))
+	return nil
+}
+
+// giveBack returns what the decoder holds from its budget.
+func (d *Decoder) giveBack() {
+	if d.held > 0 {
+		d.Budget.release(d.held)
+		d.held = 0
+	}
+}
+
+// putMessage returns an assembly buffer to the pool, without its bytes
+// when they are many.
+func putMessage(b *bytebufferpool.ByteBuffer) {
+	if cap(b.B) > maxPooledMessage {
+		b.B = nil
+	}
+	bytebufferpool.Put(b)
 }
 
 // Feed decodes p. It returns the number of bytes consumed, which is len(p)
@@ -241,8 +292,11 @@ func (d *Decoder) accumulate(chunk []byte) error {
 	if d.msgOp == OpText && !d.utf8.Write(chunk) {
 		return ErrInvalidUTF8
 	}
-	if d.msg == nil {
-		d.msg = bytebufferpool.Get()
+	if d.got == int64(len(chunk)) {
+		// The frame's first bytes: reserve all of its payload.
+		if err := d.reserve(d.got + d.remaining); err != nil {
+			return err
+		}
 	}
 	d.msg.B = append(d.msg.B, chunk...)
 	return nil
@@ -294,8 +348,9 @@ func (d *Decoder) frameDone(whole []byte, h Handler) error {
 	}
 	err := h.HandleMessage(op, payload)
 	if buf != nil {
-		bytebufferpool.Put(buf)
+		putMessage(buf)
 	}
+	d.giveBack()
 	return err
 }
 
@@ -305,8 +360,8 @@ func (d *Decoder) accumulateWhole(p []byte) error {
 	if d.msgOp == OpText && !d.utf8.Write(p) {
 		return ErrInvalidUTF8
 	}
-	if d.msg == nil {
-		d.msg = bytebufferpool.Get()
+	if err := d.reserve(int64(len(p))); err != nil {
+		return err
 	}
 	d.msg.B = append(d.msg.B, p...)
 	return nil

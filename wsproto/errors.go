@@ -29,7 +29,14 @@ const (
 	ClosePolicyViolation StatusCode = 1008
 	CloseTooBig          StatusCode = 1009
 	CloseInternalError   StatusCode = 1011
+	CloseTryAgainLater   StatusCode = 1013
 )
+
+// ErrInboundBudget is what a Decoder returns when the bytes of a partial
+// frame would pass its Budget. The peer broke no rule, but the connection
+// must be closed (with its Code, 1013) as for a violation: the stream
+// cannot be followed without those bytes.
+var ErrInboundBudget = protocolError(CloseTryAgainLater, "inbound memory budget exhausted")
 
 // The protocol violations a decoder reports. They are values so that tests
 // and callers can compare them.

@@ -17,7 +17,8 @@ type cluster struct {
 	regAddr  string
 	nodes    []*proc.Proc
 	urls     []string
-	idleRSS  []int64 // each node's RSS before any connection
+	metrics  []string // each node's /metrics URL
+	idleRSS  []int64  // each node's RSS before any connection
 }
 
 // nodeIP is node i's loopback address: 127.0.1.1 upwards, apart from the
@@ -29,9 +30,8 @@ func nodeIP(i int) string { return fmt.Sprintf("127.0.%d.%d", 1+i/254, 1+i%254) 
 // in the cluster for stop.
 func startCluster(ctx context.Context, cfg config, bin, secret string) (*cluster, error) {
 	c := &cluster{}
-	env := []string{"WSGATE_SECRET=" + secret}
 	var err error
-	c.register, err = proc.Start(proc.Spec{Name: "register", Env: env, Log: filepath.Join(cfg.outDir, "register.log"),
+	c.register, err = proc.Start(proc.Spec{Name: "register", Env: []string{"WSGATE_SECRET=" + secret}, Log: filepath.Join(cfg.outDir, "register.log"),
 		Argv: []string{bin, "register", "--listen", "127.0.0.1:0", "--log-level", "warn"}})
 	if err != nil {
 		return c, err
@@ -40,22 +40,13 @@ func startCluster(ctx context.Context, cfg config, bin, secret string) (*cluster
 		return c, err
 	}
 	for i := range cfg.nodes {
-		ip := nodeIP(i)
-		argv := append([]string{bin, "serve", "--app", "broadcast", "--listen", ip + ":0", "--rpc", ip + ":0",
-			"--register", c.regAddr, "--register-listen=", "--log-level", "warn"}, cfg.nodeArgs...)
-		p, err := proc.Start(proc.Spec{Name: fmt.Sprintf("node %d", i+1), Argv: argv, Env: env,
-			Log: filepath.Join(cfg.outDir, fmt.Sprintf("node%d.log", i+1))})
+		p, url, metricsURL, err := startNode(cfg, c, bin, secret, i, "")
 		if err != nil {
 			return c, err
 		}
 		c.nodes = append(c.nodes, p)
-	}
-	for _, p := range c.nodes {
-		addr, err := p.Expect("listening on ")
-		if err != nil {
-			return c, err
-		}
-		c.urls = append(c.urls, "ws://"+addr+"/ws")
+		c.urls = append(c.urls, url)
+		c.metrics = append(c.metrics, metricsURL)
 	}
 	if err := proc.WaitMesh(ctx, c.urls); err != nil {
 		return c, err
@@ -107,6 +98,12 @@ func (c *cluster) cpu() (time.Duration, error) {
 		sum += cpu
 	}
 	return sum, nil
+}
+
+// registerCPU is the CPU time the register has used so far.
+func (c *cluster) registerCPU() (time.Duration, error) {
+	_, cpu, _, err := bench.ProcessUsage(c.register.Pid())
+	return cpu, err
 }
 
 // connsOf is how many of conns node i holds: bench sends connection k to

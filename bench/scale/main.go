@@ -9,7 +9,10 @@
 //     from a connection-less api.Client reaches each of them;
 //   - group: the same through SendToGroup, every connection in one group
 //     whose members are on every node;
-//   - uid: the same through SendToUIDs, users with clients on every node.
+//   - uid: the same through SendToUIDs, users with clients on every node;
+//   - membership: with no connection open, the idle CPU of the register
+//     and the mesh, then how long every node takes to see a node killed
+//     (SIGKILL), a node joining, a node frozen (SIGSTOP) and thawed.
 //
 // Each workload opens its connections anew; everything started is stopped
 // by pid at the end (and dies with this program if it is killed). Run it
@@ -46,7 +49,7 @@ import (
 const maxNodes = 254 * 8
 
 // workloads are the ones this command knows, in the order they run.
-var workloads = []string{"all", "group", "uid"}
+var workloads = []string{"all", "group", "uid", "membership"}
 
 type config struct {
 	nodes       int
@@ -134,7 +137,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.conns, "conns", 10000, "connections in all, spread evenly over the nodes")
 	fs.Float64Var(&cfg.connectRate, "connect-rate", 5000, "new connections per second in all")
 	fs.DurationVar(&cfg.hold, "hold", 15*time.Second, "all: how long every connection is held idle before the SendToAll (the idle figures are read in it)")
-	fs.StringVar(&wl, "workloads", strings.Join(workloads, ","), "workloads to run, in order: all, group, uid")
+	fs.StringVar(&wl, "workloads", strings.Join(workloads, ","), "workloads to run, among: "+strings.Join(workloads, ", ")+" (always in that order)")
 	fs.IntVar(&cfg.users, "users", 0, "uid: users, each with clients on every node (0: one per 10 connections)")
 	fs.IntVar(&cfg.size, "size", 64, "message size in bytes")
 	fs.StringVar(&nodeArgs, "node-args", "", "more `arguments` for every node's wsgate serve, space-separated (e.g. \"--poller netpoll\")")
@@ -171,6 +174,11 @@ func parseFlags(args []string) (config, error) {
 	}
 	if len(cfg.workloads) == 0 {
 		return cfg, fmt.Errorf("-workloads names none")
+	}
+	// membership changes the cluster, so it goes last.
+	slices.SortFunc(cfg.workloads, func(a, b string) int { return slices.Index(workloads, a) - slices.Index(workloads, b) })
+	if slices.Contains(cfg.workloads, "membership") && cfg.nodes < 3 {
+		return cfg, fmt.Errorf("membership needs -nodes 3 or more")
 	}
 	if cfg.users <= 0 {
 		cfg.users = max(1, cfg.conns/10)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A run that cannot fit is refused with what to change.
@@ -41,7 +42,9 @@ func TestMarkdownKeepsOtherSteps(t *testing.T) {
 		return &step{Nodes: nodes, Conns: conns, Command: "go run ./bench/scale", Hold: &hold{},
 			Workloads: []workload{{Name: "all", Opened: int64(conns), Expected: int64(conns), Delivered: int64(conns), LatencyMax: lat, OK: true}}}
 	}
-	for _, st := range []*step{stepOf(10, 190000, 1), stepOf(1, 19000, 2), stepOf(10, 190000, 3_000_000)} {
+	withMembership := stepOf(5, 95000, 4)
+	withMembership.Membership = &membership{Kill: 120 * time.Millisecond}
+	for _, st := range []*step{stepOf(10, 190000, 1), withMembership, stepOf(1, 19000, 2), stepOf(10, 190000, 3_000_000)} {
 		if err := writeMarkdown(path, st); err != nil {
 			t.Fatal(err)
 		}
@@ -59,6 +62,9 @@ func TestMarkdownKeepsOtherSteps(t *testing.T) {
 	}
 	if !strings.Contains(out, "3.00 s |") || strings.Contains(out, "| 1µs |") {
 		t.Errorf("the second run of 10 × 190,000 did not replace the first:\n%s", out)
+	}
+	if !strings.Contains(out, "| 5 × 95,000 | 0.000 cores (0.000) | 120ms |") {
+		t.Errorf("no membership row:\n%s", out)
 	}
 	if i, j := strings.Index(out, "| 1 × 19,000 | SendToAll"), strings.Index(out, "| 10 × 190,000 | SendToAll"); i < 0 || j < i {
 		t.Errorf("rows not in order of size:\n%s", out)

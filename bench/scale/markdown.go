@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/wsgate/wsgate/bench/internal/mdsection"
 )
@@ -13,10 +14,11 @@ import (
 // The scale section of the Markdown file: two tables and the commands, a
 // row per step (nodes × connections), kept across runs of other steps.
 const (
-	sectionName = "scale"
-	heading     = "## A million connections: the cluster at scale\n\n"
-	holdHeader  = "| step | opened | connect errors | connect/s | handshake p99 | node RSS per conn (min-max) | nodes idle RSS | clients RSS | slab per conn | idle CPU (cores) | MemAvailable before → held |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
-	sendHeader  = "| step | call | delivered | missing | p50 | last delivery |\n|---|---|---|---|---|---|\n"
+	sectionName  = "scale"
+	heading      = "## A million connections: the cluster at scale\n\n"
+	holdHeader   = "| step | opened | connect errors | connect/s | handshake p99 | node RSS per conn (min-max) | nodes idle RSS | clients RSS | slab per conn | idle CPU (cores) | MemAvailable before → held |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+	sendHeader   = "| step | call | delivered | missing | p50 | last delivery |\n|---|---|---|---|---|---|\n"
+	memberHeader = "| step | idle CPU, no connection (register) | kill -9 seen by every node | join | freeze (SIGSTOP) | thaw |\n|---|---|---|---|---|---|\n"
 )
 
 // writeMarkdown puts st's rows into the file's scale section, replacing
@@ -26,12 +28,12 @@ func writeMarkdown(path string, st *step) error {
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	holdRows, sendRows, commands := parseSection(old)
+	holdRows, sendRows, memberRows, commands := parseSection(old)
 	key := "| " + st.key() + " |"
 	drop := func(rows []string) []string {
 		return slices.DeleteFunc(rows, func(r string) bool { return strings.HasPrefix(r, key) })
 	}
-	holdRows, sendRows = drop(holdRows), drop(sendRows)
+	holdRows, sendRows, memberRows = drop(holdRows), drop(sendRows), drop(memberRows)
 	commands = slices.DeleteFunc(commands, func(r string) bool { return strings.HasPrefix(r, "- "+st.key()+":") })
 
 	if h := st.Hold; h != nil {
@@ -52,11 +54,17 @@ func writeMarkdown(path string, st *step) error {
 		sendRows = append(sendRows, fmt.Sprintf("%s %s | %s of %s | %d | %s | %s |",
 			key, callOf[w.Name], thousands(w.Delivered), thousands(w.Expected), w.Missing, us(w.LatencyP50), us(w.LatencyMax)))
 	}
+	if m := st.Membership; m != nil {
+		ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
+		memberRows = append(memberRows, fmt.Sprintf("%s %.3f cores (%.3f) | %s | %s | %s | %s |",
+			key, m.IdleCores, m.RegisterCPU, ms(m.Kill), ms(m.Join), ms(m.Freeze), ms(m.Thaw)))
+	}
 	commands = append(commands, fmt.Sprintf("- %s: `%s` at %s, %s UTC, load average %s",
 		st.key(), st.Command, st.Revision, st.Began.Format("2006-01-02 15:04"), st.Load))
 	bySize := func(a, b string) int { return stepOrder(a) - stepOrder(b) }
 	slices.SortStableFunc(holdRows, bySize)
 	slices.SortStableFunc(sendRows, bySize)
+	slices.SortStableFunc(memberRows, bySize)
 	slices.SortStableFunc(commands, bySize)
 
 	var b strings.Builder
@@ -69,6 +77,12 @@ func writeMarkdown(path string, st *step) error {
 	for _, r := range sendRows {
 		b.WriteString(r + "\n")
 	}
+	if len(memberRows) > 0 {
+		b.WriteString("\nMembership, timed by reading every node's wsgate_cluster_peers until all agree (one sweep over the nodes bounds the resolution):\n\n" + memberHeader)
+		for _, r := range memberRows {
+			b.WriteString(r + "\n")
+		}
+	}
 	b.WriteString("\n")
 	for _, r := range commands {
 		b.WriteString(r + "\n")
@@ -78,11 +92,11 @@ func writeMarkdown(path string, st *step) error {
 
 // parseSection reads the rows of the section's two tables and its command
 // lines; a file without the section has none.
-func parseSection(file []byte) (holdRows, sendRows, commands []string) {
+func parseSection(file []byte) (holdRows, sendRows, memberRows, commands []string) {
 	begin, end := []byte("<!-- "+sectionName+":begin -->"), []byte("<!-- "+sectionName+":end -->")
 	i, j := bytes.Index(file, begin), bytes.Index(file, end)
 	if i < 0 || j < i {
-		return nil, nil, nil
+		return nil, nil, nil, nil
 	}
 	table := 0
 	for _, line := range strings.Split(string(file[i+len(begin):j]), "\n") {
@@ -94,11 +108,13 @@ func parseSection(file []byte) (holdRows, sendRows, commands []string) {
 			holdRows = append(holdRows, line)
 		case strings.HasPrefix(line, "| ") && table == 2:
 			sendRows = append(sendRows, line)
+		case strings.HasPrefix(line, "| ") && table == 3:
+			memberRows = append(memberRows, line)
 		case strings.HasPrefix(line, "- "):
 			commands = append(commands, line)
 		}
 	}
-	return holdRows, sendRows, commands
+	return holdRows, sendRows, memberRows, commands
 }
 
 // stepOrder sorts rows by connections, then nodes: "| 5 × 10,000 |..." or

@@ -20,11 +20,12 @@ type step struct {
 	Load        string    `json:"load_average"`
 	Began       time.Time `json:"began"`
 
-	MemAvailableBefore int64      `json:"mem_available_before"`
-	SlabBefore         int64      `json:"slab_before"`
-	NodeIdleRSS        int64      `json:"node_idle_rss"` // all nodes, before any connection
-	Hold               *hold      `json:"hold,omitempty"`
-	Workloads          []workload `json:"workloads"`
+	MemAvailableBefore int64       `json:"mem_available_before"`
+	SlabBefore         int64       `json:"slab_before"`
+	NodeIdleRSS        int64       `json:"node_idle_rss"` // all nodes, before any connection
+	Hold               *hold       `json:"hold,omitempty"`
+	Workloads          []workload  `json:"workloads"`
+	Membership         *membership `json:"membership,omitempty"`
 }
 
 // hold is what the cluster costs with every connection open and idle.
@@ -77,13 +78,19 @@ func (w *workload) text() string {
 		w.Delivered, w.Expected, w.Missing, us(w.LatencyP50), us(w.LatencyMax), w.OK)
 }
 
+func (m *membership) text() string {
+	return fmt.Sprintf("membership: idle %.3f cores (register %.3f); every node saw a kill -9 in %v, a join in %v, a freeze in %v, a thaw in %v (one sweep %v)\n",
+		m.IdleCores, m.RegisterCPU, m.Kill.Round(time.Millisecond), m.Join.Round(time.Millisecond),
+		m.Freeze.Round(time.Millisecond), m.Thaw.Round(time.Millisecond), m.Sweep.Round(time.Millisecond))
+}
+
 func (s *step) ok() bool {
 	for _, w := range s.Workloads {
 		if !w.OK {
 			return false
 		}
 	}
-	return len(s.Workloads) > 0
+	return len(s.Workloads) > 0 || s.Membership != nil
 }
 
 // key names the step in tables: nodes × connections.
@@ -100,6 +107,9 @@ func (s *step) text() string {
 	}
 	for _, w := range s.Workloads {
 		b.WriteString(w.text())
+	}
+	if s.Membership != nil {
+		b.WriteString(s.Membership.text())
 	}
 	return b.String()
 }

@@ -41,6 +41,14 @@ func runStep(ctx context.Context, cfg config, bin string, st *step) error {
 		st.NodeIdleRSS += rss
 	}
 	for _, w := range cfg.workloads {
+		if w == "membership" {
+			st.Membership, err = runMembership(ctx, cfg, c, bin, secret)
+			if err != nil {
+				return fmt.Errorf("membership: %w", err)
+			}
+			fmt.Fprint(os.Stderr, st.Membership.text())
+			continue
+		}
 		res, err := runWorkload(ctx, cfg, c, bin, secret, w, st)
 		if res != nil {
 			st.Workloads = append(st.Workloads, *res)

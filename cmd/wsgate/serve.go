@@ -24,9 +24,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		maxConns = fs.Int("max-conns", poller.DefaultMaxConns, "most connections at once")
 		maxMsg   = fs.Int64("max-message", 16<<20, "largest message in bytes (close 1009 above)")
 		budget   = fs.Int("outbound-budget", poller.DefaultOutboundBudget, "bytes queued per connection before the overflow policy applies")
+		inbound  = fs.Int64("inbound-budget", poller.DefaultInboundBudget, "bytes all connections together may hold in partial frames and messages; a frame over it closes its connection with 1013 (negative: no bound)")
 		ping     = fs.Duration("ping-interval", poller.DefaultPingInterval, "time between pings (negative disables)")
 		missed   = fs.Int("max-missed-pongs", poller.DefaultMaxMissedPongs, "unanswered pings before closing")
 		idle     = fs.Duration("idle-timeout", 0, "close connections silent this long (0 disables)")
+		msgTime  = fs.Duration("message-timeout", poller.DefaultMessageTimeout, "time allowed from a message's first bytes to its last (negative disables)")
 		hsTime   = fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake")
 		drain    = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
 		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
@@ -77,10 +79,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		MaxMessageSize:   *maxMsg,
 		MaxFrameSize:     *maxMsg,
 		OutboundBudget:   *budget,
+		InboundBudget:    *inbound,
 		PingInterval:     *ping,
 		MaxMissedPongs:   *missed,
 		IdleTimeout:      *idle,
 		HandshakeTimeout: *hsTime,
+		MessageTimeout:   *msgTime,
 		InlineHandlers:   inlineHandlers,
 		Backend:          pollerBackend,
 		Loops:            *loops,

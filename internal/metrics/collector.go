@@ -18,8 +18,8 @@ type collector struct {
 	gw      *api.Gateway
 	cluster bool // whether to report peers
 
-	node, conns, clients, uids, groups, peers *prometheus.Desc
-	counters                                  []engineCounter
+	node, conns, clients, uids, groups, peers, inbound *prometheus.Desc
+	counters                                           []engineCounter
 }
 
 // engineCounter is one of the connection engine's counters, named for
@@ -45,6 +45,7 @@ func newCollector(gw *api.Gateway) *collector {
 		uids:    desc("uids", "Uids with a client on this node."),
 		groups:  desc("groups", "Groups with a member on this node."),
 		peers:   desc("cluster_peers", "Other gateway nodes this node reaches."),
+		inbound: desc("inbound_bytes", "Bytes the connections hold now in partial frames and messages, of the inbound budget."),
 		counters: []engineCounter{
 			counter("connections_accepted_total", "TCP connections accepted.",
 				func(s *poller.Stats) uint64 { return s.Accepted }),
@@ -64,6 +65,10 @@ func newCollector(gw *api.Gateway) *collector {
 				func(s *poller.Stats) uint64 { return s.PingTimeouts }),
 			counter("write_timeouts_total", "Connections closed after their socket stayed full for the write timeout (epoll backend).",
 				func(s *poller.Stats) uint64 { return s.WriteTimeouts }),
+			counter("inbound_refusals_total", "Connections closed (1013) for a frame over the inbound budget.",
+				func(s *poller.Stats) uint64 { return s.InboundRefusals }),
+			counter("message_timeouts_total", "Connections closed (1008) for a message not completed within the message timeout.",
+				func(s *poller.Stats) uint64 { return s.MessageTimeouts }),
 			counter("messages_in_total", "Data messages received from clients.",
 				func(s *poller.Stats) uint64 { return s.MessagesIn }),
 			counter("slow_inline_tasks_total", "Inline read tasks that held the event loop 10 ms or longer (InlineHandlers).",
@@ -79,6 +84,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.clients
 	ch <- c.uids
 	ch <- c.groups
+	ch <- c.inbound
 	if c.cluster {
 		ch <- c.peers
 	}
@@ -100,6 +106,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.clients, float64(r.ClientCount()))
 	gauge(c.uids, float64(r.CountUIDs()))
 	gauge(c.groups, float64(r.CountGroups()))
+	gauge(c.inbound, float64(st.InboundBytes))
 	if c.cluster {
 		gauge(c.peers, float64(len(c.gw.Peers())))
 	}
