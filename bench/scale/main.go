@@ -60,6 +60,7 @@ type config struct {
 	users       int
 	size        int
 	nodeArgs    []string
+	nodeEnv     []string
 	clientArgs  []string
 	outDir      string
 	markdown    string
@@ -132,7 +133,7 @@ func run(args []string) int {
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	var cfg config
-	var wl, nodeArgs, clientArgs string
+	var wl, nodeArgs, nodeEnv, clientArgs string
 	fs.IntVar(&cfg.nodes, "nodes", 5, "gateway nodes")
 	fs.IntVar(&cfg.conns, "conns", 10000, "connections in all, spread evenly over the nodes")
 	fs.Float64Var(&cfg.connectRate, "connect-rate", 5000, "new connections per second in all")
@@ -141,6 +142,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.users, "users", 0, "uid: users, each with clients on every node (0: one per 10 connections)")
 	fs.IntVar(&cfg.size, "size", 64, "message size in bytes")
 	fs.StringVar(&nodeArgs, "node-args", "", "more `arguments` for every node's wsgate serve, space-separated (e.g. \"--poller netpoll\")")
+	fs.StringVar(&nodeEnv, "node-env", "", "environment `variables` for every node, space-separated (e.g. \"GOMAXPROCS=1\")")
 	fs.StringVar(&clientArgs, "client-args", "", "more `arguments` for every wsgate bench client, space-separated (e.g. \"-sources -1\")")
 	fs.StringVar(&cfg.outDir, "out", "", "directory for reports and logs (default bench/out/scale-NxC-TIME)")
 	fs.StringVar(&cfg.markdown, "markdown", "", "write the step's row into the scale table of this Markdown `file` (e.g. BENCHMARKS.md)")
@@ -183,7 +185,7 @@ func parseFlags(args []string) (config, error) {
 	if cfg.users <= 0 {
 		cfg.users = max(1, cfg.conns/10)
 	}
-	cfg.nodeArgs, cfg.clientArgs = strings.Fields(nodeArgs), strings.Fields(clientArgs)
+	cfg.nodeArgs, cfg.nodeEnv, cfg.clientArgs = strings.Fields(nodeArgs), strings.Fields(nodeEnv), strings.Fields(clientArgs)
 	if cfg.outDir == "" {
 		cfg.outDir = filepath.Join("bench", "out", fmt.Sprintf("scale-%dx%d-%s", cfg.nodes, cfg.conns, time.Now().UTC().Format("20060102-150405")))
 	}

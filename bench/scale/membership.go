@@ -172,7 +172,7 @@ func startNode(cfg config, c *cluster, bin, secret string, i int, tag string) (p
 	ip := nodeIP(i)
 	argv := append([]string{bin, "serve", "--app", "broadcast", "--listen", ip + ":0", "--rpc", ip + ":0",
 		"--metrics-listen", ip + ":0", "--register", c.regAddr, "--register-listen=", "--log-level", "warn"}, cfg.nodeArgs...)
-	p, err = proc.Start(proc.Spec{Name: fmt.Sprintf("node %d", i+1), Argv: argv, Env: []string{"WSGATE_SECRET=" + secret},
+	p, err = proc.Start(proc.Spec{Name: fmt.Sprintf("node %d", i+1), Argv: argv, Env: append([]string{"WSGATE_SECRET=" + secret}, cfg.nodeEnv...),
 		Log: filepath.Join(cfg.outDir, fmt.Sprintf("node%d%s.log", i+1, tag))})
 	if err != nil {
 		return nil, "", "", err

@@ -37,6 +37,7 @@ type hold struct {
 	MaxNodeRSSPerConn float64 `json:"max_node_rss_per_conn"`
 	NodeThreads       int     `json:"node_threads"`
 	ClientRSS         int64   `json:"client_rss"`
+	ClientThreads     int     `json:"client_threads"`
 	IdleCores         float64 `json:"idle_cores"` // the nodes' and the register's CPU while held
 	MemAvailable      int64   `json:"mem_available"`
 	Slab              int64   `json:"slab"`
@@ -100,8 +101,8 @@ func (s *step) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "step %s, connect rate %.0f/s requested\n", s.key(), s.ConnectRate)
 	if h := s.Hold; h != nil {
-		fmt.Fprintf(&b, "held: %d sockets; nodes %s RSS, %.0f B per connection above idle (nodes %.0f-%.0f B), %d threads; clients %s RSS\n",
-			h.Sockets, mib(h.NodeRSS), h.NodeRSSPerConn, h.MinNodeRSSPerConn, h.MaxNodeRSSPerConn, h.NodeThreads, mib(h.ClientRSS))
+		fmt.Fprintf(&b, "held: %d sockets; nodes %s RSS, %.0f B per connection above idle (nodes %.0f-%.0f B), %d threads; clients %s RSS, %d threads\n",
+			h.Sockets, mib(h.NodeRSS), h.NodeRSSPerConn, h.MinNodeRSSPerConn, h.MaxNodeRSSPerConn, h.NodeThreads, mib(h.ClientRSS), h.ClientThreads)
 		fmt.Fprintf(&b, "held: slab %s (+%s, %.0f B per connection), TCP memory %d pages, MemAvailable %s -> %s, idle CPU %.3f cores\n",
 			mib(h.Slab), mib(h.Slab-s.SlabBefore), s.slabPerConn(), h.TCPMemPages, mib(s.MemAvailableBefore), mib(h.MemAvailable), h.IdleCores)
 	}

@@ -17,7 +17,8 @@ import (
 
 // How a workload's bench client runs.
 const (
-	window     = 10 * time.Second // after the one publish: room for the last delivery
+	window     = 10 * time.Second // after the one publish
+	drain      = time.Minute      // then the wait for the last deliveries: at a million they take over 10s on 2 cores
 	settle     = 2 * time.Second  // group and uid: between the last connection and the publish
 	clientWait = 2 * time.Minute  // on top of connecting, holding and the window
 	benchGroup = "scale"
@@ -71,7 +72,7 @@ func runWorkload(ctx context.Context, cfg config, c *cluster, bin, secret, name 
 	}
 	argv := []string{bin, "bench", "-url", strings.Join(c.urls, ","), "-conns", strconv.Itoa(cfg.conns),
 		"-connect-rate", strconv.FormatFloat(cfg.connectRate, 'f', -1, 64), "-settle", wait.String(),
-		"-rate", "1", "-messages", "1", "-duration", window.String(), "-size", strconv.Itoa(cfg.size),
+		"-rate", "1", "-messages", "1", "-duration", window.String(), "-drain", drain.String(), "-size", strconv.Itoa(cfg.size),
 		"-api-register", c.regAddr, "-json"}
 	switch name {
 	case "group":
@@ -92,7 +93,7 @@ func runWorkload(ctx context.Context, cfg config, c *cluster, bin, secret, name 
 	}
 	defer client.Stop()
 	connecting := time.Duration(float64(cfg.conns) / cfg.connectRate * float64(time.Second))
-	deadline := time.Now().Add(connecting + wait + window + clientWait)
+	deadline := time.Now().Add(connecting + wait + window + drain + clientWait)
 	if name == "all" {
 		h, err := measureHold(ctx, cfg, c, client, inuse0, deadline)
 		if err != nil {
@@ -175,7 +176,7 @@ func measureHold(ctx context.Context, cfg config, c *cluster, client *proc.Proc,
 		}
 	}
 	h.NodeRSSPerConn = float64(h.NodeRSS-sum(c.idleRSS)) / float64(cfg.conns)
-	h.ClientRSS = treeRSS(client.Pid())
+	h.ClientRSS, h.ClientThreads = treeUsage(client.Pid())
 	mem, err := meminfo()
 	if err != nil {
 		return nil, err
@@ -197,10 +198,10 @@ func sum(v []int64) int64 {
 	return s
 }
 
-// treeRSS is the RSS of pid and its children (the bench client and its
-// worker processes).
-func treeRSS(pid int) int64 {
-	total, _, _, _ := bench.ProcessUsage(pid)
+// treeUsage is the RSS and threads of pid and its children (the bench
+// client and its worker processes).
+func treeUsage(pid int) (rss int64, threads int) {
+	rss, _, threads, _ = bench.ProcessUsage(pid)
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
 		child, err := strconv.Atoi(d.Name())
@@ -214,9 +215,10 @@ func treeRSS(pid int) int64 {
 		// The parent pid is the second field after the parenthesised name.
 		i := strings.LastIndexByte(string(stat), ')')
 		if f := strings.Fields(string(stat[i+1:])); i > 0 && len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			rss, _, _, _ := bench.ProcessUsage(child)
-			total += rss
+			r, _, t, _ := bench.ProcessUsage(child)
+			rss += r
+			threads += t
 		}
 	}
-	return total
+	return rss, threads
 }
