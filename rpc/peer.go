@@ -331,7 +331,7 @@ func (p *peer) run() {
 func (p *peer) session() (opened bool, err error) {
 	ctx, cancel := context.WithCancel(p.ctx)
 	defer cancel()
-	hb := p.n.opts.HeartbeatInterval
+	hb := p.n.streamHeartbeat()
 	ctx = metadata.AppendToOutgoingContext(ctx,
 		mdHeartbeat, strconv.FormatInt(hb.Milliseconds(), 10),
 		mdSession, strconv.FormatUint(p.sessionID, 10))

@@ -101,3 +101,18 @@ func TestMutualTLS(t *testing.T) {
 		t.Fatalf("call without client certificate: got %v, want Unavailable", err)
 	}
 }
+
+// Each node hears about peersPerBeat heartbeats an interval at most, so
+// the mesh's idle cost grows linearly with its size.
+func TestStreamHeartbeatGrowsWithPeers(t *testing.T) {
+	n := &Node{opts: Options{HeartbeatInterval: time.Second}}
+	for _, tc := range []struct {
+		peers int32
+		want  time.Duration
+	}{{0, time.Second}, {8, time.Second}, {9, 2 * time.Second}, {51, 7 * time.Second}, {1000, maxHeartbeat}} {
+		n.peerCount.Store(tc.peers)
+		if got := n.streamHeartbeat(); got != tc.want {
+			t.Errorf("%d peers: heartbeat every %v, want %v", tc.peers, got, tc.want)
+		}
+	}
+}

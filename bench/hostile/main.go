@@ -1,0 +1,292 @@
+// Command hostile measures what memory attacks cost `wsgate serve`: in one
+// run it starts a node of --app echo with default settings, reads its RSS,
+// has -attackers connections each send all but the last byte of a
+// -frame-size frame (so each would hold a partial frame of that size), and
+// meanwhile times a legitimate client's echoes. Then the attackers close
+// and, -after later, the RSS is read again. Run it from the repository
+// root:
+//
+//	go run ./bench/hostile                    # 40 attackers x 16 MiB
+//	go run ./bench/hostile -node-args "--inbound-budget -1"   # without the bound
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+
+	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/bench/internal/proc"
+)
+
+type config struct {
+	attackers int
+	frameSize int64
+	hold      time.Duration // attackers keep their partial frames this long
+	after     time.Duration // RSS is read again this long after they close
+	echoRate  int           // the legitimate client's messages per second
+	nodeArgs  []string
+	serverCPU string
+	outDir    string
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("hostile", flag.ContinueOnError)
+	var cfg config
+	var nodeArgs string
+	fs.IntVar(&cfg.attackers, "attackers", 40, "connections each holding a partial frame")
+	fs.Int64Var(&cfg.frameSize, "frame-size", 16<<20, "the frame each attacker declares; it sends all but its last byte")
+	fs.DurationVar(&cfg.hold, "hold", 5*time.Second, "how long the attackers keep their partial frames")
+	fs.DurationVar(&cfg.after, "after", 10*time.Second, "when, after the attackers close, the RSS is read again")
+	fs.IntVar(&cfg.echoRate, "echo-rate", 200, "the legitimate client's echoes per second")
+	fs.StringVar(&nodeArgs, "node-args", "", "more `arguments` for wsgate serve, space-separated")
+	fs.StringVar(&cfg.serverCPU, "server-cpu", "0", "core list the server is pinned to (\"\": none)")
+	fs.StringVar(&cfg.outDir, "out", "", "directory for the server's log (default bench/out/hostile-TIME)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if cfg.attackers < 1 || cfg.frameSize < 2 || cfg.hold <= 0 || cfg.after < 0 || cfg.echoRate < 1 {
+		fmt.Fprintln(os.Stderr, "hostile: -attackers, -frame-size, -hold and -echo-rate must be positive")
+		return 2
+	}
+	cfg.nodeArgs = strings.Fields(nodeArgs)
+	if cfg.outDir == "" {
+		cfg.outDir = filepath.Join("bench", "out", "hostile-"+time.Now().UTC().Format("20060102-150405"))
+	}
+	if err := measure(cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "hostile: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func measure(cfg config) error {
+	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
+		return err
+	}
+	bin := filepath.Join(cfg.outDir, "wsgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/wsgate").CombinedOutput(); err != nil {
+		return fmt.Errorf("build wsgate (run from the repository root): %v\n%s", err, out)
+	}
+	argv := append([]string{bin, "serve", "--app", "echo", "--listen", "127.0.0.1:0", "--register-listen=", "--log-level", "warn"}, cfg.nodeArgs...)
+	srv, err := proc.Start(proc.Spec{Name: "server", Argv: argv, CPU: cfg.serverCPU, Log: filepath.Join(cfg.outDir, "server.log")})
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	addr, err := srv.Expect("listening on ")
+	if err != nil {
+		return err
+	}
+	url := "ws://" + addr + "/ws"
+	rss := func() int64 {
+		r, _, _, _ := bench.ProcessUsage(srv.Pid())
+		return r
+	}
+
+	echo, err := startEcho(url, cfg.echoRate)
+	if err != nil {
+		return err
+	}
+	time.Sleep(time.Second)
+	before := rss()
+
+	// The attackers: each declares a frame and sends all but its last byte.
+	var (
+		wg               sync.WaitGroup
+		holding, refused atomic.Int64
+		peak             atomic.Int64
+		attackers        []net.Conn
+		mu               sync.Mutex
+		attackErr        error
+		stopPeak         = make(chan struct{})
+		peakDone         = make(chan struct{})
+	)
+	go func() { // the RSS's high point while they attack
+		defer close(peakDone)
+		for {
+			peak.Store(max(peak.Load(), rss()))
+			select {
+			case <-stopPeak:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	began := time.Now()
+	for range cfg.attackers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := attack(url, cfg.frameSize)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				holding.Add(1)
+				attackers = append(attackers, c)
+			case errors.Is(err, errRefused):
+				refused.Add(1)
+			case attackErr == nil:
+				attackErr = err
+			}
+		}()
+	}
+	wg.Wait()
+	sent := time.Since(began)
+	time.Sleep(cfg.hold)
+	during := rss()
+	for _, c := range attackers {
+		c.Close()
+	}
+	closed := time.Now()
+	close(stopPeak)
+	<-peakDone
+	lat, echoErr := echo.stop()
+	time.Sleep(time.Until(closed.Add(cfg.after)))
+	after := rss()
+	if attackErr != nil {
+		return fmt.Errorf("attacker: %w", attackErr)
+	}
+	if echoErr != nil {
+		return fmt.Errorf("legitimate client: %w", echoErr)
+	}
+
+	mib := func(b int64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
+	fmt.Printf("server: wsgate serve --app echo %s (pid %d)\n", strings.Join(cfg.nodeArgs, " "), srv.Pid())
+	fmt.Printf("attackers: %d x %s partial frames, sent in %v: %d held, %d refused (closed by the server)\n",
+		cfg.attackers, mib(cfg.frameSize), sent.Round(time.Millisecond), holding.Load(), refused.Load())
+	fmt.Printf("server RSS: %s before, %s at most while attacked, %s after %v held, %s %v after they closed (%+.0f%% of before)\n",
+		mib(before), mib(peak.Load()), mib(during), cfg.hold, mib(after), cfg.after, 100*float64(after-before)/float64(before))
+	fmt.Printf("legitimate echo, %d/s, %d round trips during the attack: p50 %v, p99 %v, max %v\n",
+		cfg.echoRate, len(lat), quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1))
+	return nil
+}
+
+// errRefused: the server closed the attacker's connection before it sent
+// its whole partial frame.
+var errRefused = errors.New("refused")
+
+// attack opens a connection and sends a frame header declaring size bytes,
+// then all but the last of them, and returns the open connection.
+func attack(url string, size int64) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, _, err := ws.Dial(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	var mask [4]byte
+	rand.Read(mask[:])
+	if err := ws.WriteHeader(c, ws.Header{Fin: true, OpCode: ws.OpBinary, Masked: true, Mask: mask, Length: size}); err != nil {
+		c.Close()
+		return nil, errRefused
+	}
+	chunk := make([]byte, 64<<10)
+	c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	for left := size - 1; left > 0; {
+		n := min(left, int64(len(chunk)))
+		if _, err := c.Write(chunk[:n]); err != nil {
+			c.Close()
+			return nil, errRefused
+		}
+		left -= n
+	}
+	// A refused frame's close may arrive just after the last write.
+	c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := c.Read(chunk[:1]); err == nil || !isTimeout(err) {
+		c.Close()
+		return nil, errRefused
+	}
+	return c, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// echoClient sends a small text message at a fixed rate and times each
+// echo.
+type echoClient struct {
+	conn     net.Conn
+	stopping chan struct{}
+	done     chan struct{}
+	lat      []time.Duration
+	err      error
+}
+
+func startEcho(url string, rate int) (*echoClient, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, _, err := ws.Dial(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("legitimate client: %w", err)
+	}
+	e := &echoClient{conn: c, stopping: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		tick := time.NewTicker(time.Second / time.Duration(rate))
+		defer tick.Stop()
+		msg := []byte(strings.Repeat("e", 64))
+		for {
+			select {
+			case <-e.stopping:
+				return
+			case <-tick.C:
+			}
+			sent := time.Now()
+			c.SetDeadline(sent.Add(10 * time.Second))
+			if err := wsutil.WriteClientText(c, msg); err != nil {
+				e.err = err
+				return
+			}
+			got, err := wsutil.ReadServerText(c)
+			if err != nil {
+				e.err = err
+				return
+			}
+			if string(got) != string(msg) {
+				e.err = fmt.Errorf("echo of %d bytes is %q", len(msg), got)
+				return
+			}
+			e.lat = append(e.lat, time.Since(sent))
+		}
+	}()
+	return e, nil
+}
+
+// stop ends the client and returns its round trips.
+func (e *echoClient) stop() ([]time.Duration, error) {
+	close(e.stopping)
+	<-e.done
+	e.conn.Close()
+	return e.lat, e.err
+}
+
+func quantile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, int(q*float64(len(s))))].Round(10 * time.Microsecond)
+}
