@@ -121,7 +121,7 @@ func runWorkload(ctx context.Context, cfg config, c *cluster, bin, secret, name 
 }
 
 // measureHold waits until every connection is open (or their number stops
-// growing), then reads the cluster's idle CPU over cpuWindow and everyone's
+// growing; nil if the client ends first), then reads the cluster's idle CPU over cpuWindow and everyone's
 // memory.
 func measureHold(ctx context.Context, cfg config, c *cluster, client *proc.Proc, inuse0 int64, deadline time.Time) (*hold, error) {
 	want := inuse0 + 2*int64(cfg.conns) // a client and a server socket each
@@ -141,7 +141,9 @@ func measureHold(ctx context.Context, cfg config, c *cluster, client *proc.Proc,
 		}
 		select {
 		case <-client.Done():
-			return nil, fmt.Errorf("the bench client ended before every connection was open; log: %s", proc.Tail(client.Log))
+			// It gave up (connect errors end a run): no held figures,
+			// but its report says what failed.
+			return nil, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(500 * time.Millisecond):
