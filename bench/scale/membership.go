@@ -39,6 +39,9 @@ type membership struct {
 // with as many nodes as it had, one of them new.
 func runMembership(ctx context.Context, cfg config, c *cluster, bin, secret string) (*membership, error) {
 	m := &membership{}
+	if err := waitSocketsClosed(ctx, cfg); err != nil {
+		return nil, err
+	}
 	reg0, err := c.registerCPU()
 	if err != nil {
 		return nil, err
@@ -112,6 +115,32 @@ func runMembership(ctx context.Context, cfg config, c *cluster, bin, secret stri
 	}
 	m.Thaw = time.Since(began)
 	return m, nil
+}
+
+// waitSocketsClosed waits until the workloads' connections are gone: the
+// TCP sockets in use are down to what the cluster itself holds (the mesh,
+// the register, the listeners), so that closing them does not count as the
+// cluster's idle CPU.
+func waitSocketsClosed(ctx context.Context, cfg config) error {
+	mesh := int64(cfg.nodes*cfg.nodes*4 + 1000) // streams both ways, rpc and register conns, listeners
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		inuse, _, err := tcpSockets()
+		if err != nil {
+			return err
+		}
+		if inuse <= mesh {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d TCP sockets still in use after 2 minutes, want at most %d", inuse, mesh)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 // awaitPeers polls the nodes at urls until every one reports want peers,

@@ -18,7 +18,7 @@ import (
 // How a workload's bench client runs.
 const (
 	window     = 10 * time.Second // after the one publish
-	drain      = time.Minute      // then the wait for the last deliveries: at a million they take over 10s on 2 cores
+	drain      = 2 * time.Minute  // then the wait for the last deliveries: at a million they take over 30s on 2 cores
 	settle     = 2 * time.Second  // group and uid: between the last connection and the publish
 	clientWait = 2 * time.Minute  // on top of connecting, holding and the window
 	benchGroup = "scale"
