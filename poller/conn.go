@@ -22,6 +22,7 @@ const (
 	stateHandshake connState = iota // reading the request head
 	stateOpen                       // exchanging messages
 	stateClosing                    // a close frame was sent or received
+	stateResponded                  // an HTTP answer instead of the upgrade: nothing more is read
 	stateClosed                     // the TCP connection is gone
 )
 
@@ -320,7 +321,7 @@ func (c *Conn) onTimer(now int64) {
 	case stateHandshake:
 		c.srv.stats.handshakeTimeouts.Add(1)
 		c.Abort()
-	case stateClosing:
+	case stateClosing, stateResponded:
 		c.Abort()
 	case stateOpen:
 		if o.IdleTimeout > 0 && now-c.lastRead.Load() >= int64(o.IdleTimeout) {

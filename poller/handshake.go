@@ -140,7 +140,9 @@ func (c *Conn) serveHTTP(req *wsproto.Request) {
 func (c *Conn) respondAndClose(f *Frame) {
 	c.mu.Lock()
 	if c.state == stateHandshake {
-		c.state = stateClosing
+		// The rest of what the client sent (the head over the limit, a
+		// body) is not WebSocket frames: it is never decoded.
+		c.state = stateResponded
 	}
 	c.mu.Unlock()
 	c.enqueue(f, true, true)

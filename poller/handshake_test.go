@@ -175,3 +175,25 @@ func TestHandshakeTimeout(t *testing.T) {
 		c3.expectMessage(wsproto.OpText, []byte("x"))
 	}
 }
+
+// TestRefusedHeadIsNotDecoded: what follows a refused request head (the
+// rest of a header flood) is never fed to the frame decoder, so it counts
+// as no protocol error.
+func TestRefusedHeadIsNotDecoded(t *testing.T) {
+	s := startServer(t, Options{MaxHeaderBytes: 1024})
+	c := dialRaw(t, s)
+	// More than one read's worth, so that the server reads on after the
+	// refusal; 'x' is a bad frame header (reserved bits) to a decoder.
+	flood := []byte("GET /ws HTTP/1.1\r\nX-Filler: " + strings.Repeat("x", 512<<10))
+	go c.nc.Write(flood) // fails once the server has closed
+	resp := c.readResponse()
+	io.ReadAll(resp.Body)
+	if resp.StatusCode != 431 {
+		t.Fatalf("status %d, want 431", resp.StatusCode)
+	}
+	c.expectEOF()
+	time.Sleep(50 * time.Millisecond) // the server's read path may still run
+	if st := s.Stats(); st.ProtocolErrors != 0 || st.HandshakesRefused != 1 {
+		t.Fatalf("protocol errors %d, refusals %d; want 0 and 1", st.ProtocolErrors, st.HandshakesRefused)
+	}
+}

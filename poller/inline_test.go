@@ -42,6 +42,7 @@ var connectionTests = []struct {
 	{"Handshake", TestHandshake},
 	{"HandshakeFallback", TestHandshakeFallback},
 	{"HandshakeTimeout", TestHandshakeTimeout},
+	{"RefusedHeadIsNotDecoded", TestRefusedHeadIsNotDecoded},
 	{"MaxConns", TestMaxConns},
 	{"CloseAfterQueuedMessages", TestCloseAfterQueuedMessages},
 	{"OnCloseOncePerConnection", TestOnCloseOncePerConnection},
