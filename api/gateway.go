@@ -206,6 +206,17 @@ func (g *Gateway) Peers() []string {
 	return g.member.peers()
 }
 
+// Joined waits until a register has accepted this node (nil), or one has
+// refused its secret before any accepted it (an error wrapping
+// register.ErrSecretRefused), or ctx ends (its error; the node keeps
+// trying). A single node has nothing to join: nil.
+func (g *Gateway) Joined(ctx context.Context) error {
+	if g.member == nil || g.member.reg == nil {
+		return nil
+	}
+	return g.member.reg.Joined(ctx)
+}
+
 // RPCAddr is the address the node's rpc server is bound to, nil for a
 // single node.
 func (g *Gateway) RPCAddr() net.Addr {

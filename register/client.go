@@ -113,6 +113,7 @@ type Client struct {
 	started    bool
 	cancel     context.CancelFunc
 	changed    chan struct{} // capacity 1: wakes the callback goroutine
+	joined     *outcome
 	wg         sync.WaitGroup
 }
 
@@ -126,6 +127,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		opts:    opts,
 		lists:   make(map[string][]Peer),
 		changed: make(chan struct{}, 1),
+		joined:  newOutcome(),
 	}, nil
 }
 
@@ -192,10 +194,16 @@ func (c *Client) keepJoined(ctx context.Context, addr string) {
 		if ctx.Err() != nil {
 			return
 		}
+		c.joined.note(addr, err)
 		if gotList {
 			backoff = c.opts.MinBackoff // it worked for a while: retry soon
 		}
-		c.opts.Logger.Warn("register stream down", "register", addr, "err", err)
+		if errors.Is(c.joined.classify(err), ErrSecretRefused) {
+			// Retrying will not help until someone fixes the secret.
+			c.opts.Logger.Error("register refused this node's secret", "register", addr)
+		} else {
+			c.opts.Logger.Warn("register stream down", "register", addr, "err", err)
+		}
 		wait := backoff/2 + rand.N(backoff/2+1)
 		backoff = min(2*backoff, c.opts.MaxBackoff)
 		select {
@@ -272,6 +280,7 @@ func (c *Client) session(ctx context.Context, addr string) (gotList bool, err er
 				}
 				if !gotList {
 					c.opts.Logger.Info("registered", "register", addr, "peers", len(peers))
+					c.joined.accept()
 				}
 				gotList = true
 				c.setList(addr, peers)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +13,13 @@ import (
 
 	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/poller"
+	"github.com/wsgate/wsgate/register"
 )
+
+// joinWait bounds the wait at start for a register's answer: a refused
+// secret fails the command; a register that does not answer in time may
+// be down, and the node serves and keeps trying.
+const joinWait = 5 * time.Second
 
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wsgate serve", flag.ContinueOnError)
@@ -102,6 +109,20 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if err := gw.Start(); err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 1
+	}
+	if clusterOpts != nil && len(clusterOpts.Registers) > 0 {
+		// A wrong secret is a mistake to report at once, not a lone node
+		// serving and retrying forever.
+		ctx, cancel := context.WithTimeout(context.Background(), joinWait)
+		err := gw.Joined(ctx)
+		cancel()
+		if errors.Is(err, register.ErrSecretRefused) {
+			fmt.Fprintf(stderr, "wsgate serve: %v: --secret (or WSGATE_SECRET) must be the register's\n", err)
+			sctx, scancel := context.WithTimeout(context.Background(), *drain)
+			gw.Shutdown(sctx)
+			scancel()
+			return 1
+		}
 	}
 	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "poller", *backend, "open_files", files, "node", gw.NodeID().String())
 	fmt.Fprintf(stdout, "listening on %s\n", gw.Addr())
