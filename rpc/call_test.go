@@ -162,6 +162,10 @@ func TestWrongSecretRefused(t *testing.T) {
 	if !a.logs.contains("rpc: refused peer") || !a.logs.contains("remote=127.0.0.1:") {
 		t.Fatal("refusal not logged with the remote address")
 	}
+	// Refused before any message was read: by the server's tap.
+	if got := a.Stats().Refused; got < 2 {
+		t.Fatalf("Stats().Refused = %d, want the call and the stream", got)
+	}
 	if got := a.rec.from("x"); len(got) != 0 {
 		t.Fatalf("a applied %d commands from an intruder", len(got))
 	}

@@ -199,6 +199,7 @@ func New(opts Options) (*Node, error) {
 		grpc.MaxSendMsgSize(opts.MaxMessageBytes),
 		grpc.KeepaliveParams(serverKeepalive),
 		grpc.KeepaliveEnforcementPolicy(serverPolicy),
+		grpc.InTapHandle(n.tap),
 	}
 	if opts.ServerTLS != nil {
 		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.ServerTLS)))
@@ -361,11 +362,13 @@ type Stats struct {
 	BatchesReceived  uint64 // applied
 	BatchesDuplicate uint64 // received again after being applied, and dropped
 	CommandsReceived uint64 // applied
+	Refused          uint64 // streams and calls refused for a wrong secret, before any message was read
 }
 
 type counters struct {
 	batchesSent, batchesResent, commandsSent, bytesSent atomic.Uint64
 	batchesReceived, batchesDuplicate, commandsReceived atomic.Uint64
+	refused                                             atomic.Uint64
 }
 
 // Stats returns the counters since New.
@@ -378,5 +381,6 @@ func (n *Node) Stats() Stats {
 		BytesSent:        n.stats.bytesSent.Load(),
 		BatchesReceived:  n.stats.batchesReceived.Load(),
 		CommandsReceived: n.stats.commandsReceived.Load(),
+		Refused:          n.stats.refused.Load(),
 	}
 }

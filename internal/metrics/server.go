@@ -56,7 +56,8 @@ func Handler(gw *api.Gateway) (http.Handler, error) {
 	// pprof.Index serves the named profiles (heap, goroutine, ...) below
 	// its path; the other four are handlers of their own.
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	// No /debug/pprof/cmdline: the command line may carry --secret.
+	mux.HandleFunc("/debug/pprof/cmdline", http.NotFound)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
