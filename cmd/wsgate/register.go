@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/logthrottle"
 	"github.com/wsgate/wsgate/register"
 )
 
@@ -81,5 +82,7 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("-log-level: %w", err)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	// Warnings and errors repeat under attack (refused secrets, bad
+	// peers): a few lines and a count each, not one line per attempt.
+	return slog.New(logthrottle.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}), 0, 0)), nil
 }
