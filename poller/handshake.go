@@ -68,6 +68,10 @@ func (c *Conn) handshake(head []byte) bool {
 		c.refuse(herr)
 		return false
 	}
+	if !wsproto.OriginAllowed(req.Header.Get("Origin"), req.Host, o.AllowedOrigins) {
+		c.refuse(wsproto.ErrOriginRefused)
+		return false
+	}
 	if p := wsproto.SelectProtocol(o.Subprotocols, req.Protocols); p != "" {
 		c.proto = uint16(slices.Index(o.Subprotocols, p) + 1)
 	}

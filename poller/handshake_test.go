@@ -56,6 +56,8 @@ func TestHandshake(t *testing.T) {
 		{name: "head-too-large", req: upgradeRequest("/ws", "X-Filler: "+strings.Repeat("x", 3000)+"\r\n"), status: 431},
 		{name: "head-too-large-unfinished", req: "GET /ws HTTP/1.1\r\nX-Filler: " + strings.Repeat("x", 3000), status: 431},
 		{name: "refused-by-handler", req: upgradeRequest("/ws?token=bad", ""), status: 401, body: "bad token"},
+		{name: "cross-origin", req: upgradeRequest("/ws", "Origin: https://evil.example\r\n"), status: 403, body: "origin not allowed"},
+		{name: "null-origin", req: upgradeRequest("/ws", "Origin: null\r\n"), status: 403},
 		{name: "refused-by-handler-plain-error", req: upgradeRequest("/ws?deny=1", ""), status: 403},
 		{name: "plain-get-other-path", req: "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", status: 404},
 		{name: "upgrade-other-path", req: upgradeRequest("/elsewhere", ""), status: 404},
@@ -88,6 +90,11 @@ func TestHandshake(t *testing.T) {
 		t.Fatal("no connection opened at all")
 	}
 
+	t.Run("same-origin", func(t *testing.T) {
+		c := dialRaw(t, s)
+		c.write([]byte(upgradeRequest("/ws", "Origin: http://127.0.0.1\r\n")))
+		c.expectUpgrade()
+	})
 	t.Run("valid-bytewise", func(t *testing.T) {
 		c := dialRaw(t, s)
 		c.writeChunks([]byte(upgradeRequest("/ws", "")), 1)
@@ -195,5 +202,15 @@ func TestRefusedHeadIsNotDecoded(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the server's read path may still run
 	if st := s.Stats(); st.ProtocolErrors != 0 || st.HandshakesRefused != 1 {
 		t.Fatalf("protocol errors %d, refusals %d; want 0 and 1", st.ProtocolErrors, st.HandshakesRefused)
+	}
+}
+
+// TestAllowedOrigins: a listed origin, or "*", lets another site's page in.
+func TestAllowedOrigins(t *testing.T) {
+	for _, allowed := range [][]string{{"*"}, {"app.example.com"}, {"https://app.example.com"}} {
+		s := startServer(t, Options{AllowedOrigins: allowed})
+		c := dialRaw(t, s)
+		c.write([]byte(upgradeRequest("/ws", "Origin: https://app.example.com\r\n")))
+		c.expectUpgrade()
 	}
 }

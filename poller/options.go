@@ -62,6 +62,12 @@ type Options struct {
 	// is there: without this a client sending a byte now and then would
 	// keep a partial message forever. Default 60s; negative disables.
 	MessageTimeout time.Duration
+	// AllowedOrigins are the origins whose pages may open a WebSocket here:
+	// host[:port] names or whole origins ("https://app.example.com"), or
+	// "*" for any. Default: only pages from the request's own Host. A
+	// handshake from another origin is answered 403; one with no Origin
+	// header (not a browser) passes.
+	AllowedOrigins []string
 	// Subprotocols the server speaks, in order of preference.
 	Subprotocols []string
 

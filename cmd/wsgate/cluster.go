@@ -55,12 +55,7 @@ func (f *clusterFlags) options() (id api.NodeID, o *api.ClusterOptions, generate
 		}
 		id = api.NodeID(n)
 	}
-	var registers []string
-	for _, r := range strings.Split(*f.registers, ",") {
-		if r = strings.TrimSpace(r); r != "" {
-			registers = append(registers, r)
-		}
-	}
+	registers := splitList(*f.registers)
 	if len(registers) == 0 && *f.registerListen == "" {
 		return id, nil, false, nil
 	}
@@ -134,4 +129,15 @@ func (f tlsFlags) configs() (server, client *tls.Config, err error) {
 		client.RootCAs = pool
 	}
 	return server, client, nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

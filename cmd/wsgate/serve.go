@@ -35,6 +35,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		ping     = fs.Duration("ping-interval", poller.DefaultPingInterval, "time between pings (negative disables)")
 		missed   = fs.Int("max-missed-pongs", poller.DefaultMaxMissedPongs, "unanswered pings before closing")
 		idle     = fs.Duration("idle-timeout", 0, "close connections silent this long (0 disables)")
+		origins  = fs.String("allowed-origins", "", "origins whose pages may connect, comma-separated host[:port] or scheme://host[:port], \"*\" for any (default: the request's own Host only)")
 		msgTime  = fs.Duration("message-timeout", poller.DefaultMessageTimeout, "time allowed from a message's first bytes to its last (negative disables)")
 		hsTime   = fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake")
 		drain    = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
@@ -92,6 +93,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		IdleTimeout:      *idle,
 		HandshakeTimeout: *hsTime,
 		MessageTimeout:   *msgTime,
+		AllowedOrigins:   splitList(*origins),
 		InlineHandlers:   inlineHandlers,
 		Backend:          pollerBackend,
 		Loops:            *loops,
