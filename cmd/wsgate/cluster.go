@@ -20,7 +20,7 @@ import (
 type clusterFlags struct {
 	registers      *string
 	registerListen *string
-	secret         *string
+	secret         secretFlags
 	rpc            *string
 	advertise      *string
 	nodeID         *string
@@ -34,7 +34,7 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		registers: fs.String("register", "", "registers to join, host:port[,host:port...]; without it the node runs an embedded register on -register-listen"),
 		registerListen: fs.String("register-listen", DefaultRegisterAddr,
 			`address of the embedded register when -register is not given ("" runs a node with no cluster)`),
-		secret:    fs.String("secret", os.Getenv("WSGATE_SECRET"), "cluster secret (or env WSGATE_SECRET); required with -register, generated for an embedded register if empty"),
+		secret:    addSecretFlags(fs),
 		rpc:       fs.String("rpc", api.DefaultRPCListen, "address the node-to-node rpc server binds"),
 		advertise: fs.String("advertise", "", "rpc address peers dial, if not the bound one (e.g. behind NAT or when binding 0.0.0.0)"),
 		nodeID:    fs.String("node-id", "", "node id, 1 to 4294967295 (decimal or 0x hex); default random"),
@@ -59,9 +59,13 @@ func (f *clusterFlags) options() (id api.NodeID, o *api.ClusterOptions, generate
 	if len(registers) == 0 && *f.registerListen == "" {
 		return id, nil, false, nil
 	}
+	secret, err := f.secret.resolve()
+	if err != nil {
+		return 0, nil, false, err
+	}
 	o = &api.ClusterOptions{
 		Registers:         registers,
-		Secret:            *f.secret,
+		Secret:            secret,
 		RPCListen:         *f.rpc,
 		Advertise:         *f.advertise,
 		HeartbeatInterval: *f.heartbeat,
@@ -72,7 +76,7 @@ func (f *clusterFlags) options() (id api.NodeID, o *api.ClusterOptions, generate
 	}
 	if o.Secret == "" {
 		if len(registers) > 0 {
-			return 0, nil, false, errors.New("-secret (or WSGATE_SECRET) is required to join a register")
+			return 0, nil, false, errors.New("a cluster secret (-secret-file, WSGATE_SECRET or -secret) is required to join a register")
 		}
 		var b [16]byte
 		rand.Read(b[:])

@@ -24,13 +24,18 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		listen    = fs.String("listen", DefaultRegisterAddr, "address to serve the register on")
-		secret    = fs.String("secret", os.Getenv("WSGATE_SECRET"), "cluster secret (or env WSGATE_SECRET); required")
+		secretSrc = addSecretFlags(fs)
 		heartbeat = fs.Duration("heartbeat", time.Second, "heartbeat interval")
 		timeout   = fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster")
 		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
 		tlsOpts   = addTLSFlags(fs)
 	)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	secret, err := secretSrc.resolve()
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
 		return 2
 	}
 	serverTLS, _, err := tlsOpts.configs()
@@ -43,8 +48,9 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
 		return 2
 	}
+	warnPlaintext(log, "the register", *listen, serverTLS != nil)
 	srv, err := register.NewServer(register.ServerOptions{
-		Secret:            *secret,
+		Secret:            secret,
 		HeartbeatInterval: *heartbeat,
 		HeartbeatTimeout:  *timeout,
 		TLS:               serverTLS,

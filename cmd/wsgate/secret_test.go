@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -36,5 +38,44 @@ func TestServeFailsOnRefusedSecret(t *testing.T) {
 	}
 	if took := time.Since(began); took > joinWait {
 		t.Errorf("refused after %v, want within the %v join wait", took, joinWait)
+	}
+}
+
+// The secret comes from -secret-file, -secret or WSGATE_SECRET, and -h
+// never shows it.
+func TestSecretSources(t *testing.T) {
+	t.Setenv("WSGATE_SECRET", "from-env")
+	file := t.TempDir() + "/secret"
+	if err := os.WriteFile(file, []byte("  from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+		err  bool
+	}{
+		{nil, "from-env", false},
+		{[]string{"-secret-file", file}, "from-file", false},
+		{[]string{"-secret", "from-flag"}, "from-flag", false},
+		{[]string{"-secret", "x", "-secret-file", file}, "", true},
+		{[]string{"-secret-file", file + ".missing"}, "", true},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		f := addSecretFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.resolve()
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("%q: got %q, %v; want %q (error %v)", tc.args, got, err, tc.want, tc.err)
+		}
+	}
+	var help bytes.Buffer
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(&help)
+	addSecretFlags(fs)
+	fs.PrintDefaults()
+	if strings.Contains(help.String(), "from-env") {
+		t.Fatalf("help shows the secret:\n%s", help.String())
 	}
 }

@@ -112,6 +112,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 1
 	}
+	if clusterOpts != nil {
+		warnPlaintext(log, "rpc", gw.RPCAddr().String(), clusterOpts.ServerTLS != nil)
+		if addr := gw.RegisterAddr(); addr != nil {
+			warnPlaintext(log, "the embedded register", addr.String(), clusterOpts.ServerTLS != nil)
+		}
+	}
 	if clusterOpts != nil && len(clusterOpts.Registers) > 0 {
 		// A wrong secret is a mistake to report at once, not a lone node
 		// serving and retrying forever.
