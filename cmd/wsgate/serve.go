@@ -125,7 +125,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		err := gw.Joined(ctx)
 		cancel()
 		if errors.Is(err, register.ErrSecretRefused) {
-			fmt.Fprintf(stderr, "wsgate serve: %v: --secret (or WSGATE_SECRET) must be the register's\n", err)
+			fmt.Fprintf(stderr, "wsgate serve: %v: the cluster secret (-secret-file, WSGATE_SECRET or -secret) must be the register's\n", err)
 			sctx, scancel := context.WithTimeout(context.Background(), *drain)
 			gw.Shutdown(sctx)
 			scancel()
