@@ -89,7 +89,9 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		quit:       make(chan struct{}),
 		members:    make(map[string]*member),
 	}
-	grpcOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(maxNodeMessage)}
+	// A connection that does not finish its TLS and HTTP/2 setup within
+	// 5s is dropped (gRPC's default holds it for 120s).
+	grpcOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(maxNodeMessage), grpc.ConnectionTimeout(5 * time.Second)}
 	if opts.TLS != nil {
 		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(opts.TLS)))
 	}

@@ -3,6 +3,8 @@ package rpc
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"testing"
 	"time"
 
@@ -204,5 +206,24 @@ func TestHandlerPanicKeepsNodeUp(t *testing.T) {
 	})
 	if !b.logs.contains("HandleCommand panicked") || !b.logs.contains("HandleRequest panicked") {
 		t.Fatal("panics not logged")
+	}
+}
+
+// A TCP connection to the rpc port that never speaks is dropped after the
+// handshake timeout, not held for gRPC's default two minutes.
+func TestSilentConnectionDropped(t *testing.T) {
+	a := startNode(t, "a", "127.0.0.1", nil)
+	c, err := net.Dial("tcp", a.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	began := time.Now()
+	c.SetReadDeadline(time.Now().Add(serverHandshakeTimeout + 5*time.Second))
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		t.Fatalf("no close from the server: %v", err)
+	}
+	if took := time.Since(began); took > serverHandshakeTimeout+2*time.Second {
+		t.Fatalf("silent connection held %v", took)
 	}
 }

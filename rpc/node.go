@@ -152,6 +152,11 @@ func (o *Options) setDefaults() error {
 	return nil
 }
 
+// serverHandshakeTimeout bounds a new connection's TLS and HTTP/2 setup: a
+// TCP connection that sends nothing was held for gRPC's default of 120s,
+// without limit, drawing on the same file limit as the WebSocket clients.
+const serverHandshakeTimeout = 5 * time.Second
+
 // Keepalive: the server pings a client that has sent nothing for 5s and
 // drops it after one more second of silence; it lets clients ping every 5s
 // or less often. Clients ping every 10s (gRPC's floor for clients), so the
@@ -200,6 +205,7 @@ func New(opts Options) (*Node, error) {
 		grpc.KeepaliveParams(serverKeepalive),
 		grpc.KeepaliveEnforcementPolicy(serverPolicy),
 		grpc.InTapHandle(n.tap),
+		grpc.ConnectionTimeout(serverHandshakeTimeout),
 	}
 	if opts.ServerTLS != nil {
 		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.ServerTLS)))
