@@ -48,6 +48,9 @@ type Conn struct {
 	Index int
 	// Dialed is when connect started, in Unix nanoseconds.
 	Dialed int64
+	// Mark is the workload's to use (echo: 1 + the last sequence number
+	// echoed).
+	Mark uint64
 
 	fd     int
 	state  connState

@@ -88,8 +88,13 @@ func (d *driver) Failed(c *Conn, err error) {
 		d.pending--
 		d.count.connectErrors.Add(1)
 	}
+	d.sample(err.Error())
+}
+
+// sample keeps the first few error messages for the report.
+func (d *driver) sample(msg string) {
 	if len(d.errSamples) < 3 {
-		d.errSamples = append(d.errSamples, err.Error())
+		d.errSamples = append(d.errSamples, msg)
 	}
 }
 
@@ -169,9 +174,7 @@ func (d *driver) dialOne(index, global int) {
 	}
 	if err := d.loop.Dial(t, src, index); err != nil {
 		d.count.connectErrors.Add(1)
-		if len(d.errSamples) < 3 {
-			d.errSamples = append(d.errSamples, err.Error())
-		}
+		d.sample(err.Error())
 		return
 	}
 	d.pending++

@@ -66,6 +66,7 @@ type Report struct {
 	Sent       int64      `json:"sent"`
 	Received   int64      `json:"received"`
 	Unanswered int64      `json:"unanswered,omitempty"`
+	Invalid    int64      `json:"invalid,omitempty"` // echo: replies that were not echoes
 	PerSecond  float64    `json:"msgs_per_s"`
 	Latency    Latency    `json:"latency"`
 	Broadcast  *Broadcast `json:"broadcast,omitempty"`
@@ -83,7 +84,7 @@ func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Re
 		Workload: o.Workload, URLs: o.URLs, Procs: o.Procs, Loops: o.Loops, Sources: o.Sources,
 		Size: o.Size, Rate: o.Rate, Window: window.Seconds(), Settle: o.Settle.Seconds(), Interrupted: interrupted,
 		Requested: o.Conns, Opened: r.Opened, ConnectErrors: r.ConnectErrors, Errors: r.Errors,
-		Handshake: latencyOf(r.Handshake), Sent: r.Sent, Received: r.Received, Unanswered: r.Unanswered,
+		Handshake: latencyOf(r.Handshake), Sent: r.Sent, Received: r.Received, Unanswered: r.Unanswered, Invalid: r.Invalid,
 		Latency: latencyOf(r.Latency), ErrorSamples: r.ErrorSamples,
 	}
 	if r.LastOpen > r.FirstDial && r.FirstDial > 0 {
@@ -126,7 +127,7 @@ func (r *Report) windowMessages() int64 {
 // answered and every broadcast arrived once, and the run was not cut short
 // by a worker failing.
 func (r *Report) judge() {
-	r.OK = r.ConnectErrors == 0 && r.Errors == 0 && r.Unanswered == 0 && len(r.WorkerErrors) == 0 &&
+	r.OK = r.ConnectErrors == 0 && r.Errors == 0 && r.Unanswered == 0 && r.Invalid == 0 && len(r.WorkerErrors) == 0 &&
 		r.Opened >= int64(r.Requested) && r.Window > 0
 	if b := r.Broadcast; b != nil {
 		r.OK = r.OK && b.Missing == 0 && b.Duplicates == 0 && b.Subscribers > 0
@@ -163,6 +164,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	row("handshake", "%s", lat(r.Handshake))
 	if r.Workload != "conns" {
 		row("messages", "%d sent, %d received, %d unanswered (%d bytes)", r.Sent, r.Received, r.Unanswered, r.Size)
+		if r.Invalid > 0 {
+			row("not echoes", "%d replies were not the echo of a message sent: the server does not echo (wsgate serve --app echo does)", r.Invalid)
+		}
 		row("throughput", "%.0f msgs/s", r.PerSecond)
 		row("latency", "%s", lat(r.Latency))
 	}

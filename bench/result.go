@@ -14,6 +14,7 @@ type Result struct {
 	Sent       int64 `json:"sent"`
 	Received   int64 `json:"received"`
 	Unanswered int64 `json:"unanswered"` // echo: sent but never echoed
+	Invalid    int64 `json:"invalid"`    // echo: replies that were not the echo of a message sent
 
 	Published   int64 `json:"published"`
 	Subscribers int64 `json:"subscribers"`
@@ -49,6 +50,7 @@ func (r *Result) Merge(o *Result) {
 	r.Sent += o.Sent
 	r.Received += o.Received
 	r.Unanswered += o.Unanswered
+	r.Invalid += o.Invalid
 	r.Published += o.Published
 	r.Subscribers += o.Subscribers
 	r.Unique += o.Unique

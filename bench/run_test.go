@@ -48,6 +48,26 @@ func TestEchoClosedLoopInProcess(t *testing.T) {
 	}
 }
 
+// A server that answers but does not echo fails the run: its replies are
+// not counted as round trips.
+func TestEchoRefusesRepliesThatAreNotEchoes(t *testing.T) {
+	s := startAnsweringServer(t, `{"error":"unknown command, try /help"}`)
+	o := testOptions("echo", s.URL())
+	o.Drain = 500 * time.Millisecond
+	rep := run(t, o)
+	if rep.OK || rep.Invalid != rep.Received || rep.Latency.Count != 0 {
+		t.Fatalf("ok %v, %d not echoes of %d received, %d latencies: want a failed run with no round trip",
+			rep.OK, rep.Invalid, rep.Received, rep.Latency.Count)
+	}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "the server does not echo") {
+		t.Fatalf("the report does not say why:\n%s", out.String())
+	}
+}
+
 func TestEchoOpenLoopMessageLimit(t *testing.T) {
 	s := startTestServer(t, false, 0)
 	o := testOptions("echo", s.URL())

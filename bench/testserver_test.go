@@ -19,6 +19,7 @@ type testServer struct {
 	ln        net.Listener
 	broadcast bool
 	dropEvery int
+	answer    []byte // if set, every message is answered with this text instead
 
 	mu    sync.Mutex
 	conns map[*serverConn]struct{}
@@ -38,12 +39,22 @@ func (s *serverConn) write(p []byte) {
 }
 
 func startTestServer(t *testing.T, broadcast bool, dropEvery int) *testServer {
+	return serveTest(t, &testServer{broadcast: broadcast, dropEvery: dropEvery})
+}
+
+// startAnsweringServer answers every message with the same text, as an
+// application that is not an echo (the chat's error replies) does.
+func startAnsweringServer(t *testing.T, answer string) *testServer {
+	return serveTest(t, &testServer{answer: []byte(answer)})
+}
+
+func serveTest(t *testing.T, s *testServer) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{ln: ln, broadcast: broadcast, dropEvery: dropEvery, conns: map[*serverConn]struct{}{}}
+	s.ln, s.conns = ln, map[*serverConn]struct{}{}
 	s.wg.Go(s.accept)
 	t.Cleanup(func() {
 		ln.Close()
@@ -75,6 +86,10 @@ type serverHandler struct {
 }
 
 func (h serverHandler) HandleMessage(op wsproto.OpCode, p []byte) error {
+	if h.s.answer != nil {
+		h.sc.write(wsproto.AppendFrame(nil, wsproto.OpText, true, h.s.answer))
+		return nil
+	}
 	frame := wsproto.AppendFrame(nil, op, true, p)
 	if !h.s.broadcast {
 		h.sc.write(frame)

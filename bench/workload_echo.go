@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"bytes"
+	"fmt"
 	"time"
 
 	"github.com/wsgate/wsgate/wsproto"
@@ -23,10 +25,15 @@ type echoLoad struct {
 	next    int // round robin position
 	sent    int64
 	recv    int64
+	invalid int64 // replies that were not the echo of a message sent
 }
 
 func newEchoLoad(d *driver, cfg *WorkerConfig) *echoLoad {
 	e := &echoLoad{d: d, payload: make([]byte, max(cfg.Size, minPayload))}
+	// After the stamp, a fixed pattern: an echo must carry it back as is.
+	for i := minPayload; i < len(e.payload); i++ {
+		e.payload[i] = byte(i*7 + 1)
+	}
 	e.rate = cfg.Rate / float64(cfg.Loops)
 	if cfg.Messages > 0 {
 		e.limit = max(1, cfg.Messages/int64(cfg.Loops))
@@ -58,15 +65,34 @@ func (e *echoLoad) send(c *Conn, at int64) bool {
 }
 
 func (e *echoLoad) message(c *Conn, p []byte, now int64) {
-	at, _, ok := readStamp(p)
-	if !ok {
+	if !e.isEcho(c, p) {
+		e.invalid++
+		if e.invalid == 1 {
+			e.d.sample(fmt.Sprintf("reply %.40q is not the echo of a message sent", p))
+		}
 		return
 	}
+	at, _, _ := readStamp(p)
 	e.recv++
 	e.d.latency.Record(time.Duration(now - at))
 	if e.sending && e.rate == 0 {
 		e.send(c, now)
 	}
+}
+
+// isEcho checks a reply against what this loop sends: its length, the
+// pattern after the stamp, a sequence number that was sent, and order:
+// each connection's echoes come back in the order it sent them.
+func (e *echoLoad) isEcho(c *Conn, p []byte) bool {
+	_, seq, ok := readStamp(p)
+	if !ok || len(p) != len(e.payload) || int64(seq) >= e.sent || !bytes.Equal(p[minPayload:], e.payload[minPayload:]) {
+		return false
+	}
+	if c.Mark != 0 && seq < c.Mark {
+		return false // older than an echo already seen on this connection
+	}
+	c.Mark = seq + 1
+	return true
 }
 
 func (e *echoLoad) start(now int64) {
@@ -115,4 +141,5 @@ func (e *echoLoad) drained() bool { return e.recv >= e.sent }
 
 func (e *echoLoad) finish(r *Result) {
 	r.Unanswered = max(e.sent-e.recv, 0)
+	r.Invalid = e.invalid
 }
