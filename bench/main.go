@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -74,7 +75,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.ConnectRate, "connect-rate", 5000, "new connections per second in all (0: as fast as possible)")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "measurement window")
 	fs.IntVar(&o.Size, "size", 64, "message size in bytes (at least 16)")
-	fs.Float64Var(&o.Rate, "rate", -1, "echo: messages/s in all, 0 for a closed loop; bcast: messages/s published (default: echo 0, bcast 10)")
+	o.Rate = -1 // unset: the workload's default
+	fs.Var(rateFlag{&o.Rate}, "rate", "echo: `N` messages/s in all, 0 for a closed loop; bcast: N messages/s published (default: echo 0, bcast 10)")
 	fs.Int64Var(&o.Messages, "messages", 0, "most messages to send in all (0: bounded by -duration only)")
 	fs.IntVar(&o.Procs, "procs", 0, "client processes (0: one per 19000 connections)")
 	fs.IntVar(&o.Sources, "sources", 0, "source addresses 127.0.0.2 and up (0: one per 10000 connections to a target, -1: none)")
@@ -96,7 +98,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "  bcast  one publisher at -rate messages/s, -conns subscribers (server: --app broadcast);\n")
 		fmt.Fprintf(stderr, "         with several -url (the nodes of a cluster) the subscribers are spread over them\n")
 		fmt.Fprintf(stderr, "         and the publisher is on the first\n\n")
-		fs.PrintDefaults()
+		printFlags(fs, stderr)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -262,4 +264,37 @@ func (s *stringList) Set(v string) error {
 		}
 	}
 	return nil
+}
+
+// rateFlag is -rate, whose default depends on the workload: unset (-1), it
+// shows no default of its own in the help.
+type rateFlag struct{ v *float64 }
+
+func (r rateFlag) String() string {
+	if r.v == nil || *r.v < 0 {
+		return ""
+	}
+	return strconv.FormatFloat(*r.v, 'g', -1, 64)
+}
+
+func (r rateFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 {
+		return fmt.Errorf("want a rate of 0 or more, got %q", s)
+	}
+	*r.v = v
+	return nil
+}
+
+// printFlags prints the flags' help as PrintDefaults does, leaving out the
+// internal one that makes a worker process.
+func printFlags(fs *flag.FlagSet, w io.Writer) {
+	shown := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	shown.SetOutput(w)
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name != workerFlag {
+			shown.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	shown.PrintDefaults()
 }

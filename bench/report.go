@@ -173,6 +173,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	if b := r.Broadcast; b != nil {
 		row("broadcast", "%d published × %d subscribers = %d expected", b.Published, b.Subscribers, b.Expected)
 		row("deliveries", "%d delivered, %d missing, %d duplicates, %d out of order", b.Delivered, b.Missing, b.Duplicates, b.OutOfOrder)
+		if b.Published > 0 && b.Delivered == 0 {
+			row("note", "nothing published came back: the server does not broadcast (wsgate serve --app broadcast does)")
+		}
 	}
 	if s := r.Server; s != nil {
 		row("server rss", "%s idle, %s loaded, %.0f B/conn, %d threads", mib(s.RSSIdle), mib(s.RSSLoaded), s.RSSPerConn, s.Threads)

@@ -214,3 +214,21 @@ func TestServerMetricsInReport(t *testing.T) {
 		t.Fatal("a metrics URL without a scheme accepted")
 	}
 }
+
+// bcast against a server that does not broadcast fails and says so.
+func TestBroadcastSaysWhenServerDoesNotBroadcast(t *testing.T) {
+	s := startTestServer(t, false, 0) // echoes: subscribers get nothing
+	o := testOptions("bcast", s.URL())
+	o.Rate, o.Drain = 20, 300*time.Millisecond
+	rep := run(t, o)
+	if rep.OK || rep.Broadcast == nil || rep.Broadcast.Delivered != 0 {
+		t.Fatalf("ok %v, broadcast %+v: want a failed run with nothing delivered", rep.OK, rep.Broadcast)
+	}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "the server does not broadcast") {
+		t.Fatalf("the report does not say why:\n%s", out.String())
+	}
+}
