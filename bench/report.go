@@ -198,7 +198,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			row("note", "the client was near saturation: the throughput may be its limit, not the server's")
 		}
 	}
-	for _, e := range r.ErrorSamples {
+	for _, e := range countSame(r.ErrorSamples) {
 		row("error", "%s", e)
 	}
 	for _, e := range r.WorkerErrors {
@@ -223,3 +223,22 @@ func us(v int64) string {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }
+
+// countSame lists each distinct message once, in first-seen order, with
+// how many times it came when more than once.
+func countSame(msgs []string) []string {
+	counts := map[string]int{}
+	var order []string
+	for _, m := range msgs {
+		if counts[m] == 0 {
+			order = append(order, m)
+		}
+		counts[m]++
+	}
+	for i, m := range order {
+		if n := counts[m]; n > 1 {
+			order[i] = fmt.Sprintf("%s (×%d)", m, n)
+		}
+	}
+	return order
+}

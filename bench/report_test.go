@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -129,5 +130,13 @@ func TestSampleProcReadsSelf(t *testing.T) {
 	}
 	if s.RSS <= 0 || s.Threads <= 0 {
 		t.Fatalf("%+v", s)
+	}
+}
+
+func TestCountSame(t *testing.T) {
+	got := countSame([]string{"closed by server", "timeout", "closed by server", "closed by server"})
+	want := []string{"closed by server (×3)", "timeout"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
 	}
 }
