@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/register"
 )
 
@@ -77,5 +81,21 @@ func TestSecretSources(t *testing.T) {
 	fs.PrintDefaults()
 	if strings.Contains(help.String(), "from-env") {
 		t.Fatalf("help shows the secret:\n%s", help.String())
+	}
+}
+
+// A taken address gets a hint; the embedded register's names the way to
+// join the node already running.
+func TestAddrInUseHint(t *testing.T) {
+	reg := &net.OpError{Op: "listen", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)}
+	cluster := &api.ClusterOptions{EmbeddedRegister: "127.0.0.1:1238"}
+	if h := addrInUseHint(fmt.Errorf("api: embedded register: %w", reg), cluster); !strings.Contains(h, "--register 127.0.0.1:1238") {
+		t.Errorf("register hint %q", h)
+	}
+	if h := addrInUseHint(fmt.Errorf("api: poller: %w", reg), cluster); !strings.Contains(h, "--listen") {
+		t.Errorf("listen hint %q", h)
+	}
+	if h := addrInUseHint(errors.New("other"), cluster); h != "" {
+		t.Errorf("hint %q for another error", h)
 	}
 }

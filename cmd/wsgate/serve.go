@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -99,7 +100,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		Loops:            *loops,
 	}}, app)
 	if err != nil {
-		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
+		fmt.Fprintf(stderr, "wsgate serve: %v\n%s", err, addrInUseHint(err, clusterOpts))
 		return 2
 	}
 	stopMetrics, err := serveMetrics(*metrics, gw, log, stdout)
@@ -109,7 +110,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	defer stopMetrics()
 	if err := gw.Start(); err != nil {
-		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
+		fmt.Fprintf(stderr, "wsgate serve: %v\n%s", err, addrInUseHint(err, clusterOpts))
 		return 1
 	}
 	if clusterOpts != nil {
@@ -175,4 +176,17 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
+}
+
+// addrInUseHint says what to do when an address is taken, most often by a
+// node already running here: "" for other errors.
+func addrInUseHint(err error, cluster *api.ClusterOptions) string {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return ""
+	}
+	if cluster != nil && cluster.EmbeddedRegister != "" && strings.Contains(err.Error(), "register") {
+		return fmt.Sprintf("  another node's register runs on %s: join it with --register %s (and its secret), or run alone with --register-listen=\n",
+			cluster.EmbeddedRegister, cluster.EmbeddedRegister)
+	}
+	return "  the address is taken, perhaps by another wsgate: choose another with --listen (WebSocket), --rpc or --metrics-listen\n"
 }
