@@ -135,6 +135,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "poller", *backend, "open_files", files, "node", gw.NodeID().String())
 	fmt.Fprintf(stdout, "listening on %s\n", gw.Addr())
+	if *path != "*" {
+		fmt.Fprintf(stdout, "WebSocket at ws://%s%s\n", gw.Addr(), *path)
+	}
+	if page != nil {
+		fmt.Fprintf(stdout, "open http://%s/ in a browser\n", gw.Addr())
+	}
 	if clusterOpts != nil {
 		fmt.Fprintf(stdout, "node %s, rpc on %s\n", gw.NodeID(), gw.RPCAddr())
 		if addr := gw.RegisterAddr(); addr != nil {
