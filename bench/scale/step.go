@@ -82,6 +82,11 @@ func runWorkload(ctx context.Context, cfg config, c *cluster, bin, secret, name 
 	}
 	argv = append(append(argv, cfg.clientArgs...), "bcast")
 	base := filepath.Join(cfg.outDir, name)
+	// The last workload's connections close first: their closing is not
+	// this one's to pay for (it slowed handshakes by up to seconds).
+	if err := waitSocketsClosed(ctx, cfg); err != nil {
+		return nil, err
+	}
 	inuse0, _, err := tcpSockets()
 	if err != nil {
 		return nil, err
