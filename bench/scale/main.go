@@ -65,6 +65,7 @@ type config struct {
 	outDir      string
 	markdown    string
 	checkOnly   bool
+	from        []string // step.json files to write into -markdown instead of running
 }
 
 func main() {
@@ -76,6 +77,13 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "scale: %v\n", err)
 		return 2
+	}
+	if len(cfg.from) > 0 {
+		if err := writeSaved(cfg.markdown, cfg.from); err != nil {
+			fmt.Fprintf(os.Stderr, "scale: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	m, err := readMachine()
 	if err != nil {
@@ -147,11 +155,20 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.outDir, "out", "", "directory for reports and logs (default bench/out/scale-NxC-TIME)")
 	fs.StringVar(&cfg.markdown, "markdown", "", "write the step's row into the scale table of this Markdown `file` (e.g. BENCHMARKS.md)")
 	fs.BoolVar(&cfg.checkOnly, "check", false, "only check whether the run fits on this machine")
+	var from string
+	fs.StringVar(&from, "from", "", "instead of running, write the steps saved in these step.json `files` (comma-separated; later ones add their workloads to earlier ones of the same step) into -markdown")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if from != "" {
+		cfg.from = strings.Split(from, ",")
+		if cfg.markdown == "" {
+			return cfg, fmt.Errorf("-from needs -markdown")
+		}
+		return cfg, nil
 	}
 	switch {
 	case cfg.nodes < 1:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,5 +69,39 @@ func TestMarkdownKeepsOtherSteps(t *testing.T) {
 	}
 	if i, j := strings.Index(out, "| 1 × 19,000 | SendToAll"), strings.Index(out, "| 10 × 190,000 | SendToAll"); i < 0 || j < i {
 		t.Errorf("rows not in order of size:\n%s", out)
+	}
+}
+
+// A later run of a step replaces the workloads it ran and keeps the others.
+func TestSavedStepsMerge(t *testing.T) {
+	dir := t.TempDir()
+	save := func(name string, st *step) string {
+		b, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	first := save("a.json", &step{Nodes: 2, Conns: 10, Command: "first", Hold: &hold{},
+		Workloads: []workload{{Name: "all", Delivered: 10, Expected: 10}, {Name: "group", Delivered: 5, Expected: 5, ConnectErrors: 5}}})
+	second := save("b.json", &step{Nodes: 2, Conns: 10, Command: "second",
+		Workloads: []workload{{Name: "group", Delivered: 10, Expected: 10}}, Membership: &membership{}})
+	md := filepath.Join(dir, "B.md")
+	if err := writeSaved(md, []string{first, second}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(md)
+	out := string(b)
+	for _, want := range []string{"| 2 × 10 | SendToAll | 0 | 0 |", "| 2 × 10 | SendToGroup | 0 | 0 |", "`first`, then `second`", "| 2 × 10 | 0.000 cores"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "SendToGroup") != 1 {
+		t.Errorf("the earlier group row was kept:\n%s", out)
 	}
 }

@@ -17,7 +17,7 @@ const (
 	sectionName  = "scale"
 	heading      = "## A million connections: the cluster at scale\n\n"
 	holdHeader   = "| step | opened | connect errors | connect/s | handshake p99 | node RSS per conn (min-max) | nodes idle RSS | clients RSS | slab per conn | idle CPU (cores) | MemAvailable before → held |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
-	sendHeader   = "| step | call | delivered | missing | p50 | last delivery |\n|---|---|---|---|---|---|\n"
+	sendHeader   = "| step | call | opened | connect errors | handshake p99 | delivered | missing | p50 | last delivery |\n|---|---|---|---|---|---|---|---|---|\n"
 	memberHeader = "| step | idle CPU, no connection (register) | kill -9 seen by every node | join | freeze (SIGSTOP) | thaw |\n|---|---|---|---|---|---|\n"
 )
 
@@ -51,8 +51,9 @@ func writeMarkdown(path string, st *step) error {
 		}
 	}
 	for _, w := range st.Workloads {
-		sendRows = append(sendRows, fmt.Sprintf("%s %s | %s of %s | %d | %s | %s |",
-			key, callOf[w.Name], thousands(w.Delivered), thousands(w.Expected), w.Missing, us(w.LatencyP50), us(w.LatencyMax)))
+		sendRows = append(sendRows, fmt.Sprintf("%s %s | %s | %d | %s | %s of %s | %d | %s | %s |",
+			key, callOf[w.Name], thousands(w.Opened), w.ConnectErrors+w.Dropped, us(w.HandshakeP99),
+			thousands(w.Delivered), thousands(w.Expected), w.Missing, us(w.LatencyP50), us(w.LatencyMax)))
 	}
 	if m := st.Membership; m != nil {
 		ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
