@@ -51,9 +51,25 @@ func Revision() string {
 }
 
 // Command is how a benchmark program was run, for its section: "go run"
-// with its package and the arguments it got.
+// with its package and the arguments it got, quoted for a shell where
+// they need it. -out and its directory are left out: where this machine
+// kept the raw files says nothing to a reader.
 func Command(pkg string, args []string) string {
-	return strings.Join(append([]string{"go", "run", pkg}, args...), " ")
+	words := []string{"go", "run", pkg}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "-out" || a == "--out":
+			i++ // and its value
+			continue
+		case strings.HasPrefix(a, "-out=") || strings.HasPrefix(a, "--out="):
+			continue
+		case a == "" || strings.ContainsAny(a, " \t'\"$`\\"):
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		words = append(words, a)
+	}
+	return strings.Join(words, " ")
 }
 
 // LoadAverage is the 1, 5 and 15 minute load averages.

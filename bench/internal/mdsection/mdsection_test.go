@@ -84,3 +84,11 @@ func TestCommand(t *testing.T) {
 		t.Fatalf("with arguments: %q", got)
 	}
 }
+
+func TestCommandQuotesAndLeavesOutOut(t *testing.T) {
+	got := Command("./bench/scale", []string{"-nodes", "5", "-out", "/tmp/x", "-node-args", "--ping-interval 2m", "-out=/tmp/y", "-k", "it's"})
+	want := `go run ./bench/scale -nodes 5 -node-args '--ping-interval 2m' -k 'it'\''s'`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
