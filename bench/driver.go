@@ -167,6 +167,9 @@ func (d *driver) dial(now int64) {
 
 func (d *driver) dialOne(index, global int) {
 	t := &d.w.targets[global%len(d.w.targets)]
+	if users := d.w.cfg.UIDs; users > 0 {
+		t = asUser(t, userName(userOf(global, len(d.w.targets), users)))
+	}
 	var src *unix.SockaddrInet4
 	if d.w.cfg.Sources > 0 {
 		s := d.w.sources[sourceOf(global, len(d.w.cfg.URLs), len(d.w.sources))]

@@ -18,25 +18,20 @@ func userNames(n int) []string {
 	return names
 }
 
-// withUIDs returns one target per URL and user: entry j is URL j mod
-// len(targets) as user j / len(targets), so connection c (which dials
-// entry c mod len) goes to the URL it would without users, and every user
-// gets clients on every URL. With no users it returns targets.
-func withUIDs(targets []Target, users int) []Target {
-	if users <= 0 {
-		return targets
+// userOf is the user connection k connects as, with users users and urls
+// targets: connection k goes to URL k mod urls, so counting users by
+// k / urls gives every user clients on every URL.
+func userOf(k, urls, users int) int { return (k / urls) % users }
+
+// asUser returns t with ?uid=name added to its request target. It is made
+// per connection, at dial time: a target per URL and user would be
+// millions of them in every worker at a million connections.
+func asUser(t *Target, name string) *Target {
+	u := *t
+	sep := "?"
+	if strings.Contains(u.path, "?") {
+		sep = "&"
 	}
-	out := make([]Target, 0, len(targets)*users)
-	for u := range users {
-		for _, t := range targets {
-			q := url.Values{"uid": {userName(u)}}
-			sep := "?"
-			if strings.Contains(t.path, "?") {
-				sep = "&"
-			}
-			t.path += sep + q.Encode()
-			out = append(out, t)
-		}
-	}
-	return out
+	u.path += sep + url.Values{"uid": {name}}.Encode()
+	return &u
 }

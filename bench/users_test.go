@@ -1,43 +1,34 @@
 package bench
 
 import (
-	"fmt"
+	"strings"
 	"testing"
 )
 
-// Every user gets clients on every target, and connection c keeps the
-// target it has without users.
-func TestWithUIDsSpreadsUsersOverTargets(t *testing.T) {
-	var targets []Target
-	for _, u := range []string{"ws://127.0.0.1:1/ws", "ws://127.0.0.2:2/ws?group=g"} {
-		tg, err := ParseTarget(u)
+// Every user gets clients on every target, and a user's query goes after
+// the target's own.
+func TestUsersSpreadOverTargets(t *testing.T) {
+	const urls, users = 3, 4
+	seen := map[[2]int]int{}
+	for k := range 2 * urls * users {
+		seen[[2]int{k % urls, userOf(k, urls, users)}]++
+	}
+	if len(seen) != urls*users {
+		t.Fatalf("%d (url, user) pairs, want %d", len(seen), urls*users)
+	}
+	for _, raw := range []string{"ws://127.0.0.1:1/ws", "ws://127.0.0.2:2/ws?group=g"} {
+		tg, err := ParseTarget(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		targets = append(targets, tg)
-	}
-	const users = 3
-	got := withUIDs(targets, users)
-	if len(got) != len(targets)*users {
-		t.Fatalf("%d targets, want %d", len(got), len(targets)*users)
-	}
-	seen := map[string]bool{}
-	for c := range 2 * len(got) {
-		tg := got[c%len(got)]
-		if tg.URL != targets[c%len(targets)].URL {
-			t.Fatalf("connection %d goes to %s, want %s", c, tg.URL, targets[c%len(targets)].URL)
+		orig := tg.path
+		got := asUser(&tg, userName(7)).path
+		if want := strings.Replace(orig+"?uid=u7", "?group=g?", "?group=g&", 1); got != want {
+			t.Errorf("%s as u7: %q, want %q", raw, got, want)
 		}
-		seen[tg.path] = true
-	}
-	for u := range users {
-		for _, want := range []string{"/ws?uid=" + userName(u), "/ws?group=g&uid=" + userName(u)} {
-			if !seen[want] {
-				t.Errorf("no connection dials %s (have %v)", want, seen)
-			}
+		if tg.path != orig {
+			t.Error("asUser changed the shared target")
 		}
-	}
-	if fmt.Sprint(withUIDs(targets, 0)) != fmt.Sprint(targets) {
-		t.Error("no users changed the targets")
 	}
 }
 

@@ -70,7 +70,6 @@ func newWorker(cfg WorkerConfig) (*worker, error) {
 		}
 		w.targets = append(w.targets, t)
 	}
-	w.targets = withUIDs(w.targets, cfg.UIDs)
 	if len(w.targets) == 0 {
 		return nil, fmt.Errorf("no target url")
 	}
