@@ -176,7 +176,7 @@ func measure(cfg config) error {
 		cfg.attackers, mib(cfg.frameSize), sent.Round(time.Millisecond), holding.Load(), refused.Load())
 	fmt.Printf("server RSS: %s before, %s at most while attacked, %s after %v held, %s %v after they closed (%+.0f%% of before)\n",
 		mib(before), mib(peak.Load()), mib(during), cfg.hold, mib(after), cfg.after, 100*float64(after-before)/float64(before))
-	fmt.Printf("legitimate echo, %d/s, %d round trips during the attack: p50 %v, p99 %v, max %v\n",
+	fmt.Printf("legitimate echo, %d/s, %d round trips from 1 s before the attack until it ended: p50 %v, p99 %v, max %v\n",
 		cfg.echoRate, len(lat), quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1))
 	return nil
 }
