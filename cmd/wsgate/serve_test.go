@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +31,8 @@ func TestServeFailsOnRefusedSecret(t *testing.T) {
 	go reg.Serve(lis)
 	defer reg.Stop()
 
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	var stderr lockedBuffer // the logger writes to it from other goroutines
 	began := time.Now()
 	code := serve([]string{"--listen", "127.0.0.1:0", "--rpc", "127.0.0.1:0", "--register", lis.Addr().String(),
 		"--register-listen=", "--secret", "another-secret", "--log-level", "error"}, &stdout, &stderr)
@@ -98,4 +100,22 @@ func TestAddrInUseHint(t *testing.T) {
 	if h := addrInUseHint(errors.New("other"), cluster); h != "" {
 		t.Errorf("hint %q for another error", h)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writes, as os.Stderr is.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
