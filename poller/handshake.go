@@ -84,21 +84,9 @@ func (c *Conn) handshake(head []byte) bool {
 		return false
 	}
 
-	resp := rawFrame(func(b []byte) []byte { return wsproto.AppendAccept(b, req.Key, c.Subprotocol(), nil) })
-	err := c.enqueue(resp, true, false)
-	resp.Release()
-	if err != nil {
-		return false
-	}
-	c.mu.Lock()
-	if c.state != stateHandshake {
-		c.mu.Unlock()
-		return false
-	}
-	c.state, c.opened = stateOpen, true
-	c.mu.Unlock()
-	s.stats.opened.Add(1)
-
+	// The open connection's timers replace the handshake deadline before
+	// it opens: a close that comes once it is open (Shutdown) sets its own
+	// deadline, which must not be overwritten by these.
 	now := s.wheel.now.Load()
 	c.lastRead.Store(now)
 	c.nextPing = now + int64(o.PingInterval)
@@ -106,6 +94,13 @@ func (c *Conn) handshake(head []byte) bool {
 	if o.PingInterval <= 0 && o.IdleTimeout <= 0 {
 		s.wheel.cancel(c) // drop the handshake deadline
 	}
+	resp := rawFrame(func(b []byte) []byte { return wsproto.AppendAccept(b, req.Key, c.Subprotocol(), nil) })
+	accepted := c.accept(resp)
+	resp.Release()
+	if !accepted {
+		return false
+	}
+	s.stats.opened.Add(1)
 	func() {
 		defer c.recoverHandler("OnOpen")
 		o.Handler.OnOpen(c)

@@ -98,20 +98,47 @@ func (c *Conn) add(f *Frame, final, closeAfter bool) (start bool, err error) {
 		}
 		return false, ErrOverflow
 	}
+	start = c.appendLocked(f, closeAfter)
+	c.mu.Unlock()
+	return start, nil
+}
+
+// accept queues the handshake's 101 response and opens the connection in
+// one step under the lock. Opening after the response was queued let a
+// close in between (Shutdown) find the connection still in its handshake
+// and drop the socket: the client, which already had its 101, got no
+// close frame. Now such a close comes after the response, as a close
+// frame. It reports whether the connection opened.
+func (c *Conn) accept(resp *Frame) bool {
+	c.mu.Lock()
+	if c.state != stateHandshake {
+		c.mu.Unlock()
+		return false
+	}
+	c.state, c.opened = stateOpen, true
+	start := c.appendLocked(resp, false)
+	c.mu.Unlock()
+	if start {
+		c.flush()
+	}
+	return true
+}
+
+// appendLocked appends f to the queue and reports whether the caller
+// became the writer. The caller holds c.mu.
+func (c *Conn) appendLocked(f *Frame, closeAfter bool) (start bool) {
 	f.retain()
 	if c.queue == nil {
 		c.queue = queueArrays.Get().(*queueArray)[:0]
 	}
 	c.queue = append(c.queue, f)
-	c.queued += n
+	c.queued += f.Len()
 	c.closeAfter = c.closeAfter || closeAfter
 	if c.writing {
-		c.mu.Unlock()
-		return false, nil
+		return false
 	}
 	c.writing = true
-	c.mu.Unlock()
-	return true, nil
+	return true
 }
 
 // flush writes the queue until it is empty, handing over to flushBlocked
