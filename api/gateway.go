@@ -206,6 +206,22 @@ func (g *Gateway) Peers() []string {
 	return g.member.peers()
 }
 
+// Ready says whether the node should be sent new clients: nil while it
+// serves and, in a cluster, a register holds it (without one, its peers
+// do not know it and it does not know them); otherwise why not.
+func (g *Gateway) Ready() error {
+	if !g.Serving() {
+		return errors.New("draining or not started")
+	}
+	if g.member == nil || g.member.reg == nil || g.member.reg.Up() {
+		return nil
+	}
+	if g.member.reg.Refused() {
+		return errors.New("the register refuses this node's secret")
+	}
+	return errors.New("no register reached")
+}
+
 // Joined waits until a register has accepted this node (nil), or one has
 // refused its secret before any accepted it (an error wrapping
 // register.ErrSecretRefused), or ctx ends (its error; the node keeps

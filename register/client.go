@@ -131,6 +131,13 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	}, nil
 }
 
+// Up reports whether a register holds this client now.
+func (c *Client) Up() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.lists) > 0
+}
+
 // Self returns this node as announced, with its incarnation.
 func (c *Client) Self() Peer { return c.opts.Self }
 

@@ -20,6 +20,7 @@ type outcome struct {
 	mu       sync.Mutex
 	accepted bool
 	refused  []string // registers that refused the secret, in order
+	lastRefs bool     // the latest answer was a refusal
 	decided  chan struct{}
 	once     sync.Once
 }
@@ -29,7 +30,7 @@ func newOutcome() *outcome { return &outcome{decided: make(chan struct{})} }
 // accept notes that a register sent its list.
 func (o *outcome) accept() {
 	o.mu.Lock()
-	o.accepted = true
+	o.accepted, o.lastRefs = true, false
 	o.mu.Unlock()
 	o.once.Do(func() { close(o.decided) })
 }
@@ -50,6 +51,7 @@ func (o *outcome) note(addr string, err error) {
 	}
 	o.mu.Lock()
 	o.refused = append(o.refused, addr)
+	o.lastRefs = true
 	o.mu.Unlock()
 	o.once.Do(func() { close(o.decided) })
 }
@@ -76,3 +78,11 @@ func (o *outcome) wait(ctx context.Context) error {
 // ctx ends (its error: the registers may be down; the client keeps trying).
 // A command line uses it to fail at start rather than serve as a lone node.
 func (c *Client) Joined(ctx context.Context) error { return c.joined.wait(ctx) }
+
+// Refused reports whether the latest answer of a register was a refusal of
+// the secret (one that had accepted this client may have changed secret).
+func (c *Client) Refused() bool {
+	c.joined.mu.Lock()
+	defer c.joined.mu.Unlock()
+	return c.joined.lastRefs
+}

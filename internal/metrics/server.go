@@ -25,6 +25,9 @@ import (
 //	/healthz       200 "ok" while the node accepts clients; 503 "draining"
 //	               before Start and from the moment Shutdown begins, so a
 //	               load balancer stops sending new clients at once.
+//	/readyz        200 "ready" while the node serves and, in a cluster, a
+//	               register holds it; 503 with the reason otherwise (draining,
+//	               no register reached, the register refuses the secret).
 //	/debug/pprof/  the runtime profiles of net/http/pprof.
 //
 // Everything is registered on a mux and a Prometheus registry of its own.
@@ -52,6 +55,15 @@ func Handler(gw *api.Gateway) (http.Handler, error) {
 			return
 		}
 		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := gw.Ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, err)
+			return
+		}
+		fmt.Fprintln(w, "ready")
 	})
 	// pprof.Index serves the named profiles (heap, goroutine, ...) below
 	// its path; the other four are handlers of their own.

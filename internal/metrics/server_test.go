@@ -368,3 +368,46 @@ func TestClusterPeers(t *testing.T) {
 	}
 	first.await(t, map[string]float64{"wsgate_cluster_peers": 0})
 }
+
+// TestReadyz: a single node is ready while it serves; a cluster node is
+// ready only while a register holds it.
+func TestReadyz(t *testing.T) {
+	single := startNode(t)
+	if code, body := single.get(t, "/readyz"); code != http.StatusOK || !strings.Contains(body, "ready") {
+		t.Fatalf("single node: %d %q, want 200 ready", code, body)
+	}
+
+	const secret = "readyz-test-secret"
+	first := startNodeWith(t, &api.ClusterOptions{EmbeddedRegister: "127.0.0.1:0", Secret: secret, Logger: quiet})
+	first.awaitReady(t, http.StatusOK, "ready")
+
+	// A register that is not there: serving, but not ready.
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := lis.Addr().String()
+	lis.Close()
+	lonely := startNodeWith(t, &api.ClusterOptions{Registers: []string{gone}, Secret: secret, Logger: quiet})
+	lonely.awaitReady(t, http.StatusServiceUnavailable, "no register reached")
+
+	// A register that refuses the secret says so.
+	refused := startNodeWith(t, &api.ClusterOptions{Registers: []string{first.gw.RegisterAddr().String()}, Secret: "not-" + secret, Logger: quiet})
+	refused.awaitReady(t, http.StatusServiceUnavailable, "refuses this node's secret")
+}
+
+// awaitReady polls /readyz until it answers code with body containing want.
+func (n *node) awaitReady(t *testing.T, code int, want string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		got, body := n.get(t, "/readyz")
+		if got == code && strings.Contains(body, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %q, want %d %q", got, body, code, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
