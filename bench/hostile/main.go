@@ -34,6 +34,7 @@ import (
 )
 
 type config struct {
+	mode      string // partial or large
 	attackers int
 	frameSize int64
 	hold      time.Duration // attackers keep their partial frames this long
@@ -52,7 +53,8 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("hostile", flag.ContinueOnError)
 	var cfg config
 	var nodeArgs string
-	fs.IntVar(&cfg.attackers, "attackers", 40, "connections each holding a partial frame")
+	fs.StringVar(&cfg.mode, "mode", "partial", "partial: each attacker holds all but the last byte of a frame; large: each sends whole -frame-size messages back to back for -hold (legal, but large)")
+	fs.IntVar(&cfg.attackers, "attackers", 40, "attacking connections")
 	fs.Int64Var(&cfg.frameSize, "frame-size", 16<<20, "the frame each attacker declares; it sends all but its last byte")
 	fs.DurationVar(&cfg.hold, "hold", 5*time.Second, "how long the attackers keep their partial frames")
 	fs.DurationVar(&cfg.after, "after", 10*time.Second, "when, after the attackers close, the RSS is read again")
@@ -61,6 +63,10 @@ func run(args []string) int {
 	fs.StringVar(&cfg.serverCPU, "server-cpu", "0", "core list the server is pinned to (\"\": none)")
 	fs.StringVar(&cfg.outDir, "out", "", "directory for the server's log (default bench/out/hostile-TIME)")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if cfg.mode != "partial" && cfg.mode != "large" {
+		fmt.Fprintln(os.Stderr, "hostile: -mode is partial or large")
 		return 2
 	}
 	if cfg.attackers < 1 || cfg.frameSize < 2 || cfg.hold <= 0 || cfg.after < 0 || cfg.echoRate < 1 {
@@ -132,6 +138,39 @@ func measure(cfg config) error {
 		}
 	}()
 	began := time.Now()
+	if cfg.mode == "large" {
+		var sent atomic.Int64
+		for range cfg.attackers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := flood(url, cfg.frameSize, cfg.hold)
+				sent.Add(n)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil && attackErr == nil {
+					attackErr = err
+				}
+			}()
+		}
+		wg.Wait()
+		close(stopPeak)
+		<-peakDone
+		lat, echoErr := echo.stop()
+		if attackErr != nil {
+			return fmt.Errorf("attacker: %w", attackErr)
+		}
+		if echoErr != nil {
+			return fmt.Errorf("legitimate client: %w", echoErr)
+		}
+		fmt.Printf("server: wsgate serve --app echo %s (pid %d)\n", strings.Join(cfg.nodeArgs, " "), srv.Pid())
+		fmt.Printf("attackers: %d sending %.0f MiB messages back to back for %v: %d sent and echoed\n",
+			cfg.attackers, float64(cfg.frameSize)/(1<<20), cfg.hold, sent.Load())
+		fmt.Printf("server RSS: %.0f MiB before, %.0f MiB at most\n", float64(before)/(1<<20), float64(peak.Load())/(1<<20))
+		fmt.Printf("legitimate echo, %d/s, %d round trips from 1 s before the flood until it ended: p50 %v, p99 %v, max %v\n",
+			cfg.echoRate, len(lat), quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1))
+		return nil
+	}
 	for range cfg.attackers {
 		wg.Add(1)
 		go func() {
@@ -179,6 +218,62 @@ func measure(cfg config) error {
 	fmt.Printf("legitimate echo, %d/s, %d round trips from 1 s before the attack until it ended: p50 %v, p99 %v, max %v\n",
 		cfg.echoRate, len(lat), quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1))
 	return nil
+}
+
+// floodWindow is how many messages a flooding attacker keeps in flight.
+const floodWindow = 2
+
+// flood sends whole messages of size bytes back to back for d (a few in
+// flight), reading their echoes, and returns how many came back.
+func flood(url string, size int64, d time.Duration) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, _, err := ws.Dial(ctx, url)
+	if err != nil {
+		return 0, fmt.Errorf("dial: %w", err)
+	}
+	defer c.Close()
+	payload := make([]byte, size)
+	var echoed atomic.Int64
+	readDone := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := wsutil.ReadServerBinary(c); err != nil {
+				readDone <- err
+				return
+			}
+			echoed.Add(1)
+		}
+	}()
+	deadline := time.Now().Add(d)
+	sent := int64(0)
+	for time.Now().Before(deadline) {
+		// At most floodWindow messages in flight: the server's outbound
+		// budget closes a client that does not read its echoes.
+		for sent-echoed.Load() >= floodWindow {
+			select {
+			case err := <-readDone:
+				return echoed.Load(), fmt.Errorf("read: %w", err)
+			case <-time.After(100 * time.Microsecond):
+			}
+		}
+		c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		if err := wsutil.WriteClientBinary(c, payload); err != nil {
+			return echoed.Load(), fmt.Errorf("send: %w", err)
+		}
+		sent++
+	}
+	for echoed.Load() < sent {
+		select {
+		case err := <-readDone:
+			return echoed.Load(), fmt.Errorf("read: %w", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Since(deadline) > 30*time.Second {
+			return echoed.Load(), fmt.Errorf("%d of %d echoes missing", sent-echoed.Load(), sent)
+		}
+	}
+	return echoed.Load(), nil
 }
 
 // errRefused: the server closed the attacker's connection before it sent
