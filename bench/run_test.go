@@ -125,6 +125,10 @@ func TestBroadcastTwoProcesses(t *testing.T) {
 	if !rep.OK || b == nil || b.Published == 0 || b.Subscribers != 30 || b.Missing != 0 || b.Delivered != b.Expected {
 		t.Fatalf("ok %v broadcast %+v errors %v", rep.OK, b, rep.ErrorSamples)
 	}
+	// The publisher is not one of the 30 asked for.
+	if rep.Opened != 30 || rep.Handshake.Count != 30 {
+		t.Fatalf("%d open, %d handshakes timed, want 30 (the subscribers)", rep.Opened, rep.Handshake.Count)
+	}
 }
 
 // TestBroadcastFindsMissing runs against a server that drops deliveries:
