@@ -29,7 +29,6 @@ type reclaimer struct {
 	high    int64 // most lent since the last reclaim; wheel goroutine only
 	last    int64 // time of the last reclaim; wheel goroutine only
 	running atomic.Bool
-	runs    atomic.Uint64
 }
 
 // tick runs on the wheel's goroutine.
@@ -41,7 +40,6 @@ func (r *reclaimer) tick(now int64) {
 	}
 	r.high, r.last = used, now
 	r.running.Store(true)
-	r.runs.Add(1)
 	go func() {
 		defer r.running.Store(false)
 		debug.FreeOSMemory()

@@ -205,7 +205,7 @@ func (c *Client) keepJoined(ctx context.Context, addr string) {
 		if gotList {
 			backoff = c.opts.MinBackoff // it worked for a while: retry soon
 		}
-		if errors.Is(c.joined.classify(err), ErrSecretRefused) {
+		if secretRefused(err) {
 			// Retrying will not help until someone fixes the secret.
 			c.opts.Logger.Error("register refused this node's secret", "register", addr)
 		} else {

@@ -35,18 +35,13 @@ func (o *outcome) accept() {
 	o.once.Do(func() { close(o.decided) })
 }
 
-// classify returns ErrSecretRefused for a session that ended because the
-// register refused the secret, else err.
-func (o *outcome) classify(err error) error {
-	if status.Code(err) == codes.Unauthenticated {
-		return ErrSecretRefused
-	}
-	return err
-}
+// secretRefused reports whether a session ended because the register
+// refused the secret.
+func secretRefused(err error) bool { return status.Code(err) == codes.Unauthenticated }
 
 // note looks at why a session ended and records a refused secret.
 func (o *outcome) note(addr string, err error) {
-	if o.classify(err) != ErrSecretRefused {
+	if !secretRefused(err) {
 		return
 	}
 	o.mu.Lock()

@@ -16,9 +16,6 @@ type Budget struct {
 // NewBudget returns a budget of limit bytes.
 func NewBudget(limit int64) *Budget { return &Budget{limit: limit} }
 
-// Limit is the most the budget lends at once.
-func (b *Budget) Limit() int64 { return b.limit }
-
 // Used is how many bytes are lent now.
 func (b *Budget) Used() int64 { return b.used.Load() }
 

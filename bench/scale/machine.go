@@ -31,7 +31,6 @@ type machine struct {
 	fileLimit    uint64
 	fileMax      int64 // fs.file-max
 	portRange    int   // ephemeral ports
-	tcpMemPages  [3]int64
 }
 
 func readMachine() (machine, error) {
@@ -51,9 +50,6 @@ func readMachine() (machine, error) {
 	}
 	if r, err := readInts("/proc/sys/net/ipv4/ip_local_port_range"); err == nil && len(r) == 2 {
 		m.portRange = int(r[1] - r[0] + 1)
-	}
-	if t, err := readInts("/proc/sys/net/ipv4/tcp_mem"); err == nil && len(t) == 3 {
-		copy(m.tcpMemPages[:], t)
 	}
 	return m, nil
 }
