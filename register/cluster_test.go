@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/wsgate/wsgate/internal/testutil"
 	"github.com/wsgate/wsgate/register/registerpb"
 )
 
@@ -49,7 +50,7 @@ func TestNodesSeeEachOther(t *testing.T) {
 }
 
 func TestWrongSecretRefused(t *testing.T) {
-	var logs logBuffer
+	var logs testutil.LogBuffer
 	srv, reg := startRegister(t, "127.0.0.1:0", slog.New(slog.NewTextHandler(&logs, nil)))
 	a := startNode(t, "a", reg)
 	waitFor(t, "a to register", func() bool { return len(srv.Peers()) == 1 })
@@ -60,7 +61,7 @@ func TestWrongSecretRefused(t *testing.T) {
 		t.Fatalf("wrong secret: got %v, want Unauthenticated", err)
 	}
 	waitFor(t, "the refusal to be logged with the remote address", func() bool {
-		return logs.contains("wrong secret") && logs.contains("remote=127.0.0.1:")
+		return logs.Contains("wrong secret") && logs.Contains("remote=127.0.0.1:")
 	})
 	if got := ids(srv.Peers()); !slices.Equal(got, []string{"a"}) {
 		t.Errorf("register lists %v after a refused node, want [a]", got)

@@ -1,13 +1,10 @@
 package register
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -163,22 +160,4 @@ func (n *rawNode) drain() {
 			}
 		}
 	}()
-}
-
-// logBuffer is a concurrency-safe sink for a test logger.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) contains(s string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Contains(b.buf.String(), s)
 }

@@ -73,7 +73,7 @@ func TestFrozenStreamLosesNothing(t *testing.T) {
 			sent, stop := pacer(t, a, 2*time.Millisecond)
 			b.rec.waitFor(t, 10*time.Second, "first commands", func(r *recorder) bool { return len(r.cmds["a"]) >= 50 })
 			proxy.Freeze()
-			eventually(t, 15*time.Second, "a marks b down", func() bool { return a.logs.contains("rpc: peer down") })
+			eventually(t, 15*time.Second, "a marks b down", func() bool { return a.logs.Contains("rpc: peer down") })
 			time.Sleep(500 * time.Millisecond) // keep sending into the frozen stream
 			if mode == "reset" {
 				proxy.Reset()

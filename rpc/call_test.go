@@ -159,9 +159,9 @@ func TestWrongSecretRefused(t *testing.T) {
 		t.Fatal(err) // queued; the stream itself is refused
 	}
 	eventually(t, 10*time.Second, "stream refusal logged", func() bool {
-		return a.logs.contains("method=Commands") && intruder.logs.contains("Unauthenticated")
+		return a.logs.Contains("method=Commands") && intruder.logs.Contains("Unauthenticated")
 	})
-	if !a.logs.contains("rpc: refused peer") || !a.logs.contains("remote=127.0.0.1:") {
+	if !a.logs.Contains("rpc: refused peer") || !a.logs.Contains("remote=127.0.0.1:") {
 		t.Fatal("refusal not logged with the remote address")
 	}
 	// Refused before any message was read: by the server's tap.
@@ -204,7 +204,7 @@ func TestHandlerPanicKeepsNodeUp(t *testing.T) {
 	eventually(t, 10*time.Second, "all three commands reach the handler", func() bool {
 		return b.Stats().CommandsReceived == 3
 	})
-	if !b.logs.contains("HandleCommand panicked") || !b.logs.contains("HandleRequest panicked") {
+	if !b.logs.Contains("HandleCommand panicked") || !b.logs.Contains("HandleRequest panicked") {
 		t.Fatal("panics not logged")
 	}
 }

@@ -1,17 +1,16 @@
 package rpc
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"log/slog"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/testutil"
 	"github.com/wsgate/wsgate/rpc/rpcpb"
 )
 
@@ -102,7 +101,7 @@ type testNode struct {
 	*Node
 	rec  *recorder
 	addr string
-	logs *logBuffer
+	logs *testutil.LogBuffer
 }
 
 // startNode serves a Node on ip (port 0). change may adjust the options.
@@ -117,7 +116,7 @@ func startNode(t testing.TB, id, ip string, change func(*Options)) *testNode {
 
 func serveNode(t testing.TB, id string, lis net.Listener, change func(*Options)) *testNode {
 	t.Helper()
-	tn := &testNode{rec: newRecorder(id), addr: lis.Addr().String(), logs: &logBuffer{}}
+	tn := &testNode{rec: newRecorder(id), addr: lis.Addr().String(), logs: &testutil.LogBuffer{}}
 	opts := Options{
 		ID: id, Secret: testSecret, Handler: tn.rec,
 		Logger: slog.New(slog.NewTextHandler(tn.logs, nil)),
@@ -146,24 +145,6 @@ func cluster(t testing.TB, change func(*Options)) (a, b, c *testNode) {
 		n.SetPeers(peers)
 	}
 	return a, b, c
-}
-
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) contains(s string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Contains(l.buf.String(), s)
 }
 
 // seqCommand is a SendToClients command whose payload is seq.

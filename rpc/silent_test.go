@@ -32,7 +32,7 @@ func TestSilentPeerDetected(t *testing.T) {
 
 	proxy.Freeze()
 	frozen := time.Now()
-	eventually(t, 15*time.Second, "a marks b down", func() bool { return a.logs.contains("rpc: peer down") })
+	eventually(t, 15*time.Second, "a marks b down", func() bool { return a.logs.Contains("rpc: peer down") })
 	t.Logf("silent peer detected after %v", time.Since(frozen).Round(10*time.Millisecond))
 	start := time.Now()
 	_, err := a.Call(context.Background(), "b", countRequest)

@@ -107,7 +107,7 @@ func TestQueuedCommandsWaitForRestartedPeer(t *testing.T) {
 	// incarnation); the ones queued after a noticed the break must all
 	// arrive, once each.
 	eventually(t, 10*time.Second, "a notices the break", func() bool {
-		return a.logs.contains("stream to peer broke")
+		return a.logs.Contains("stream to peer broke")
 	})
 	const total = 1000
 	for i := uint64(1); i < total; i++ {

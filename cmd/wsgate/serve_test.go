@@ -8,12 +8,12 @@ import (
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/internal/testutil"
 	"github.com/wsgate/wsgate/register"
 )
 
@@ -32,7 +32,7 @@ func TestServeFailsOnRefusedSecret(t *testing.T) {
 	defer reg.Stop()
 
 	var stdout bytes.Buffer
-	var stderr lockedBuffer // the logger writes to it from other goroutines
+	var stderr testutil.LogBuffer // the logger writes to it from other goroutines
 	began := time.Now()
 	code := serve([]string{"--listen", "127.0.0.1:0", "--rpc", "127.0.0.1:0", "--register", lis.Addr().String(),
 		"--register-listen=", "--secret", "another-secret", "--log-level", "error"}, &stdout, &stderr)
@@ -100,22 +100,4 @@ func TestAddrInUseHint(t *testing.T) {
 	if h := addrInUseHint(errors.New("other"), cluster); h != "" {
 		t.Errorf("hint %q for another error", h)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent writes, as os.Stderr is.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
