@@ -252,7 +252,7 @@ func (c *Conn) onPeerClose(code wsproto.StatusCode, reason string) {
 		f := newCloseFrame(code, "")
 		c.enqueue(f, true, true)
 		f.Release()
-		c.srv.wheel.schedule(c, c.srv.wheel.now.Load()+int64(c.srv.opts.CloseTimeout))
+		c.srv.wheel.schedule(c, c.srv.wheel.after(c.srv.opts.CloseTimeout))
 	case stateClosing:
 		c.closeAfter = true
 		idle := !c.writing
@@ -297,7 +297,7 @@ func (c *Conn) closeWith(code wsproto.StatusCode, reason string, now bool) error
 	f := newCloseFrame(code, reason)
 	c.enqueue(f, true, now)
 	f.Release()
-	c.srv.wheel.schedule(c, c.srv.wheel.now.Load()+int64(c.srv.opts.CloseTimeout))
+	c.srv.wheel.schedule(c, c.srv.wheel.after(c.srv.opts.CloseTimeout))
 	return nil
 }
 
@@ -351,14 +351,16 @@ func (c *Conn) scheduleOpenTimer(now int64) {
 		next = c.nextPing
 	}
 	if o.IdleTimeout > 0 {
-		idle := c.lastRead.Load() + int64(o.IdleTimeout)
+		// lastRead is coarse too: a tick more, so that the timeout is
+		// never early (see wheel.after).
+		idle := c.lastRead.Load() + int64(o.IdleTimeout) + c.srv.wheel.tick
 		if next < 0 || idle < next {
 			next = max(idle, now)
 		}
 	}
 	c.mu.Lock()
 	if c.stalledAt != 0 {
-		stall := c.stalledAt + int64(o.WriteTimeout)
+		stall := c.stalledAt + int64(o.WriteTimeout) + c.srv.wheel.tick
 		if next < 0 || stall < next {
 			next = max(stall, now)
 		}

@@ -317,7 +317,7 @@ func (t *epollTransport) waitWritable(c *Conn) {
 	}
 	t.loops[c.loop].rearmLocked(c)
 	c.mu.Unlock()
-	t.s.wheel.scheduleBefore(c, now+int64(t.s.opts.WriteTimeout))
+	t.s.wheel.scheduleBefore(c, now+int64(t.s.opts.WriteTimeout)+t.s.wheel.tick) // never early: see wheel.after
 }
 
 func (t *epollTransport) remoteAddr(c *Conn) net.Addr {

@@ -181,7 +181,7 @@ func (s *Server) admit(fd int32, loop uint16) *Conn {
 		return nil
 	}
 	s.stats.accepted.Add(1)
-	s.wheel.schedule(c, s.wheel.now.Load()+int64(s.opts.HandshakeTimeout))
+	s.wheel.schedule(c, s.wheel.after(s.opts.HandshakeTimeout))
 	return c
 }
 

@@ -92,6 +92,12 @@ func (w *wheel) advance(now int64) {
 	w.due = due[:0]
 }
 
+// after is the deadline d from now that fires no earlier than d in real
+// time: the coarse clock lags real time by up to a tick.
+func (w *wheel) after(d time.Duration) int64 {
+	return w.now.Load() + int64(d) + w.tick
+}
+
 // schedule sets c's single deadline, replacing any earlier one.
 func (w *wheel) schedule(c *Conn, at int64) {
 	w.mu.Lock()
