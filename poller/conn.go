@@ -210,6 +210,13 @@ func (h *frameHandler) HandleMessage(op wsproto.OpCode, payload []byte) error {
 		return nil // data after our close frame, or an abort, is discarded
 	}
 	c.srv.stats.messagesIn.Add(1)
+	if r := c.srv.rates; r != nil && !r.allow(c, c.srv.wheel.now.Load()) {
+		c.srv.stats.messageRateExceeded.Add(1)
+		if r.close {
+			c.fail(wsproto.ClosePolicyViolation, "message rate exceeded")
+		}
+		return nil
+	}
 	defer c.recoverHandler("OnMessage")
 	c.srv.opts.Handler.OnMessage(c, op, payload)
 	return nil
@@ -378,6 +385,9 @@ func (c *Conn) markClosed() {
 	c.srv.conns.remove(c.fd, c)
 	c.srv.wheel.cancel(c)
 	c.mu.Lock()
+	if !c.released && c.srv.peers != nil {
+		c.srv.peers.leave(c.fd) // before fd is closed and its number reused
+	}
 	c.state = stateClosed
 	c.released = true
 	if !c.writing || c.wantWrite {

@@ -5,9 +5,11 @@ package poller
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,6 +39,9 @@ type epollTransport struct {
 	// descriptors, it is closed to accept and at once close a pending
 	// connection, which would otherwise wake the loops forever.
 	spare int
+	// peer receives the client address of each accept, only when the
+	// server limits per address (Server.peers); guarded by lnMu.
+	peer sockaddrBuf
 }
 
 func newEpollTransport(s *Server) (transport, error) {
@@ -189,8 +194,12 @@ func (t *epollTransport) accept() {
 	if t.lnClosed {
 		return
 	}
+	var peer *sockaddrBuf
+	if t.s.peers != nil {
+		peer = &t.peer
+	}
 	for range acceptBatch {
-		fd, err := accept4(t.lfd)
+		fd, err := accept4(t.lfd, peer)
 		switch {
 		case err == nil:
 		case err == unix.EAGAIN:
@@ -205,7 +214,11 @@ func (t *epollTransport) accept() {
 			return
 		}
 		l := t.loops[int(t.next.Add(1))%len(t.loops)]
-		c := t.s.admit(int32(fd), l.idx)
+		var from netip.Addr
+		if peer != nil {
+			from = peer.addr()
+		}
+		c := t.s.admit(int32(fd), l.idx, from)
 		if c == nil {
 			unix.Close(fd)
 			continue
@@ -219,15 +232,40 @@ func (t *epollTransport) accept() {
 	}
 }
 
+// sockaddrBuf is where accept4 writes a client address.
+type sockaddrBuf struct {
+	sa unix.RawSockaddrAny
+	n  uint32
+}
+
 // accept4 accepts one connection, non-blocking and close-on-exec. Unlike
-// unix.Accept4 it asks for no peer address, which would cost two
-// allocations per connection; RemoteAddr asks the kernel when needed.
-func accept4(lfd int) (int, error) {
-	fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+// unix.Accept4 it allocates nothing: the peer address is written into buf
+// when buf is not nil (the per-address limits need it), and otherwise not
+// asked for; RemoteAddr asks the kernel when needed.
+func accept4(lfd int, buf *sockaddrBuf) (int, error) {
+	var addr, addrLen uintptr
+	if buf != nil {
+		buf.n = unix.SizeofSockaddrAny
+		addr, addrLen = uintptr(unsafe.Pointer(&buf.sa)), uintptr(unsafe.Pointer(&buf.n))
+	}
+	fd, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), addr, addrLen, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
 	if errno != 0 {
 		return -1, errno
 	}
 	return int(fd), nil
+}
+
+// addr is the client address accept4 wrote; the zero Addr for a family
+// other than IPv4 and IPv6.
+func (b *sockaddrBuf) addr() netip.Addr {
+	sa := &b.sa
+	switch sa.Addr.Family {
+	case unix.AF_INET:
+		return netip.AddrFrom4((*unix.RawSockaddrInet4)(unsafe.Pointer(sa)).Addr)
+	case unix.AF_INET6:
+		return netip.AddrFrom16((*unix.RawSockaddrInet6)(unsafe.Pointer(sa)).Addr)
+	}
+	return netip.Addr{}
 }
 
 // acceptBatch bounds the accepts of one wake-up, so that a connect storm
@@ -249,7 +287,7 @@ func (t *epollTransport) refuseWithSpare() {
 	unix.Close(t.spare)
 	// Another loop woken for the same connection may have refused it
 	// already: count only what this accept takes.
-	if fd, err := accept4(t.lfd); err == nil {
+	if fd, err := accept4(t.lfd, nil); err == nil {
 		unix.Close(fd)
 		t.s.stats.rejected.Add(1)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -112,7 +113,11 @@ func (t *netpollTransport) onPrepare(nc netpoll.Connection) context.Context {
 		return ctx
 	}
 	fd := int32(fdc.Fd())
-	c := t.s.admit(fd, 0)
+	var from netip.Addr
+	if t.s.peers != nil {
+		from, _ = peerFromAddr(nc.RemoteAddr())
+	}
+	c := t.s.admit(fd, 0, from)
 	if c == nil {
 		nc.Close()
 		return ctx

@@ -42,6 +42,21 @@ type Options struct {
 	// MaxConns bounds open connections; further accepts are closed at once
 	// and counted. Default 1,000,000.
 	MaxConns int
+	// MaxConnsPerIP bounds the connections open at once from one client
+	// address (IPv6: one /64); further accepts from it are closed at once
+	// (Stats.RefusedConnsPerIP). Default 0: no bound, because behind a
+	// proxy or a load balancer every client comes from its address.
+	MaxConnsPerIP int
+	// ConnectRatePerIP bounds the new connections per second from one
+	// client address (IPv6: one /64), a token bucket holding
+	// ConnectBurstPerIP; accepts over it are closed at once
+	// (Stats.RefusedConnectRate). Default 0: no bound, for the same
+	// reason as MaxConnsPerIP.
+	ConnectRatePerIP float64
+	// ConnectBurstPerIP is how many connections one address may open at
+	// once before ConnectRatePerIP paces it. Default: ConnectRatePerIP
+	// rounded up (one second's worth).
+	ConnectBurstPerIP int
 	// MaxHeaderBytes bounds the handshake's request head (answered with
 	// 431). Default 8 KiB.
 	MaxHeaderBytes int
@@ -62,6 +77,18 @@ type Options struct {
 	// is there: without this a client sending a byte now and then would
 	// keep a partial message forever. Default 60s; negative disables.
 	MessageTimeout time.Duration
+	// MessageRate bounds the data messages per second one connection may
+	// send, a token bucket holding MessageBurst; what happens to a message
+	// over it is MessageRatePolicy (Stats.MessageRateExceeded). Default 0:
+	// no bound.
+	MessageRate float64
+	// MessageBurst is how many messages a connection may send at once
+	// before MessageRate paces it. Default: MessageRate rounded up (one
+	// second's worth).
+	MessageBurst int
+	// MessageRatePolicy applies to a message over MessageRate. Default
+	// MessageRateDrop.
+	MessageRatePolicy MessageRatePolicy
 	// AllowedOrigins are the origins whose pages may open a WebSocket here:
 	// host[:port] names or whole origins ("https://app.example.com"), or
 	// "*" for any. Default: only pages from the request's own Host. A
@@ -165,6 +192,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns
+	}
+	if o.ConnectRatePerIP > 0 && o.ConnectBurstPerIP <= 0 {
+		o.ConnectBurstPerIP = int(math.Ceil(o.ConnectRatePerIP))
+	}
+	if o.MessageRate > 0 && o.MessageBurst <= 0 {
+		o.MessageBurst = int(math.Ceil(o.MessageRate))
 	}
 	if o.MaxHeaderBytes <= 0 {
 		o.MaxHeaderBytes = wsproto.DefaultMaxHeaderBytes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,6 +52,10 @@ type Server struct {
 	// inbound bounds what the decoders hold together; nil is no bound.
 	inbound *wsproto.Budget
 	reclaim reclaimer
+	// peers applies the per-address limits; nil when none is set.
+	peers *peerLimiter
+	// rates applies the per-connection message rate; nil when unset.
+	rates *messageRates
 	// flushers write the connections that QueueFrame left to them.
 	flushers flushers
 	count    atomic.Int64
@@ -78,8 +83,12 @@ func NewServer(o Options) (*Server, error) {
 	}
 	s.wheel = newWheel(o.timerTick(), func(c *Conn, now int64) { c.onTimer(now) })
 	if s.inbound != nil {
-		s.wheel.everyTick = s.reclaim.tick
 		s.reclaim.budget = s.inbound
+	}
+	s.peers = newPeerLimiter(o)
+	s.rates = newMessageRates(o)
+	if s.inbound != nil || s.peers != nil {
+		s.wheel.everyTick = s.everyTick
 	}
 	return s, nil
 }
@@ -159,11 +168,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// admit takes a new TCP connection on fd into the engine and starts its
-// handshake deadline; loop is the epoll loop that will own it. It returns nil when the connection must be closed at
-// once: the server is shutting down, MaxConns is reached, or fd is beyond
-// the connection table.
-func (s *Server) admit(fd int32, loop uint16) *Conn {
+// everyTick runs the server's periodic chores on the wheel's goroutine.
+func (s *Server) everyTick(now int64) {
+	if s.inbound != nil {
+		s.reclaim.tick(now)
+	}
+	if s.peers != nil {
+		s.peers.sweep(now)
+	}
+}
+
+// admit takes a new TCP connection on fd from the client address from
+// into the engine and starts its handshake deadline; loop is the epoll
+// loop that will own it. It returns nil when the connection must be closed
+// at once: the server is shutting down, MaxConns or a per-address limit is
+// reached, or fd is beyond the connection table. from is read only when
+// per-address limits are set.
+func (s *Server) admit(fd int32, loop uint16, from netip.Addr) *Conn {
 	if s.stopping.Load() {
 		s.stats.rejected.Add(1)
 		return nil
@@ -173,9 +194,24 @@ func (s *Server) admit(fd int32, loop uint16) *Conn {
 		s.stats.rejected.Add(1)
 		return nil
 	}
+	if s.peers != nil && from.IsValid() {
+		switch s.peers.join(fd, from, s.wheel.now.Load()) {
+		case overConnsPerIP:
+			s.count.Add(-1)
+			s.stats.refusedConnsPerIP.Add(1)
+			return nil
+		case overConnectRate:
+			s.count.Add(-1)
+			s.stats.refusedConnectRate.Add(1)
+			return nil
+		}
+	}
 	c := &Conn{srv: s, fd: fd, loop: loop, id: s.nextID.Add(1), tslot: -1}
 	if err := s.conns.add(fd, c); err != nil {
 		s.count.Add(-1)
+		if s.peers != nil {
+			s.peers.leave(fd)
+		}
 		s.stats.rejected.Add(1)
 		s.opts.Logger.Error("poller: refused a connection", "err", err)
 		return nil

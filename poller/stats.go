@@ -18,6 +18,14 @@ type Stats struct {
 	InboundBytes      int64  // bytes held now in partial frames and messages, of InboundBudget
 	MessageTimeouts   uint64 // closed (1008) for a message not completed within MessageTimeout
 	MessagesIn        uint64 // data messages received
+	// RefusedConnsPerIP and RefusedConnectRate count accepts closed at
+	// once for Options.MaxConnsPerIP and Options.ConnectRatePerIP.
+	RefusedConnsPerIP  uint64
+	RefusedConnectRate uint64
+	// MessageRateExceeded counts data messages over Options.MessageRate:
+	// dropped, or (MessageRateClose) the message that closed its
+	// connection.
+	MessageRateExceeded uint64
 	// SlowInlineTasks counts inline read tasks that held the event loop
 	// for SlowInlineTask or longer (see Options.InlineHandlers).
 	SlowInlineTasks uint64
@@ -27,6 +35,7 @@ type counters struct {
 	accepted, opened, rejected, handshakesRefused, handshakeTimeouts   atomic.Uint64
 	protocolErrors, overflows, pingTimeouts, writeTimeouts, messagesIn atomic.Uint64
 	slowInlineTasks, inboundRefusals, messageTimeouts                  atomic.Uint64
+	refusedConnsPerIP, refusedConnectRate, messageRateExceeded         atomic.Uint64
 	lastSlowLog                                                        atomic.Int64 // unix ns of the last slow-task warning
 }
 
@@ -34,20 +43,23 @@ type counters struct {
 func (s *Server) Stats() Stats {
 	c := &s.stats
 	return Stats{
-		Conns:             s.count.Load(),
-		Accepted:          c.accepted.Load(),
-		Opened:            c.opened.Load(),
-		Rejected:          c.rejected.Load(),
-		HandshakesRefused: c.handshakesRefused.Load(),
-		HandshakeTimeouts: c.handshakeTimeouts.Load(),
-		ProtocolErrors:    c.protocolErrors.Load(),
-		Overflows:         c.overflows.Load(),
-		PingTimeouts:      c.pingTimeouts.Load(),
-		WriteTimeouts:     c.writeTimeouts.Load(),
-		InboundRefusals:   c.inboundRefusals.Load(),
-		InboundBytes:      s.inboundBytes(),
-		MessageTimeouts:   c.messageTimeouts.Load(),
-		MessagesIn:        c.messagesIn.Load(),
-		SlowInlineTasks:   c.slowInlineTasks.Load(),
+		Conns:               s.count.Load(),
+		Accepted:            c.accepted.Load(),
+		Opened:              c.opened.Load(),
+		Rejected:            c.rejected.Load(),
+		HandshakesRefused:   c.handshakesRefused.Load(),
+		HandshakeTimeouts:   c.handshakeTimeouts.Load(),
+		ProtocolErrors:      c.protocolErrors.Load(),
+		Overflows:           c.overflows.Load(),
+		PingTimeouts:        c.pingTimeouts.Load(),
+		WriteTimeouts:       c.writeTimeouts.Load(),
+		InboundRefusals:     c.inboundRefusals.Load(),
+		InboundBytes:        s.inboundBytes(),
+		MessageTimeouts:     c.messageTimeouts.Load(),
+		MessagesIn:          c.messagesIn.Load(),
+		SlowInlineTasks:     c.slowInlineTasks.Load(),
+		RefusedConnsPerIP:   c.refusedConnsPerIP.Load(),
+		RefusedConnectRate:  c.refusedConnectRate.Load(),
+		MessageRateExceeded: c.messageRateExceeded.Load(),
 	}
 }

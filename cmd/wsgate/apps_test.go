@@ -127,3 +127,20 @@ func TestPollerFlag(t *testing.T) {
 		t.Fatalf("stderr %q does not name the backends", stderr.String())
 	}
 }
+
+// TestMessageRatePolicyFlag: --message-rate-policy takes drop and close
+// and refuses anything else before starting.
+func TestMessageRatePolicyFlag(t *testing.T) {
+	for in, want := range map[string]poller.MessageRatePolicy{"drop": poller.MessageRateDrop, "close": poller.MessageRateClose} {
+		if got, err := parseMessageRatePolicy(in); got != want || err != nil {
+			t.Errorf("parseMessageRatePolicy(%q) = %v, %v", in, got, err)
+		}
+	}
+	var stdout, stderr strings.Builder
+	if code := serve([]string{"--message-rate-policy", "kick", "--register-listen="}, &stdout, &stderr); code != 2 {
+		t.Fatalf("exit %d, want 2; stderr %q", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "want drop or close") {
+		t.Fatalf("stderr %q does not name the policies", stderr.String())
+	}
+}

@@ -30,6 +30,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		path     = fs.String("path", poller.DefaultPath, `WebSocket path ("*" for any)`)
 		appName  = fs.String("app", "chat", "built-in application: "+appNames())
 		maxConns = fs.Int("max-conns", poller.DefaultMaxConns, "most connections at once")
+		perIP    = fs.Int("max-conns-per-ip", 0, "most connections at once from one client address, an IPv6 /64 counting as one (0: no bound; behind a proxy every client shares its address)")
+		ipRate   = fs.Float64("connect-rate-per-ip", 0, "most new connections per second from one client address (0: no bound)")
+		ipBurst  = fs.Int("connect-burst-per-ip", 0, "new connections one address may open at once before -connect-rate-per-ip paces it (0: one second's worth)")
+		msgRate  = fs.Float64("message-rate", 0, "most messages per second from one connection (0: no bound)")
+		msgBurst = fs.Int("message-burst", 0, "messages a connection may send at once before -message-rate paces it (0: one second's worth)")
+		ratePol  = fs.String("message-rate-policy", "drop", "what a message over -message-rate gets: drop (counted, the connection stays) or close (1008)")
 		maxMsg   = fs.Int64("max-message", 16<<20, "largest message in bytes (close 1009 above)")
 		budget   = fs.Int("outbound-budget", poller.DefaultOutboundBudget, "bytes queued per connection before the overflow policy applies")
 		inbound  = fs.Int64("inbound-budget", poller.DefaultInboundBudget, "bytes all connections together may hold in partial frames and messages; a frame over it closes its connection with 1013 (negative: no bound)")
@@ -66,6 +72,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate serve: --poller %q: want epoll or netpoll\n", *backend)
 		return 2
 	}
+	ratePolicy, err := parseMessageRatePolicy(*ratePol)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
+		return 2
+	}
 	builtin, err := lookupApp(*appName)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
@@ -81,23 +92,29 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		clusterOpts.Logger = log
 	}
 	gw, err := api.NewGateway(api.Options{NodeID: nodeID, Cluster: clusterOpts, Logger: log, Server: poller.Options{
-		Addr:             *listen,
-		Path:             *path,
-		HTTPFallback:     page,
-		MaxConns:         *maxConns,
-		MaxMessageSize:   *maxMsg,
-		MaxFrameSize:     *maxMsg,
-		OutboundBudget:   *budget,
-		InboundBudget:    *inbound,
-		PingInterval:     *ping,
-		MaxMissedPongs:   *missed,
-		IdleTimeout:      *idle,
-		HandshakeTimeout: *hsTime,
-		MessageTimeout:   *msgTime,
-		AllowedOrigins:   splitList(*origins),
-		InlineHandlers:   inlineHandlers,
-		Backend:          pollerBackend,
-		Loops:            *loops,
+		Addr:              *listen,
+		Path:              *path,
+		HTTPFallback:      page,
+		MaxConns:          *maxConns,
+		MaxConnsPerIP:     *perIP,
+		ConnectRatePerIP:  *ipRate,
+		ConnectBurstPerIP: *ipBurst,
+		MessageRate:       *msgRate,
+		MessageBurst:      *msgBurst,
+		MessageRatePolicy: ratePolicy,
+		MaxMessageSize:    *maxMsg,
+		MaxFrameSize:      *maxMsg,
+		OutboundBudget:    *budget,
+		InboundBudget:     *inbound,
+		PingInterval:      *ping,
+		MaxMissedPongs:    *missed,
+		IdleTimeout:       *idle,
+		HandshakeTimeout:  *hsTime,
+		MessageTimeout:    *msgTime,
+		AllowedOrigins:    splitList(*origins),
+		InlineHandlers:    inlineHandlers,
+		Backend:           pollerBackend,
+		Loops:             *loops,
 	}}, app)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n%s", err, addrInUseHint(err, clusterOpts))
@@ -195,4 +212,15 @@ func addrInUseHint(err error, cluster *api.ClusterOptions) string {
 			cluster.EmbeddedRegister, cluster.EmbeddedRegister)
 	}
 	return "  the address is taken, perhaps by another wsgate: choose another with --listen (WebSocket), --rpc or --metrics-listen\n"
+}
+
+// parseMessageRatePolicy reads -message-rate-policy.
+func parseMessageRatePolicy(s string) (poller.MessageRatePolicy, error) {
+	switch s {
+	case "drop":
+		return poller.MessageRateDrop, nil
+	case "close":
+		return poller.MessageRateClose, nil
+	}
+	return 0, fmt.Errorf("-message-rate-policy %q: want drop or close", s)
 }
