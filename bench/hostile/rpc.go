@@ -132,8 +132,8 @@ func (n *rpcNode) peakRSS() (stop func() int64) {
 
 // describe prints what ran.
 func (n *rpcNode) describe(cfg config) {
-	fmt.Printf("server: wsgate serve --app echo %s, one-node cluster, rpc on %s (pid %d)\n",
-		strings.Join(cfg.nodeArgs, " "), n.rpcAddr, n.srv.Pid())
+	argv := strings.Join(append([]string{"wsgate serve --app echo"}, cfg.nodeArgs...), " ")
+	fmt.Printf("server: %s, one-node cluster, rpc on %s (pid %d)\n", argv, n.rpcAddr, n.srv.Pid())
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
