@@ -30,6 +30,12 @@ type ClusterOptions struct {
 	// RPCListen is the address the node's rpc server binds. Default
 	// DefaultRPCListen. Gateways only: a Client serves nothing.
 	RPCListen string
+	// MaxConns caps the connections the rpc server, and the embedded
+	// register, each hold open at once; over it a new connection is closed
+	// at once (see rpc.Options.MaxConns). Each other node holds one, so
+	// make it a few times the largest expected cluster. Default
+	// rpc.DefaultMaxConns. Gateways only.
+	MaxConns int
 	// Advertise is the rpc address peers dial, when it differs from the
 	// bound one (NAT, a container, a bind to 0.0.0.0). Default: the bound
 	// address.

@@ -68,6 +68,7 @@ func newMember(id string, o ClusterOptions, handler rpc.Handler) (m *member, err
 		ClientTLS:         o.ClientTLS,
 		CallTimeout:       o.CallTimeout,
 		HeartbeatInterval: o.HeartbeatInterval,
+		MaxConns:          o.MaxConns,
 		Logger:            o.Logger,
 	})
 	if err != nil {
@@ -79,6 +80,7 @@ func newMember(id string, o ClusterOptions, handler rpc.Handler) (m *member, err
 			HeartbeatInterval: o.HeartbeatInterval,
 			HeartbeatTimeout:  o.HeartbeatTimeout,
 			TLS:               o.ServerTLS,
+			MaxConns:          o.MaxConns,
 			Logger:            o.Logger,
 		})
 		if err != nil {

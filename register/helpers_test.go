@@ -30,12 +30,20 @@ const (
 // stops it when the test ends.
 func startRegister(t *testing.T, addr string, logger *slog.Logger) (*Server, string) {
 	t.Helper()
-	s, err := NewServer(ServerOptions{
+	return startRegisterWith(t, addr, func(o *ServerOptions) { o.Logger = logger })
+}
+
+// startRegisterWith is startRegister with the test options adjusted by
+// change.
+func startRegisterWith(t *testing.T, addr string, change func(*ServerOptions)) (*Server, string) {
+	t.Helper()
+	opts := ServerOptions{
 		Secret:            testSecret,
 		HeartbeatInterval: testInterval,
 		HeartbeatTimeout:  testTimeout,
-		Logger:            logger,
-	})
+	}
+	change(&opts)
+	s, err := NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

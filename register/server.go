@@ -14,9 +14,11 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
+	"github.com/wsgate/wsgate/internal/connlimit"
 	"github.com/wsgate/wsgate/register/registerpb"
 )
 
@@ -34,9 +36,27 @@ type ServerOptions struct {
 	// TLS, when set, makes the register serve TLS (set ClientAuth and
 	// ClientCAs for mTLS). Default: plaintext.
 	TLS *tls.Config
+	// MaxConns caps the connections the register holds open at once: one
+	// over it is closed as soon as it is accepted, and counted in
+	// Stats().ConnsRefused. Each node holds one connection (a restarting
+	// node briefly two), so the bound is a few times the largest expected
+	// cluster; it keeps strangers from drawing on the process's file limit.
+	// While strangers fill it, new nodes are refused too; nodes already
+	// registered are not. Default DefaultMaxConns.
+	//
+	// Before a node has shown the secret, what its connection may hold is
+	// bounded too: the TLS and HTTP/2 setup must end within 5s, a stream's
+	// headers within 16 KiB, its hello within maxNodeMessage bytes and
+	// HeartbeatTimeout, and a connection with no stream open (a registered
+	// node always has one) is closed after a minute.
+	MaxConns int
 	// Logger receives joins, leaves and refusals. Default: discard.
 	Logger *slog.Logger
 }
+
+// DefaultMaxConns is ServerOptions.MaxConns unless set: room for a
+// cluster of some hundreds of nodes.
+const DefaultMaxConns = 1024
 
 func (o *ServerOptions) setDefaults() error {
 	if o.Secret == "" {
@@ -48,6 +68,9 @@ func (o *ServerOptions) setDefaults() error {
 	if o.HeartbeatTimeout <= 0 {
 		o.HeartbeatTimeout = 3 * time.Second
 	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -58,6 +81,15 @@ func (o *ServerOptions) setDefaults() error {
 // legitimate one is a Hello of a few hundred bytes.
 const maxNodeMessage = 4 << 10
 
+// maxHeaderBytes bounds a stream's headers: a node sends none of its own,
+// and gRPC's default of 16 MiB is that much buffered for a stranger.
+const maxHeaderBytes = 16 << 10
+
+// maxConnIdle: a connection with no stream open this long is closed. A
+// registered node keeps its Join stream open, so this only ends
+// connections that never joined and those of nodes that are gone.
+const maxConnIdle = time.Minute
+
 // Server is the register: it keeps the list of live nodes and pushes it to
 // every node on each change.
 type Server struct {
@@ -66,6 +98,7 @@ type Server struct {
 	grpc       *grpc.Server
 	quit       chan struct{} // closed by Stop and GracefulStop
 	quitOnce   sync.Once
+	conns      *connlimit.Limit // bounds the open connections
 
 	mu      sync.Mutex
 	members map[string]*member // by node ID
@@ -88,10 +121,16 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		secretHash: sha256.Sum256([]byte(opts.Secret)),
 		quit:       make(chan struct{}),
 		members:    make(map[string]*member),
+		conns:      connlimit.New(opts.MaxConns),
 	}
-	// A connection that does not finish its TLS and HTTP/2 setup within
-	// 5s is dropped (gRPC's default holds it for 120s).
-	grpcOpts := []grpc.ServerOption{grpc.MaxRecvMsgSize(maxNodeMessage), grpc.ConnectionTimeout(5 * time.Second)}
+	grpcOpts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxNodeMessage),
+		grpc.MaxHeaderListSize(maxHeaderBytes),
+		// A connection that does not finish its TLS and HTTP/2 setup
+		// within 5s is dropped (gRPC's default holds it for 120s).
+		grpc.ConnectionTimeout(5 * time.Second),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: maxConnIdle}),
+	}
 	if opts.TLS != nil {
 		grpcOpts = append(grpcOpts, grpc.Creds(credentials.NewTLS(opts.TLS)))
 	}
@@ -100,11 +139,12 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	return s, nil
 }
 
-// Serve accepts nodes on lis until Stop or GracefulStop. It returns nil
-// after a stop, and the listener's error otherwise.
+// Serve accepts nodes on lis until Stop or GracefulStop, at most
+// ServerOptions.MaxConns at once. It returns nil after a stop, and the
+// listener's error otherwise.
 func (s *Server) Serve(lis net.Listener) error {
 	s.opts.Logger.Info("register serving", "addr", lis.Addr().String())
-	if err := s.grpc.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := s.grpc.Serve(s.conns.Listener(lis)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("register: serve: %w", err)
 	}
 	return nil
@@ -121,6 +161,17 @@ func (s *Server) GracefulStop() {
 func (s *Server) Stop() {
 	s.quitOnce.Do(func() { close(s.quit) })
 	s.grpc.Stop()
+}
+
+// ServerStats are a register's connection counts.
+type ServerStats struct {
+	Conns        int64  // connections held open now
+	ConnsRefused uint64 // connections closed at accept, over ServerOptions.MaxConns
+}
+
+// Stats returns the connection counts since NewServer.
+func (s *Server) Stats() ServerStats {
+	return ServerStats{Conns: s.conns.Open(), ConnsRefused: s.conns.Refused()}
 }
 
 // Peers returns the registered nodes, sorted by ID.

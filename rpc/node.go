@@ -54,6 +54,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/wsgate/wsgate/internal/connlimit"
 	"github.com/wsgate/wsgate/rpc/rpcpb"
 )
 
@@ -114,9 +115,31 @@ type Options struct {
 	// the stream; after three missed, the peer counts as down (calls fail
 	// fast) and its connection is redialed. Default 1s; at least 50ms.
 	HeartbeatInterval time.Duration
+	// MaxConns caps the connections the server holds open at once, from
+	// peers or not: one over it is closed as soon as it is accepted, and
+	// counted in Stats.ConnsRefused. Each peer holds one connection (a
+	// restarting peer briefly two), so the bound is a few times the
+	// largest expected cluster; it keeps strangers from drawing on the
+	// file limit the WebSocket clients share. While strangers fill it, new
+	// peers are refused too; peers already connected are not. Default
+	// DefaultMaxConns.
+	//
+	// What a connection may hold besides is bounded too, before it has
+	// shown the secret: the TLS and HTTP/2 setup must end within 5s, a
+	// stream's headers within 16 KiB, and a connection with no stream open
+	// (every peer always has one) is closed after a minute; streams and
+	// calls without the secret are refused before any message is read.
+	// With the secret, a connection carries at most
+	// maxStreamsPerConn streams and calls at once (more wait), and
+	// messages of at most MaxMessageBytes plus BatchMaxBytes.
+	MaxConns int
 	// Logger receives refusals and stream breaks. Default: discard.
 	Logger *slog.Logger
 }
+
+// DefaultMaxConns is Options.MaxConns unless set: room for a cluster of
+// some hundreds of nodes.
+const DefaultMaxConns = 1024
 
 func (o *Options) setDefaults() error {
 	switch {
@@ -146,6 +169,9 @@ func (o *Options) setDefaults() error {
 	// The server sends heartbeats no faster than this, so the sender must
 	// not expect them faster either.
 	o.HeartbeatInterval = max(o.HeartbeatInterval, minHeartbeat)
+	if o.MaxConns <= 0 {
+		o.MaxConns = DefaultMaxConns
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -157,6 +183,23 @@ func (o *Options) setDefaults() error {
 // without limit, drawing on the same file limit as the WebSocket clients.
 const serverHandshakeTimeout = 5 * time.Second
 
+// maxHeaderBytes bounds the headers of one stream or call. Ours carry a
+// few short values; gRPC's default of 16 MiB let a caller without the
+// secret make the server buffer that much per stream before the tap saw
+// it.
+const maxHeaderBytes = 16 << 10
+
+// maxStreamsPerConn bounds the streams and calls open at once on one
+// connection (gRPC's default is unbounded); a peer's calls over it wait
+// for one to end. A peer has one stream, plus its calls in flight.
+const maxStreamsPerConn = 1024
+
+// maxConnIdle: a connection with no stream open this long is closed. Every
+// peer keeps its Commands stream open, so this only ends connections that
+// never showed the secret (their streams are refused) and those of peers
+// that are gone.
+const maxConnIdle = time.Minute
+
 // Keepalive: the server pings a client that has sent nothing for 5s and
 // drops it after one more second of silence; it lets clients ping every 5s
 // or less often. Clients ping every 10s (gRPC's floor for clients), so the
@@ -164,7 +207,7 @@ const serverHandshakeTimeout = 5 * time.Second
 // the stream heartbeats, a dead client by the register. (Pinging every
 // second cost each connection of the mesh a ping and its answer a second.)
 var (
-	serverKeepalive = keepalive.ServerParameters{Time: 5 * time.Second, Timeout: time.Second}
+	serverKeepalive = keepalive.ServerParameters{Time: 5 * time.Second, Timeout: time.Second, MaxConnectionIdle: maxConnIdle}
 	serverPolicy    = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
 	clientKeepalive = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 2 * time.Second, PermitWithoutStream: true}
 )
@@ -185,6 +228,7 @@ type Node struct {
 	closed    bool
 
 	stats counters
+	conns *connlimit.Limit // bounds the server's connections
 }
 
 // New returns a Node with no peers. Call Serve to accept peers and
@@ -198,6 +242,7 @@ func New(opts Options) (*Node, error) {
 		secretHash:  sha256.Sum256([]byte(opts.Secret)),
 		peers:       make(map[string]*peer),
 		incarnation: rand.Uint64() | 1,
+		conns:       connlimit.New(opts.MaxConns),
 	}
 	serverOpts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(opts.MaxMessageBytes + opts.BatchMaxBytes),
@@ -206,6 +251,8 @@ func New(opts Options) (*Node, error) {
 		grpc.KeepaliveEnforcementPolicy(serverPolicy),
 		grpc.InTapHandle(n.tap),
 		grpc.ConnectionTimeout(serverHandshakeTimeout),
+		grpc.MaxHeaderListSize(maxHeaderBytes),
+		grpc.MaxConcurrentStreams(maxStreamsPerConn),
 	}
 	if opts.ServerTLS != nil {
 		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.ServerTLS)))
@@ -218,13 +265,13 @@ func New(opts Options) (*Node, error) {
 // ID returns this node's ID.
 func (n *Node) ID() string { return n.opts.ID }
 
-// Serve accepts peers on lis until Close. It returns nil after Close and
-// the listener's error otherwise.
+// Serve accepts peers on lis until Close, at most Options.MaxConns at
+// once. It returns nil after Close and the listener's error otherwise.
 func (n *Node) Serve(lis net.Listener) error {
 	if n.opts.Handler == nil {
 		return errors.New("rpc: Serve needs Options.Handler")
 	}
-	if err := n.server.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := n.server.Serve(n.conns.Listener(lis)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("rpc: serve: %w", err)
 	}
 	return nil
@@ -369,6 +416,8 @@ type Stats struct {
 	BatchesDuplicate uint64 // received again after being applied, and dropped
 	CommandsReceived uint64 // applied
 	Refused          uint64 // streams and calls refused for a wrong secret, before any message was read
+	Conns            int64  // connections the server holds open now
+	ConnsRefused     uint64 // connections closed at accept, over Options.MaxConns
 }
 
 type counters struct {
@@ -388,5 +437,7 @@ func (n *Node) Stats() Stats {
 		BatchesReceived:  n.stats.batchesReceived.Load(),
 		CommandsReceived: n.stats.commandsReceived.Load(),
 		Refused:          n.stats.refused.Load(),
+		Conns:            n.conns.Open(),
+		ConnsRefused:     n.conns.Refused(),
 	}
 }

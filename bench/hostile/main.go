@@ -8,6 +8,16 @@
 //
 //	go run ./bench/hostile                    # 40 attackers x 16 MiB
 //	go run ./bench/hostile -node-args "--inbound-budget -1"   # without the bound
+//
+// Two modes attack the node-to-node rpc port of a one-node cluster
+// instead, without the cluster secret: -mode rpc makes rounds of
+// concurrent calls each carrying a large message, and reports the node's
+// RSS and how fast each call was refused; -mode rpc-idle opens many TCP
+// connections that send nothing, and reports how many the node held and
+// how many it closed at once over its connection cap (--rpc-max-conns).
+//
+//	go run ./bench/hostile -mode rpc          # 5 rounds of 20 calls x 16 MiB
+//	go run ./bench/hostile -mode rpc-idle     # 2,000 idle connections
 package main
 
 import (
@@ -34,7 +44,7 @@ import (
 )
 
 type config struct {
-	mode      string // partial or large
+	mode      string // partial, large, rpc or rpc-idle
 	attackers int
 	frameSize int64
 	hold      time.Duration // attackers keep their partial frames this long
@@ -43,6 +53,9 @@ type config struct {
 	nodeArgs  []string
 	serverCPU string
 	outDir    string
+
+	rpcCalls, rpcRounds, rpcSize int // -mode rpc
+	idleConns                    int // -mode rpc-idle
 }
 
 func main() {
@@ -53,20 +66,35 @@ func run(args []string) int {
 	fs := flag.NewFlagSet("hostile", flag.ContinueOnError)
 	var cfg config
 	var nodeArgs string
-	fs.StringVar(&cfg.mode, "mode", "partial", "partial: each attacker holds all but the last byte of a frame; large: each sends whole -frame-size messages back to back for -hold (legal, but large)")
+	fs.StringVar(&cfg.mode, "mode", "partial", "partial: each attacker holds all but the last byte of a frame; large: each sends whole -frame-size messages back to back for -hold (legal, but large); rpc: calls without the secret to the rpc port; rpc-idle: silent connections to the rpc port")
 	fs.IntVar(&cfg.attackers, "attackers", 40, "attacking connections")
 	fs.Int64Var(&cfg.frameSize, "frame-size", 16<<20, "the frame each attacker declares; it sends all but its last byte")
 	fs.DurationVar(&cfg.hold, "hold", 5*time.Second, "how long the attackers keep their partial frames")
 	fs.DurationVar(&cfg.after, "after", 10*time.Second, "when, after the attackers close, the RSS is read again")
 	fs.IntVar(&cfg.echoRate, "echo-rate", 200, "the legitimate client's echoes per second")
+	fs.IntVar(&cfg.rpcCalls, "rpc-calls", 20, "rpc: concurrent calls in a round, each on its own connection")
+	fs.IntVar(&cfg.rpcRounds, "rpc-rounds", 5, "rpc: rounds of calls, one after the other")
+	fs.IntVar(&cfg.rpcSize, "rpc-size", 16<<20, "rpc: bytes each call carries")
+	fs.IntVar(&cfg.idleConns, "idle-conns", 2000, "rpc-idle: connections to open, at most 10000")
 	fs.StringVar(&nodeArgs, "node-args", "", "more `arguments` for wsgate serve, space-separated")
 	fs.StringVar(&cfg.serverCPU, "server-cpu", "0", "core list the server is pinned to (\"\": none)")
 	fs.StringVar(&cfg.outDir, "out", "", "directory for the server's log (default bench/out/hostile-TIME)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if cfg.mode != "partial" && cfg.mode != "large" {
-		fmt.Fprintln(os.Stderr, "hostile: -mode is partial or large")
+	measure := measure
+	switch cfg.mode {
+	case "partial", "large":
+	case "rpc":
+		measure = measureRPCCalls
+	case "rpc-idle":
+		measure = measureRPCIdle
+	default:
+		fmt.Fprintln(os.Stderr, "hostile: -mode is partial, large, rpc or rpc-idle")
+		return 2
+	}
+	if cfg.rpcCalls < 1 || cfg.rpcRounds < 1 || cfg.rpcSize < 1 || cfg.idleConns < 1 || cfg.idleConns > 10000 {
+		fmt.Fprintln(os.Stderr, "hostile: -rpc-calls, -rpc-rounds, -rpc-size must be positive, -idle-conns 1 to 10000")
 		return 2
 	}
 	if cfg.attackers < 1 || cfg.frameSize < 2 || cfg.hold <= 0 || cfg.after < 0 || cfg.echoRate < 1 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/rpc"
 )
 
 // clusterFlags are the serve flags that place a node in a cluster.
@@ -23,6 +24,7 @@ type clusterFlags struct {
 	secret         secretFlags
 	rpc            *string
 	advertise      *string
+	maxConns       *int
 	nodeID         *string
 	heartbeat      *time.Duration
 	timeout        *time.Duration
@@ -37,6 +39,8 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		secret:    addSecretFlags(fs),
 		rpc:       fs.String("rpc", api.DefaultRPCListen, "address the node-to-node rpc server binds"),
 		advertise: fs.String("advertise", "", "rpc address peers dial, if not the bound one (e.g. behind NAT or when binding 0.0.0.0)"),
+		maxConns: fs.Int("rpc-max-conns", rpc.DefaultMaxConns,
+			"most connections the rpc server, and the embedded register, each hold at once, from peers or not; over it a connection is closed at once (make it a few times the cluster's size)"),
 		nodeID:    fs.String("node-id", "", "node id, 1 to 4294967295 (decimal or 0x hex); default random"),
 		heartbeat: fs.Duration("heartbeat", time.Second, "heartbeat interval with the registers and peers"),
 		timeout:   fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster"),
@@ -68,6 +72,7 @@ func (f *clusterFlags) options() (id api.NodeID, o *api.ClusterOptions, generate
 		Secret:            secret,
 		RPCListen:         *f.rpc,
 		Advertise:         *f.advertise,
+		MaxConns:          *f.maxConns,
 		HeartbeatInterval: *f.heartbeat,
 		HeartbeatTimeout:  *f.timeout,
 	}

@@ -27,6 +27,7 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		secretSrc = addSecretFlags(fs)
 		heartbeat = fs.Duration("heartbeat", time.Second, "heartbeat interval")
 		timeout   = fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster")
+		maxConns  = fs.Int("max-conns", register.DefaultMaxConns, "most connections held at once, from nodes or not; over it a connection is closed at once (make it a few times the cluster's size)")
 		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
 		tlsOpts   = addTLSFlags(fs)
 	)
@@ -53,6 +54,7 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		Secret:            secret,
 		HeartbeatInterval: *heartbeat,
 		HeartbeatTimeout:  *timeout,
+		MaxConns:          *maxConns,
 		TLS:               serverTLS,
 		Logger:            log,
 	})

@@ -15,11 +15,13 @@ import (
 // in atomics, and the router answers its counts with one read lock per
 // shard, whatever the number of clients.
 type collector struct {
-	gw      *api.Gateway
-	cluster bool // whether to report peers
+	gw       *api.Gateway
+	cluster  bool // whether to report peers and the rpc figures
+	register bool // whether to report the embedded register's figures
 
 	node, conns, clients, uids, groups, peers, inbound *prometheus.Desc
 	counters                                           []engineCounter
+	rpc, reg                                           []clusterFigure
 }
 
 // engineCounter is one of the connection engine's counters, named for
@@ -29,6 +31,14 @@ type engineCounter struct {
 	value func(*poller.Stats) uint64
 }
 
+// clusterFigure is one of the rpc server's or embedded register's
+// figures, named for Prometheus.
+type clusterFigure struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(*api.ClusterStats) float64
+}
+
 func newCollector(gw *api.Gateway) *collector {
 	desc := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("wsgate_"+name, help, labels, nil)
@@ -36,16 +46,20 @@ func newCollector(gw *api.Gateway) *collector {
 	counter := func(name, help string, value func(*poller.Stats) uint64) engineCounter {
 		return engineCounter{desc: desc(name, help), value: value}
 	}
+	figure := func(name, help string, kind prometheus.ValueType, value func(*api.ClusterStats) float64) clusterFigure {
+		return clusterFigure{desc: desc(name, help), kind: kind, value: value}
+	}
 	return &collector{
-		gw:      gw,
-		cluster: gw.RPCAddr() != nil,
-		node:    desc("node_info", "This node's id, as a label; the value is always 1.", "node"),
-		conns:   desc("connections", "Connections open now, handshakes in progress included."),
-		clients: desc("clients", "Clients this node's router holds, closing ones included."),
-		uids:    desc("uids", "Uids with a client on this node."),
-		groups:  desc("groups", "Groups with a member on this node."),
-		peers:   desc("cluster_peers", "Other gateway nodes this node reaches."),
-		inbound: desc("inbound_bytes", "Bytes the connections hold now in partial frames and messages, of the inbound budget."),
+		gw:       gw,
+		cluster:  gw.RPCAddr() != nil,
+		register: gw.RegisterAddr() != nil,
+		node:     desc("node_info", "This node's id, as a label; the value is always 1.", "node"),
+		conns:    desc("connections", "Connections open now, handshakes in progress included."),
+		clients:  desc("clients", "Clients this node's router holds, closing ones included."),
+		uids:     desc("uids", "Uids with a client on this node."),
+		groups:   desc("groups", "Groups with a member on this node."),
+		peers:    desc("cluster_peers", "Other gateway nodes this node reaches."),
+		inbound:  desc("inbound_bytes", "Bytes the connections hold now in partial frames and messages, of the inbound budget."),
 		counters: []engineCounter{
 			counter("connections_accepted_total", "TCP connections accepted.",
 				func(s *poller.Stats) uint64 { return s.Accepted }),
@@ -80,6 +94,20 @@ func newCollector(gw *api.Gateway) *collector {
 			counter("slow_inline_tasks_total", "Inline read tasks that held the event loop 10 ms or longer (InlineHandlers).",
 				func(s *poller.Stats) uint64 { return s.SlowInlineTasks }),
 		},
+		rpc: []clusterFigure{
+			figure("rpc_connections", "Connections the rpc server holds open now, from peers or not.", prometheus.GaugeValue,
+				func(s *api.ClusterStats) float64 { return float64(s.RPC.Conns) }),
+			figure("rpc_connections_refused_total", "Connections to the rpc server closed at accept: the connection limit was reached.", prometheus.CounterValue,
+				func(s *api.ClusterStats) float64 { return float64(s.RPC.ConnsRefused) }),
+			figure("rpc_refused_total", "Streams and calls to the rpc server refused for a wrong or missing secret, before any message was read.", prometheus.CounterValue,
+				func(s *api.ClusterStats) float64 { return float64(s.RPC.Refused) }),
+		},
+		reg: []clusterFigure{
+			figure("register_connections", "Connections the embedded register holds open now.", prometheus.GaugeValue,
+				func(s *api.ClusterStats) float64 { return float64(s.Register.Conns) }),
+			figure("register_connections_refused_total", "Connections to the embedded register closed at accept: the connection limit was reached.", prometheus.CounterValue,
+				func(s *api.ClusterStats) float64 { return float64(s.Register.ConnsRefused) }),
+		},
 	}
 }
 
@@ -97,6 +125,21 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, k := range c.counters {
 		ch <- k.desc
 	}
+	for _, f := range c.clusterFigures() {
+		ch <- f.desc
+	}
+}
+
+// clusterFigures are the rpc and register figures this node has.
+func (c *collector) clusterFigures() []clusterFigure {
+	var fs []clusterFigure
+	if c.cluster {
+		fs = append(fs, c.rpc...)
+	}
+	if c.register {
+		fs = append(fs, c.reg...)
+	}
+	return fs
 }
 
 // Collect reads one snapshot of the engine's counters and the router's
@@ -118,5 +161,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, k := range c.counters {
 		ch <- prometheus.MustNewConstMetric(k.desc, prometheus.CounterValue, float64(k.value(&st)))
+	}
+	if figures := c.clusterFigures(); len(figures) > 0 {
+		cst := c.gw.ClusterStats()
+		for _, f := range figures {
+			ch <- prometheus.MustNewConstMetric(f.desc, f.kind, f.value(&cst))
+		}
 	}
 }

@@ -411,3 +411,31 @@ func (n *node) awaitReady(t *testing.T, code int, want string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestClusterConnections checks the connection figures of the rpc server
+// and of the embedded register as strangers connect, over the limit.
+func TestClusterConnections(t *testing.T) {
+	n := startNodeWith(t, &api.ClusterOptions{EmbeddedRegister: "127.0.0.1:0", Secret: "metrics-test-secret", MaxConns: 2, Logger: quiet})
+	// The node's own register client holds one register connection.
+	n.await(t, map[string]float64{
+		"wsgate_rpc_connections": 0, "wsgate_rpc_connections_refused_total": 0, "wsgate_rpc_refused_total": 0,
+		"wsgate_register_connections": 1, "wsgate_register_connections_refused_total": 0,
+	})
+	dial := func(addr net.Addr) {
+		c, err := net.Dial("tcp", addr.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	for range 3 {
+		dial(n.gw.RPCAddr())
+	}
+	for range 2 {
+		dial(n.gw.RegisterAddr())
+	}
+	n.await(t, map[string]float64{
+		"wsgate_rpc_connections": 2, "wsgate_rpc_connections_refused_total": 1,
+		"wsgate_register_connections": 2, "wsgate_register_connections_refused_total": 1,
+	})
+}
