@@ -244,7 +244,7 @@ func TestBroadcastChurn(t *testing.T) {
 	s := startTestServer(t, true, 0)
 	o := testOptions("bcast", s.URL())
 	o.Conns, o.Rate, o.Duration = 40, 200, 2*time.Second
-	o.Churn, o.ChurnGrace = 20, 200*time.Millisecond // 8 a second in all
+	o.Churn, o.ChurnGrace = 20, 500*time.Millisecond // 8 a second in all
 	rep := run(t, o)
 	b, c := rep.Broadcast, rep.Churn
 	if c == nil || c.Closed < 8 || c.Reconnects != c.Closed || c.ReconnectErrors != 0 || c.Handshake.Count != c.Reconnects {
