@@ -51,6 +51,10 @@ type Conn struct {
 	// Mark is the workload's to use (echo: 1 + the last sequence number
 	// echoed).
 	Mark uint64
+	// Redialed says the connection replaces one of the same Index that the
+	// run closed on purpose (bcast -churn): it is not one of the connections
+	// asked for, and its figures are the churn's.
+	Redialed bool
 
 	fd     int
 	state  connState
@@ -117,23 +121,23 @@ func (l *Loop) Stop() { l.stopped.Store(true) }
 
 // Dial starts connecting to t, from src when it is not nil. The result
 // arrives as Opened or Failed.
-func (l *Loop) Dial(t *Target, src *unix.SockaddrInet4, index int) error {
+func (l *Loop) Dial(t *Target, src *unix.SockaddrInet4, index int) (*Conn, error) {
 	now := time.Now().UnixNano()
 	fd, err := dialNonblocking(t, src)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c := &Conn{Index: index, Dialed: now, fd: fd, target: t}
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLOUT | unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}); err != nil {
 		unix.Close(fd)
-		return fmt.Errorf("epoll_ctl add: %w", err)
+		return nil, fmt.Errorf("epoll_ctl add: %w", err)
 	}
 	for fd >= len(l.conns) {
 		l.conns = append(l.conns, make([]*Conn, len(l.conns)+64)...)
 	}
 	l.conns[fd] = c
 	l.live++
-	return nil
+	return c, nil
 }
 
 // Run waits for events until Stop. It closes every connection on return.
@@ -328,6 +332,19 @@ func (l *Loop) flush(c *Conn) bool {
 	return true
 }
 
+// Close starts a clean close of c if it is open: from now on no message of
+// c reaches the hooks, and its socket is closed when the server answers
+// (or when the loop ends).
+func (l *Loop) Close(c *Conn) {
+	if c.state != stateOpen {
+		return
+	}
+	l.send(c, wsproto.OpClose, wsproto.AppendClosePayload(nil, wsproto.CloseNormal, ""))
+	if c.state == stateOpen {
+		c.state = stateClosing
+	}
+}
+
 // CloseAll starts a clean close of every open connection and drops the
 // others; Run's caller keeps the loop running until Live is 0 or it gives up.
 func (l *Loop) CloseAll() {
@@ -336,10 +353,7 @@ func (l *Loop) CloseAll() {
 			continue
 		}
 		if c.state == stateOpen {
-			l.send(c, wsproto.OpClose, wsproto.AppendClosePayload(nil, wsproto.CloseNormal, ""))
-			if c.state == stateOpen {
-				c.state = stateClosing
-			}
+			l.Close(c)
 		} else if c.state != stateClosing {
 			l.closeFd(c)
 		}

@@ -24,7 +24,7 @@ const maxPendingDials = 512
 // workload is the part of a run that differs between conns, echo and bcast.
 // A workload value belongs to one loop and runs on its goroutine.
 type workload interface {
-	opened(c *Conn)
+	opened(c *Conn, now int64)
 	message(c *Conn, p []byte, now int64)
 	start(now int64)
 	tick(now int64)
@@ -44,8 +44,9 @@ type driver struct {
 	w             *worker
 	loop          *Loop
 	wl            workload
-	slot          int // this loop's number within the worker
-	n             int // connections this loop dials
+	churn         *churner // bcast -churn; nil without
+	slot          int      // this loop's number within the worker
+	n             int      // connections this loop dials
 	dialed        int
 	wantPublisher bool
 
@@ -67,14 +68,21 @@ type driver struct {
 // Opened implements Hooks.
 // The bcast publisher (Index -1) is not one of the connections asked for:
 // it is not counted among them (a report said 301/300 open).
+// A re-dial of churn is counted by the churn: the connection it replaces
+// was counted when it opened.
 func (d *driver) Opened(c *Conn, now int64) {
 	d.pending--
+	if c.Redialed {
+		d.churn.reopened(c, now)
+		d.wl.opened(c, now)
+		return
+	}
 	if c.Index >= 0 {
 		d.count.open.Add(1)
 		d.handshake.Record(time.Duration(now - c.Dialed))
 	}
 	d.lastOpen = now
-	d.wl.opened(c)
+	d.wl.opened(c, now)
 }
 
 // Message implements Hooks.
@@ -83,8 +91,14 @@ func (d *driver) Message(c *Conn, p []byte, now int64) {
 	d.wl.message(c, p, now)
 }
 
-// Failed implements Hooks.
+// Failed implements Hooks. A re-dial that fails to open is the churn's
+// error; once open, it fails as the connection it replaces would have.
 func (d *driver) Failed(c *Conn, err error) {
+	if c.Redialed && !c.Open() {
+		d.pending--
+		d.churn.failed(err)
+		return
+	}
 	if c.Open() {
 		if c.Index >= 0 {
 			d.count.open.Add(-1)
@@ -117,16 +131,27 @@ func (d *driver) Tick(now int64) {
 			d.wl.start(now)
 		}
 		d.wl.tick(now)
+		if d.churn != nil {
+			d.churn.tick(now, true)
+		}
 	case phaseStop:
 		if first {
 			d.wl.stop()
 			d.stopped.Store(true)
 		}
+		if d.churn != nil {
+			d.churn.tick(now, false)
+		}
 	case phaseDrain:
+		if d.churn != nil {
+			d.churn.tick(now, false)
+		}
 		if first {
 			d.drainDeadline = now + int64(d.w.cfg.Drain)
 		}
-		if d.wl.drained() || now > d.drainDeadline {
+		// A re-dial still in flight is waited for too: closing it
+		// would leave it neither reconnected nor failed.
+		if (d.wl.drained() && d.pending == 0) || now > d.drainDeadline {
 			d.drained.Store(true)
 		}
 	case phaseClose:
@@ -152,7 +177,10 @@ func (d *driver) dial(now int64) {
 	}
 	if d.wantPublisher {
 		d.wantPublisher = false
-		d.dialOne(-1, 0)
+		if _, err := d.dialOne(-1, 0); err != nil {
+			d.count.connectErrors.Add(1)
+			d.sample(err.Error())
+		}
 	}
 	due := d.n
 	if cfg.ConnectRate > 0 {
@@ -160,10 +188,10 @@ func (d *driver) dial(now int64) {
 		due = min(d.n, int(float64(now-d.dialStart)*perLoop/1e9)+1)
 	}
 	for d.dialed < due && d.pending < maxPendingDials {
-		// Global numbering spreads connections evenly over targets and
-		// source addresses whatever the split into workers and loops.
-		global := cfg.First + d.dialed*cfg.Loops + d.slot
-		d.dialOne(d.dialed, global)
+		if _, err := d.dialOne(d.dialed, d.global(d.dialed)); err != nil {
+			d.count.connectErrors.Add(1)
+			d.sample(err.Error())
+		}
 		d.dialed++
 	}
 	if d.dialed == d.n && d.pending == 0 {
@@ -171,7 +199,24 @@ func (d *driver) dial(now int64) {
 	}
 }
 
-func (d *driver) dialOne(index, global int) {
+// global numbers this loop's connection index: the numbering spreads
+// connections evenly over targets and source addresses whatever the split
+// into workers and loops.
+func (d *driver) global(index int) int { return d.w.cfg.First + index*d.w.cfg.Loops + d.slot }
+
+// redial dials connection index again, as its first dial did (churn).
+func (d *driver) redial(index int) error {
+	c, err := d.dialOne(index, d.global(index))
+	if err != nil {
+		return err
+	}
+	c.Redialed = true
+	return nil
+}
+
+// dialOne starts dialing connection global with the target, source
+// address and user that its number gives it.
+func (d *driver) dialOne(index, global int) (*Conn, error) {
 	t := &d.w.targets[global%len(d.w.targets)]
 	if users := d.w.cfg.UIDs; users > 0 {
 		t = asUser(t, userName(userOf(global, len(d.w.targets), users)))
@@ -181,12 +226,12 @@ func (d *driver) dialOne(index, global int) {
 		s := d.w.sources[sourceOf(global, len(d.w.cfg.URLs), len(d.w.sources))]
 		src = &s
 	}
-	if err := d.loop.Dial(t, src, index); err != nil {
-		d.count.connectErrors.Add(1)
-		d.sample(err.Error())
-		return
+	c, err := d.loop.Dial(t, src, index)
+	if err != nil {
+		return nil, err
 	}
 	d.pending++
+	return c, nil
 }
 
 // result gathers this loop's figures; call it after the loop has returned.
@@ -203,6 +248,9 @@ func (d *driver) result() *Result {
 	r.Latency = d.latency
 	r.ErrorSamples = d.errSamples
 	d.wl.finish(r)
+	if d.churn != nil {
+		d.churn.finish(r)
+	}
 	return r
 }
 

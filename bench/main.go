@@ -58,6 +58,8 @@ type Options struct {
 	APIRegister      string        // bcast: publish through an api.Client that joins this register; "" publishes from a connection
 	APISecret        string        // the cluster secret for APIRegister; default env WSGATE_SECRET
 	UIDs             int           // bcast with APIRegister: connect as users u0...u(UIDs-1) and publish with SendToUIDs to all of them; 0 is none
+	Churn            float64       // bcast: percent of the connections closed and dialed again per second of the window; 0 is none
+	ChurnGrace       time.Duration // bcast with Churn: how long a message may be in flight (spans.go); default 1s
 	JSON             bool          // print the report as JSON
 }
 
@@ -87,6 +89,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Group, "group", "", "bcast: connect with ?group=`G` added to every URL, so that the server (--app broadcast) publishes to group G instead of to all")
 	fs.StringVar(&o.APIRegister, "api-register", "", "bcast: publish with SendToAll (SendToGroup with -group) from a connection-less cluster member that joins the register at `host:port`, instead of from a client connection; the cluster secret comes from WSGATE_SECRET")
 	fs.IntVar(&o.UIDs, "uids", 0, "bcast with -api-register: connection i connects with ?uid=u(i mod `N`) (the server binds it), so every user has clients on every -url, and each message is published with SendToUIDs to all N users")
+	fs.Float64Var(&o.Churn, "churn", 0, "bcast: close `P` percent of the connections every second of the window (round robin, spread over the second) and dial each again; a re-dialed connection owes only the messages published from -churn-grace after its handshake, a chosen one none published later than -churn-grace before its close")
+	fs.DurationVar(&o.ChurnGrace, "churn-grace", time.Second, "bcast with -churn: the longest a message may take to reach every connection")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
 	fs.StringVar(&o.ServerMetrics, "server-metrics", "", "instead of -server-pid, sample RSS, CPU and goroutines from the server's Prometheus `URL` (e.g. http://127.0.0.1:9100/metrics, from wsgate serve -metrics-listen)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
@@ -97,7 +101,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "  echo   round trips of -size bytes, closed loop or at -rate messages/s\n")
 		fmt.Fprintf(stderr, "  bcast  one publisher at -rate messages/s, -conns subscribers (server: --app broadcast);\n")
 		fmt.Fprintf(stderr, "         with several -url (the nodes of a cluster) the subscribers are spread over them\n")
-		fmt.Fprintf(stderr, "         and the publisher is on the first\n\n")
+		fmt.Fprintf(stderr, "         and the publisher is on the first; with -churn, connections close and reconnect meanwhile\n\n")
 		printFlags(fs, stderr)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -209,6 +213,9 @@ func (o *Options) complete() error {
 	if o.Workload == "bcast" && o.Rate == 0 {
 		return errors.New("bcast needs -rate above 0")
 	}
+	if err := o.completeChurn(); err != nil {
+		return err
+	}
 	o.Size = max(o.Size, minPayload)
 	if o.Procs <= 0 {
 		o.Procs = max(1, int(math.Ceil(float64(o.Conns)/connsPerProc)))
@@ -230,6 +237,31 @@ func (o *Options) complete() error {
 	}
 	if o.Drain <= 0 {
 		o.Drain = 5 * time.Second
+	}
+	return nil
+}
+
+// completeChurn checks -churn and -churn-grace; the rate is known.
+func (o *Options) completeChurn() error {
+	if o.Churn == 0 {
+		return nil
+	}
+	if o.Workload != "bcast" {
+		return errors.New("-churn applies to bcast only")
+	}
+	if o.Churn < 0 || o.Churn > 100 {
+		return fmt.Errorf("-churn %g: want a percent from 0 to 100", o.Churn)
+	}
+	if o.ChurnGrace <= 0 {
+		o.ChurnGrace = time.Second
+	}
+	// Every message's publish time is kept (spans.go).
+	n := o.Rate * o.Duration.Seconds()
+	if o.Messages > 0 {
+		n = min(n, float64(o.Messages))
+	}
+	if n > maxChurnMessages {
+		return fmt.Errorf("-churn follows at most %d messages: lower -rate × -duration (%.0f) or set -messages", maxChurnMessages, n)
 	}
 	return nil
 }

@@ -35,12 +35,26 @@ func latencyOf(h *Hist) Latency {
 type Broadcast struct {
 	Published      int64   `json:"published"`
 	Subscribers    int64   `json:"subscribers"`
-	Expected       int64   `json:"expected"`  // published × subscribers
-	Delivered      int64   `json:"delivered"` // distinct deliveries
+	Expected       int64   `json:"expected"`  // published × subscribers − excused
+	Delivered      int64   `json:"delivered"` // distinct deliveries of what was expected
 	Missing        int64   `json:"missing"`   // expected − delivered, must be 0
 	Duplicates     int64   `json:"duplicates"`
 	OutOfOrder     int64   `json:"out_of_order"`
-	DeliveriesPerS float64 `json:"deliveries_per_s"`
+	DeliveriesPerS float64 `json:"deliveries_per_s"` // every delivery, expected or not
+}
+
+// Churn holds the figures of a bcast run with -churn: connections closed
+// and dialed again during the window, and what that excused them from.
+type Churn struct {
+	Percent         float64 `json:"percent_per_s"`
+	Grace           float64 `json:"grace_s"`
+	Closed          int64   `json:"closed"`
+	Reconnects      int64   `json:"reconnects"` // re-dials that opened
+	ReconnectErrors int64   `json:"reconnect_errors"`
+	ReconnectsPerS  float64 `json:"reconnects_per_s"`
+	Handshake       Latency `json:"handshake"` // of the re-dials: connect and handshake
+	Excused         int64   `json:"excused"`   // deliveries not expected: published while a connection was leaving, closed or re-dialing
+	Outside         int64   `json:"outside"`   // of those, delivered anyway
 }
 
 // Report is the outcome of a run, as printed by Main.
@@ -70,6 +84,7 @@ type Report struct {
 	PerSecond  float64    `json:"msgs_per_s"`
 	Latency    Latency    `json:"latency"`
 	Broadcast  *Broadcast `json:"broadcast,omitempty"`
+	Churn      *Churn     `json:"churn,omitempty"`
 
 	Server       *ServerFigures `json:"server,omitempty"`
 	Client       *ClientFigures `json:"client,omitempty"`
@@ -95,15 +110,25 @@ func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Re
 	}
 	if o.Workload == "bcast" {
 		b := &Broadcast{
-			Published: r.Published, Subscribers: r.Subscribers, Expected: r.Published * r.Subscribers,
+			Published: r.Published, Subscribers: r.Subscribers, Expected: r.Published*r.Subscribers - r.Excused,
 			Delivered: r.Unique, Duplicates: r.Duplicates, OutOfOrder: r.OutOfOrder,
 		}
 		b.Missing = b.Expected - b.Delivered
 		if window > 0 {
-			b.DeliveriesPerS = float64(b.Delivered+b.Duplicates) / window.Seconds()
+			b.DeliveriesPerS = float64(b.Delivered+r.Outside+b.Duplicates) / window.Seconds()
 		}
 		rep.Broadcast = b
 		rep.PerSecond = b.DeliveriesPerS
+	}
+	if o.Churn > 0 {
+		c := &Churn{
+			Percent: o.Churn, Grace: o.ChurnGrace.Seconds(), Closed: r.Closed, Reconnects: r.Reconnects,
+			ReconnectErrors: r.ReconnectErrors, Handshake: latencyOf(r.Reconnect), Excused: r.Excused, Outside: r.Outside,
+		}
+		if window > 0 {
+			c.ReconnectsPerS = float64(c.Reconnects) / window.Seconds()
+		}
+		rep.Churn = c
 	}
 	if window > 0 {
 		rep.Client = clientFigures(r.CPU, window, rep.windowMessages(), clientCPUs())
@@ -116,7 +141,11 @@ func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Re
 func (r *Report) windowMessages() int64 {
 	switch {
 	case r.Broadcast != nil:
-		return r.Broadcast.Delivered + r.Broadcast.Duplicates
+		n := r.Broadcast.Delivered + r.Broadcast.Duplicates
+		if r.Churn != nil {
+			n += r.Churn.Outside
+		}
+		return n
 	case r.Workload == "echo":
 		return r.Received
 	}
@@ -125,12 +154,16 @@ func (r *Report) windowMessages() int64 {
 
 // judge sets OK: every connection opened and stayed up, every message was
 // answered and every broadcast arrived once, and the run was not cut short
-// by a worker failing.
+// by a worker failing. With churn, every connection closed also opened
+// again.
 func (r *Report) judge() {
 	r.OK = r.ConnectErrors == 0 && r.Errors == 0 && r.Unanswered == 0 && r.Invalid == 0 && len(r.WorkerErrors) == 0 &&
 		r.Opened >= int64(r.Requested) && r.Window > 0
 	if b := r.Broadcast; b != nil {
 		r.OK = r.OK && b.Missing == 0 && b.Duplicates == 0 && b.Subscribers > 0
+	}
+	if c := r.Churn; c != nil {
+		r.OK = r.OK && c.ReconnectErrors == 0 && c.Reconnects == c.Closed
 	}
 }
 
@@ -170,8 +203,17 @@ func (r *Report) WriteText(w io.Writer) error {
 		row("throughput", "%.0f msgs/s", r.PerSecond)
 		row("latency", "%s", lat(r.Latency))
 	}
+	if c := r.Churn; c != nil {
+		row("churn", "%g%% of the connections a second: %d closed, %d reconnected (%.1f/s), %d reconnect errors", c.Percent, c.Closed, c.Reconnects, c.ReconnectsPerS, c.ReconnectErrors)
+		row("reconnect", "%s", lat(c.Handshake))
+	}
 	if b := r.Broadcast; b != nil {
-		row("broadcast", "%d published × %d subscribers = %d expected", b.Published, b.Subscribers, b.Expected)
+		if c := r.Churn; c != nil {
+			row("broadcast", "%d published × %d subscribers − %d excused by churn = %d expected (%d of the excused delivered anyway; grace %gs)",
+				b.Published, b.Subscribers, c.Excused, b.Expected, c.Outside, c.Grace)
+		} else {
+			row("broadcast", "%d published × %d subscribers = %d expected", b.Published, b.Subscribers, b.Expected)
+		}
 		row("deliveries", "%d delivered, %d missing, %d duplicates, %d out of order", b.Delivered, b.Missing, b.Duplicates, b.OutOfOrder)
 		if b.Published > 0 && b.Delivered == 0 {
 			row("note", "nothing published came back: the server does not broadcast (wsgate serve --app broadcast does)")

@@ -21,6 +21,12 @@ type Result struct {
 	Unique      int64 `json:"unique"`
 	Duplicates  int64 `json:"duplicates"`
 	OutOfOrder  int64 `json:"out_of_order"`
+	Excused     int64 `json:"excused"` // churn: of published × subscribers, not owed (spans.go)
+	Outside     int64 `json:"outside"` // churn: deliveries outside the receiver's span
+
+	Closed          int64 `json:"closed"`           // churn: connections closed on purpose
+	Reconnects      int64 `json:"reconnects"`       // churn: re-dials that opened
+	ReconnectErrors int64 `json:"reconnect_errors"` // churn: re-dials that failed
 
 	// CPU is the user + system time the process used in the measurement
 	// window; merged, that of every client process.
@@ -28,6 +34,7 @@ type Result struct {
 
 	Handshake    *Hist    `json:"handshake_hist"`
 	Latency      *Hist    `json:"latency_hist"`
+	Reconnect    *Hist    `json:"reconnect_hist"` // churn: the re-dials' connect and handshake
 	ErrorSamples []string `json:"error_samples,omitempty"`
 }
 
@@ -35,7 +42,7 @@ type Result struct {
 const maxErrorSamples = 5
 
 func newResult() *Result {
-	return &Result{Handshake: NewHist(), Latency: NewHist()}
+	return &Result{Handshake: NewHist(), Latency: NewHist(), Reconnect: NewHist()}
 }
 
 // Merge adds o into r.
@@ -56,9 +63,15 @@ func (r *Result) Merge(o *Result) {
 	r.Unique += o.Unique
 	r.Duplicates += o.Duplicates
 	r.OutOfOrder += o.OutOfOrder
+	r.Excused += o.Excused
+	r.Outside += o.Outside
+	r.Closed += o.Closed
+	r.Reconnects += o.Reconnects
+	r.ReconnectErrors += o.ReconnectErrors
 	r.CPU += o.CPU
 	r.Handshake.Merge(o.Handshake)
 	r.Latency.Merge(o.Latency)
+	r.Reconnect.Merge(o.Reconnect)
 	for _, s := range o.ErrorSamples {
 		if len(r.ErrorSamples) < maxErrorSamples {
 			r.ErrorSamples = append(r.ErrorSamples, s)

@@ -20,6 +20,7 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 		ConnectRate: o.ConnectRate, Size: o.Size, Rate: o.Rate, Messages: o.Messages,
 		Loops: o.Loops, HandshakeTimeout: o.HandshakeTimeout, Drain: o.Drain,
 		Publisher: o.Workload == "bcast" && o.APIRegister == "", UIDs: o.UIDs,
+		Churn: o.Churn, ChurnGrace: o.ChurnGrace,
 	}
 	cfgs := splitConfigs(base, o.Procs)
 

@@ -236,3 +236,64 @@ func TestBroadcastSaysWhenServerDoesNotBroadcast(t *testing.T) {
 		t.Fatalf("the report does not say why:\n%s", out.String())
 	}
 }
+
+// TestBroadcastChurn closes and re-dials connections during the window:
+// every one closed opens again, and what the churned connections were
+// excused from is not missing.
+func TestBroadcastChurn(t *testing.T) {
+	s := startTestServer(t, true, 0)
+	o := testOptions("bcast", s.URL())
+	o.Conns, o.Rate, o.Duration = 40, 200, 2*time.Second
+	o.Churn, o.ChurnGrace = 20, 500*time.Millisecond // 8 a second in all
+	rep := run(t, o)
+	b, c := rep.Broadcast, rep.Churn
+	if c == nil || c.Closed < 8 || c.Reconnects != c.Closed || c.ReconnectErrors != 0 || c.Handshake.Count != c.Reconnects {
+		t.Fatalf("churn %+v errors %v", c, rep.ErrorSamples)
+	}
+	if !rep.OK || b.Missing != 0 || b.Duplicates != 0 || c.Excused <= 0 || b.Expected != b.Published*b.Subscribers-c.Excused {
+		t.Fatalf("ok %v broadcast %+v churn %+v errors %v", rep.OK, b, c, rep.ErrorSamples)
+	}
+	// The re-dials are not among the connections asked for.
+	if rep.Opened != 40 || rep.Handshake.Count != 40 {
+		t.Fatalf("%d open, %d handshakes timed, want 40", rep.Opened, rep.Handshake.Count)
+	}
+	var out bytes.Buffer
+	if err := rep.WriteText(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"reconnected", "excused by churn", "reconnect "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// With churn, deliveries the server drops are still found.
+func TestBroadcastChurnFindsMissing(t *testing.T) {
+	s := startTestServer(t, true, 5)
+	o := testOptions("bcast", s.URL())
+	o.Conns, o.Rate, o.Duration, o.Drain = 20, 200, time.Second, 500*time.Millisecond
+	o.Churn, o.ChurnGrace = 20, 100*time.Millisecond
+	rep := run(t, o)
+	if b := rep.Broadcast; rep.OK || b.Missing <= 0 || b.Delivered+b.Missing != b.Expected {
+		t.Fatalf("ok %v broadcast %+v churn %+v", rep.OK, b, rep.Churn)
+	}
+}
+
+func TestChurnOptions(t *testing.T) {
+	for _, tc := range []struct {
+		o    Options
+		fail bool
+	}{
+		{Options{Workload: "bcast", Conns: 1, Duration: time.Second, Rate: -1, Churn: 1}, false},
+		{Options{Workload: "echo", Conns: 1, Duration: time.Second, Rate: -1, Churn: 1}, true},
+		{Options{Workload: "bcast", Conns: 1, Duration: time.Second, Rate: -1, Churn: 101}, true},
+		{Options{Workload: "bcast", Conns: 1, Duration: time.Hour, Rate: 1000, Churn: 1}, true},
+		{Options{Workload: "bcast", Conns: 1, Duration: time.Hour, Rate: 1000, Messages: 1000, Churn: 1}, false},
+	} {
+		err := tc.o.complete()
+		if (err != nil) != tc.fail {
+			t.Errorf("%+v: error %v, want failure %v", tc.o, err, tc.fail)
+		}
+	}
+}

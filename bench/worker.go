@@ -27,7 +27,9 @@ type WorkerConfig struct {
 	Rate             float64       `json:"rate"`     // messages/s of this worker (echo open loop, bcast)
 	Messages         int64         `json:"messages"` // messages this worker may send; 0 is no limit
 	Publisher        bool          `json:"publisher"`
-	UIDs             int           `json:"uids"` // bcast: connect as one of this many users; 0 is none
+	UIDs             int           `json:"uids"`  // bcast: connect as one of this many users; 0 is none
+	Churn            float64       `json:"churn"` // bcast: percent of the connections closed and re-dialed per second
+	ChurnGrace       time.Duration `json:"churn_grace"`
 	Loops            int           `json:"loops"`
 	HandshakeTimeout time.Duration `json:"handshake_timeout"`
 	Drain            time.Duration `json:"drain"`
@@ -91,7 +93,11 @@ func newWorker(cfg WorkerConfig) (*worker, error) {
 		case "echo":
 			d.wl = newEchoLoad(d, &w.cfg)
 		case "bcast":
-			d.wl = newBcastLoad(d, &w.cfg)
+			b := newBcastLoad(d, &w.cfg)
+			d.wl = b
+			if cfg.Churn > 0 {
+				d.churn = newChurner(d, b, &w.cfg)
+			}
 		default:
 			d.wl = connsLoad{}
 		}

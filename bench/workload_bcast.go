@@ -10,11 +10,16 @@ import (
 // the first worker) sends stamped, numbered messages at a fixed rate, the
 // server delivers each to every connection, and every subscriber checks the
 // numbers it gets. After the window the publisher's count tells each
-// subscriber how many it should have; what is short is missing.
+// subscriber how many it should have; what is short is missing. With
+// -churn, connections closed and dialed again during the window owe only
+// the messages of their spans (spans.go); what they were excused from is
+// counted apart.
 type bcastLoad struct {
 	d         *driver
-	subs      []*Conn
-	windows   []seqWindow // by Conn.Index
+	subs      []*Conn // by Conn.Index, nil until opened
+	spans     []span  // by Conn.Index: the current span of each
+	ended     []span  // spans that churn ended, of connections since re-dialed
+	counted   []bool  // by Conn.Index: open when publishing started
 	publisher *Conn
 	payload   []byte
 	rate      float64
@@ -23,8 +28,14 @@ type bcastLoad struct {
 	sending   bool
 	published int64
 
+	churn     bool
+	grace     int64 // churn: see spans.go
+	stamps    publishTimes
+	lastCheck int64 // churn: when drained last counted the spans
+
 	subscribers int64 // open when publishing started: the expected receivers
-	unique      int64
+	unique      int64 // deliveries inside spans
+	outside     int64 // deliveries outside them (churn)
 	duplicates  int64
 	outOfOrder  int64
 }
@@ -32,8 +43,9 @@ type bcastLoad struct {
 func newBcastLoad(d *driver, cfg *WorkerConfig) *bcastLoad {
 	return &bcastLoad{
 		d: d, rate: cfg.Rate, limit: cfg.Messages,
-		windows: make([]seqWindow, d.n),
+		subs: make([]*Conn, d.n), spans: make([]span, d.n), counted: make([]bool, d.n),
 		payload: make([]byte, max(cfg.Size, minPayload)),
+		churn:   cfg.Churn > 0, grace: int64(cfg.ChurnGrace),
 	}
 }
 
@@ -44,13 +56,23 @@ func bcastTick(cfg *WorkerConfig) time.Duration {
 	return min(max(time.Duration(1e9/cfg.Rate), 100*time.Microsecond), time.Millisecond)
 }
 
-func (b *bcastLoad) opened(c *Conn) {
-	if c.Index < 0 {
+func (b *bcastLoad) opened(c *Conn, now int64) {
+	switch {
+	case c.Index < 0:
 		b.publisher = c
-		return
+	case c.Redialed:
+		b.ended = append(b.ended, b.spans[c.Index])
+		b.subs[c.Index], b.spans[c.Index] = c, joinedSpan(now, b.grace)
+	default:
+		b.subs[c.Index], b.spans[c.Index] = c, wholeSpan()
 	}
-	b.subs = append(b.subs, c)
 }
+
+// conn is the connection with this index, nil if it never opened.
+func (b *bcastLoad) conn(index int) *Conn { return b.subs[index] }
+
+// leaving ends c's span at at: churn chose to close c, grace from now.
+func (b *bcastLoad) leaving(c *Conn, at int64) { b.spans[c.Index].until = at }
 
 func (b *bcastLoad) message(c *Conn, p []byte, now int64) {
 	if c.Index < 0 {
@@ -61,23 +83,31 @@ func (b *bcastLoad) message(c *Conn, p []byte, now int64) {
 		return
 	}
 	b.d.latency.Record(time.Duration(now - at))
-	dup, ooo := b.windows[c.Index].add(seq)
+	if b.churn {
+		b.stamps.record(seq, at)
+	}
+	s := &b.spans[c.Index]
+	dup, ooo, counted := s.add(seq)
+	if ooo {
+		b.outOfOrder++
+	}
 	switch {
 	case dup:
 		b.duplicates++
-	case ooo:
-		b.outOfOrder++
+	case counted && s.covers(at):
+		s.got++
 		b.unique++
 	default:
-		b.unique++
+		b.outside++
 	}
 }
 
 func (b *bcastLoad) start(now int64) {
 	b.started, b.sending = now, b.publisher != nil
-	for _, c := range b.subs {
-		if c.Open() {
+	for i, c := range b.subs {
+		if c != nil && c.Open() {
 			b.subscribers++
+			b.counted[i] = true
 		}
 	}
 }
@@ -103,9 +133,40 @@ func (b *bcastLoad) tick(now int64) {
 
 func (b *bcastLoad) stop() { b.sending = false }
 
-// drained reports whether every subscriber has all published messages.
+// drained reports whether every subscriber has all published messages
+// (with churn: all those of its spans, counted at most every 100ms).
 func (b *bcastLoad) drained() bool {
-	return b.unique >= b.subscribers*b.d.w.expect.Load()
+	expect := b.d.w.expect.Load()
+	if !b.churn {
+		return b.unique >= b.subscribers*expect
+	}
+	now := time.Now().UnixNano()
+	if now-b.lastCheck < int64(100*time.Millisecond) {
+		return false
+	}
+	b.lastCheck = now
+	return b.unique >= b.subscribers*expect-b.excused(expect)
+}
+
+// excused is how many of the n messages published the counted subscribers
+// did not owe: each owes n less what its spans hold.
+func (b *bcastLoad) excused(n int64) int64 {
+	if !b.churn {
+		return 0
+	}
+	known := b.stamps.known(n)
+	owed := int64(0)
+	for i := range b.spans {
+		if b.counted[i] {
+			owed += b.spans[i].required(known, n)
+		}
+	}
+	// Only subscribers counted at the start were chosen by churn, so every
+	// ended span is theirs.
+	for i := range b.ended {
+		owed += b.ended[i].required(known, n)
+	}
+	return b.subscribers*n - owed
 }
 
 func (b *bcastLoad) finish(r *Result) {
@@ -114,4 +175,6 @@ func (b *bcastLoad) finish(r *Result) {
 	r.Unique = b.unique
 	r.Duplicates = b.duplicates
 	r.OutOfOrder = b.outOfOrder
+	r.Outside = b.outside
+	r.Excused = b.excused(b.d.w.expect.Load())
 }

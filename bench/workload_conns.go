@@ -4,7 +4,7 @@ package bench
 // the handshake latency and what the server spends per connection.
 type connsLoad struct{}
 
-func (connsLoad) opened(*Conn)                 {}
+func (connsLoad) opened(*Conn, int64)          {}
 func (connsLoad) message(*Conn, []byte, int64) {}
 func (connsLoad) start(int64)                  {}
 func (connsLoad) tick(int64)                   {}

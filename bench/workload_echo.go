@@ -51,7 +51,7 @@ func echoTick(cfg *WorkerConfig) time.Duration {
 	return min(max(iv, 100*time.Microsecond), time.Millisecond)
 }
 
-func (e *echoLoad) opened(c *Conn) { e.conns = append(e.conns, c) }
+func (e *echoLoad) opened(c *Conn, _ int64) { e.conns = append(e.conns, c) }
 
 func (e *echoLoad) send(c *Conn, at int64) bool {
 	if e.limit > 0 && e.sent >= e.limit {

@@ -10,6 +10,8 @@
 //   - group: the same through SendToGroup, every connection in one group
 //     whose members are on every node;
 //   - uid: the same through SendToUIDs, users with clients on every node;
+//   - churn: SendToAll at -churn-rate messages/s through the window while
+//     1% of the connections a second close and reconnect (bench -churn 1);
 //   - membership: with no connection open, the idle CPU of the register
 //     and the mesh, then how long every node takes to see a node killed
 //     (SIGKILL), a node joining, a node frozen (SIGSTOP) and thawed.
@@ -49,7 +51,7 @@ import (
 const maxNodes = 254 * 8
 
 // workloads are the ones this command knows, in the order they run.
-var workloads = []string{"all", "group", "uid", "membership"}
+var workloads = []string{"all", "group", "uid", "churn", "membership"}
 
 type config struct {
 	nodes       int
@@ -58,6 +60,7 @@ type config struct {
 	hold        time.Duration
 	workloads   []string
 	users       int
+	churnRate   float64
 	size        int
 	nodeArgs    []string
 	nodeEnv     []string
@@ -149,6 +152,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&wl, "workloads", strings.Join(workloads, ","), "workloads to run, among: "+strings.Join(workloads, ", ")+" (always in that order)")
 	fs.IntVar(&cfg.users, "users", 0, "uid: users, each with clients on every node (0: one per 10 connections)")
 	fs.IntVar(&cfg.size, "size", 64, "message size in bytes")
+	fs.Float64Var(&cfg.churnRate, "churn-rate", 10, "churn: messages/s published during the window (each to every connection: lower it at hundreds of thousands)")
 	fs.StringVar(&nodeArgs, "node-args", "", "more `arguments` for every node's wsgate serve, space-separated (e.g. \"--poller netpoll\")")
 	fs.StringVar(&nodeEnv, "node-env", "", "environment `variables` for every node, space-separated (e.g. \"GOMAXPROCS=1\")")
 	fs.StringVar(&clientArgs, "client-args", "", "more `arguments` for every wsgate bench client, space-separated (e.g. \"-sources -1\")")
@@ -181,6 +185,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("-hold must be at least 10s (the idle figures take 8s to read)")
 	case cfg.size < 16:
 		return cfg, fmt.Errorf("-size must be at least 16")
+	case cfg.churnRate <= 0:
+		return cfg, fmt.Errorf("-churn-rate must be above 0")
 	}
 	for _, w := range strings.Split(wl, ",") {
 		if w = strings.TrimSpace(w); w == "" {

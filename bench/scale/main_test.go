@@ -105,3 +105,36 @@ func TestSavedStepsMerge(t *testing.T) {
 		t.Errorf("the earlier group row was kept:\n%s", out)
 	}
 }
+
+// The churn workload has a table of its own, after the sends, and its
+// rows are kept when another step is written.
+func TestMarkdownChurnTable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "B.md")
+	churned := &step{Nodes: 5, Conns: 2000, Command: "go run ./bench/scale", Workloads: []workload{
+		{Name: "all", Opened: 2000, Expected: 2000, Delivered: 2000, OK: true},
+		{Name: "churn", Opened: 2000, Expected: 190000, Delivered: 190000, Reconnects: 190, ReconnectsPerS: 19,
+			ReconnectP99: 2500, DeliveriesPerS: 20000, Excused: 10000, OK: true},
+	}}
+	other := &step{Nodes: 5, Conns: 10000, Command: "go run ./bench/scale", Workloads: []workload{{Name: "all", OK: true}}}
+	for _, st := range []*step{churned, other} {
+		if err := writeMarkdown(path, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := string(b)
+	row := "| 5 × 2,000 | SendToAll, 1%/s reconnecting | 2,000 | 19.0 | 0 | 2.5 ms | 20000 | 190,000 of 190,000 | 0 (10,000) |"
+	if strings.Count(out, row) != 1 {
+		t.Errorf("no churn row %q in:\n%s", row, out)
+	}
+	send, churn := strings.Index(out, "| step | call | opened | connect errors"), strings.Index(out, "| step | call | opened | reconnects/s")
+	if send < 0 || churn < send || strings.Index(out, row) < churn {
+		t.Errorf("the churn row is not in a table after the sends:\n%s", out)
+	}
+	if strings.Count(out, "| 5 × 2,000 | SendToAll |") != 1 {
+		t.Errorf("want one send row of 5 × 2,000 (all):\n%s", out)
+	}
+}

@@ -18,6 +18,7 @@ const (
 	heading      = "## A million connections: the cluster at scale\n\n"
 	holdHeader   = "| step | opened | connect errors | connect/s | handshake p99 | node RSS per conn (min-max) | nodes idle RSS | clients RSS | slab per conn | idle CPU (cores) | MemAvailable before → held |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
 	sendHeader   = "| step | call | opened | connect errors | handshake p99 | delivered | missing | p50 | last delivery |\n|---|---|---|---|---|---|---|---|---|\n"
+	churnHeader  = "| step | call | opened | reconnects/s | reconnect errors | reconnect p99 | deliveries/s | delivered | missing (excused) |\n|---|---|---|---|---|---|---|---|---|\n"
 	memberHeader = "| step | idle CPU, no connection (register) | kill -9 seen by every node | join | freeze (SIGSTOP) | thaw |\n|---|---|---|---|---|---|\n"
 )
 
@@ -28,12 +29,12 @@ func writeMarkdown(path string, st *step) error {
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	holdRows, sendRows, memberRows, commands := parseSection(old)
+	holdRows, sendRows, churnRows, memberRows, commands := parseSection(old)
 	key := "| " + st.key() + " |"
 	drop := func(rows []string) []string {
 		return slices.DeleteFunc(rows, func(r string) bool { return strings.HasPrefix(r, key) })
 	}
-	holdRows, sendRows, memberRows = drop(holdRows), drop(sendRows), drop(memberRows)
+	holdRows, sendRows, churnRows, memberRows = drop(holdRows), drop(sendRows), drop(churnRows), drop(memberRows)
 	commands = slices.DeleteFunc(commands, func(r string) bool { return strings.HasPrefix(r, "- "+st.key()+":") })
 
 	if h := st.Hold; h != nil {
@@ -51,6 +52,12 @@ func writeMarkdown(path string, st *step) error {
 		}
 	}
 	for _, w := range st.Workloads {
+		if w.Name == "churn" {
+			churnRows = append(churnRows, fmt.Sprintf("%s %s, %d%%/s reconnecting | %s | %.1f | %d | %s | %.0f | %s of %s | %d (%s) |",
+				key, callOf[w.Name], churnPercent, thousands(w.Opened), w.ReconnectsPerS, w.ReconnectErrors, us(w.ReconnectP99),
+				w.DeliveriesPerS, thousands(w.Delivered), thousands(w.Expected), w.Missing, thousands(w.Excused)))
+			continue
+		}
 		sendRows = append(sendRows, fmt.Sprintf("%s %s | %s | %d | %s | %s of %s | %d | %s | %s |",
 			key, callOf[w.Name], thousands(w.Opened), w.ConnectErrors+w.Dropped, us(w.HandshakeP99),
 			thousands(w.Delivered), thousands(w.Expected), w.Missing, us(w.LatencyP50), us(w.LatencyMax)))
@@ -65,6 +72,7 @@ func writeMarkdown(path string, st *step) error {
 	bySize := func(a, b string) int { return stepOrder(a) - stepOrder(b) }
 	slices.SortStableFunc(holdRows, bySize)
 	slices.SortStableFunc(sendRows, bySize)
+	slices.SortStableFunc(churnRows, bySize)
 	slices.SortStableFunc(memberRows, bySize)
 	slices.SortStableFunc(commands, bySize)
 
@@ -77,6 +85,13 @@ func writeMarkdown(path string, st *step) error {
 	b.WriteString("\n" + sendHeader)
 	for _, r := range sendRows {
 		b.WriteString(r + "\n")
+	}
+	if len(churnRows) > 0 {
+		fmt.Fprintf(&b, "\nChurn: SendToAll through the window while %d%% of the connections a second close and reconnect (round robin); a reconnected connection owes the messages published from %v after its handshake, a closing one none published later than %v before its close (the deliveries so excused are not missing):\n\n%s",
+			churnPercent, churnGrace, churnGrace, churnHeader)
+		for _, r := range churnRows {
+			b.WriteString(r + "\n")
+		}
 	}
 	if len(memberRows) > 0 {
 		b.WriteString("\nMembership, timed by reading every node's wsgate_cluster_peers until all agree (one sweep over the nodes bounds the resolution):\n\n" + memberHeader)
@@ -91,31 +106,40 @@ func writeMarkdown(path string, st *step) error {
 	return mdsection.Write(path, sectionName, heading, b.String())
 }
 
-// parseSection reads the rows of the section's two tables and its command
+// parseSection reads the rows of the section's tables and its command
 // lines; a file without the section has none.
-func parseSection(file []byte) (holdRows, sendRows, memberRows, commands []string) {
+func parseSection(file []byte) (holdRows, sendRows, churnRows, memberRows, commands []string) {
 	begin, end := []byte("<!-- "+sectionName+":begin -->"), []byte("<!-- "+sectionName+":end -->")
 	i, j := bytes.Index(file, begin), bytes.Index(file, end)
 	if i < 0 || j < i {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
-	table := 0
+	var table *[]string
 	for _, line := range strings.Split(string(file[i+len(begin):j]), "\n") {
 		switch {
 		case strings.HasPrefix(line, "| step |"):
-			table++
+			// Known by a column of their own, so that a header reworded
+			// since keeps its rows.
+			switch {
+			case strings.Contains(line, "reconnect"):
+				table = &churnRows
+			case strings.Contains(line, "kill -9"):
+				table = &memberRows
+			case strings.Contains(line, "node RSS"):
+				table = &holdRows
+			case strings.Contains(line, "| call |"):
+				table = &sendRows
+			default:
+				table = nil
+			}
 		case strings.HasPrefix(line, "|---"):
-		case strings.HasPrefix(line, "| ") && table == 1:
-			holdRows = append(holdRows, line)
-		case strings.HasPrefix(line, "| ") && table == 2:
-			sendRows = append(sendRows, line)
-		case strings.HasPrefix(line, "| ") && table == 3:
-			memberRows = append(memberRows, line)
+		case strings.HasPrefix(line, "| ") && table != nil:
+			*table = append(*table, line)
 		case strings.HasPrefix(line, "- "):
 			commands = append(commands, line)
 		}
 	}
-	return holdRows, sendRows, memberRows, commands
+	return holdRows, sendRows, churnRows, memberRows, commands
 }
 
 // stepOrder sorts rows by connections, then nodes: "| 5 × 10,000 |..." or

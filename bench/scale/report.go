@@ -59,21 +59,40 @@ type workload struct {
 	LatencyP50    int64   `json:"latency_p50_us"`
 	LatencyMax    int64   `json:"latency_max_us"` // publish to the last delivery
 	OK            bool    `json:"ok"`
+
+	// churn only: the window's reconnects and deliveries.
+	Reconnects      int64   `json:"reconnects,omitempty"`
+	ReconnectErrors int64   `json:"reconnect_errors,omitempty"`
+	ReconnectsPerS  float64 `json:"reconnects_per_s,omitempty"`
+	ReconnectP99    int64   `json:"reconnect_p99_us,omitempty"` // connect and handshake of a re-dial
+	DeliveriesPerS  float64 `json:"deliveries_per_s,omitempty"`
+	Excused         int64   `json:"excused,omitempty"` // deliveries not owed: the connection was closing, closed or re-dialing
 }
 
 func newWorkload(name string, r *bench.Report) *workload {
-	return &workload{
+	w := &workload{
 		Name: name, Opened: r.Opened, ConnectErrors: r.ConnectErrors, Dropped: r.Errors,
 		ConnectRate: r.ConnectRate, HandshakeP99: r.Handshake.P99,
 		Expected: r.Broadcast.Expected, Delivered: r.Broadcast.Delivered, Missing: r.Broadcast.Missing,
 		LatencyP50: r.Latency.P50, LatencyMax: r.Latency.Max, OK: r.OK,
 	}
+	if c := r.Churn; c != nil {
+		w.Reconnects, w.ReconnectErrors, w.ReconnectsPerS = c.Reconnects, c.ReconnectErrors, c.ReconnectsPerS
+		w.ReconnectP99, w.Excused = c.Handshake.P99, c.Excused
+		w.DeliveriesPerS = r.Broadcast.DeliveriesPerS
+	}
+	return w
 }
 
 // callOf names the Api call a workload publishes with.
-var callOf = map[string]string{"all": "SendToAll", "group": "SendToGroup", "uid": "SendToUIDs"}
+var callOf = map[string]string{"all": "SendToAll", "group": "SendToGroup", "uid": "SendToUIDs", "churn": "SendToAll"}
 
 func (w *workload) text() string {
+	if w.Name == "churn" {
+		return fmt.Sprintf("%-6s %d open, %d connect errors, %d dropped; %d reconnects (%.1f/s), %d reconnect errors, reconnect p99 %s; %s: %.0f deliveries/s, %d of %d delivered, %d missing (%d excused by churn), p50 %s, ok %v\n",
+			w.Name, w.Opened, w.ConnectErrors, w.Dropped, w.Reconnects, w.ReconnectsPerS, w.ReconnectErrors, us(w.ReconnectP99), callOf[w.Name],
+			w.DeliveriesPerS, w.Delivered, w.Expected, w.Missing, w.Excused, us(w.LatencyP50), w.OK)
+	}
 	return fmt.Sprintf("%-6s %d open, %d connect errors, %d dropped, %.0f/s, handshake p99 %s; %s: %d of %d delivered, %d missing, p50 %s, last %s, ok %v\n",
 		w.Name, w.Opened, w.ConnectErrors, w.Dropped, w.ConnectRate, us(w.HandshakeP99), callOf[w.Name],
 		w.Delivered, w.Expected, w.Missing, us(w.LatencyP50), us(w.LatencyMax), w.OK)

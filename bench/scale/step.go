@@ -17,12 +17,14 @@ import (
 
 // How a workload's bench client runs.
 const (
-	window     = 10 * time.Second // after the one publish
-	drain      = 2 * time.Minute  // then the wait for the last deliveries: at a million they take over 30s on 2 cores
-	settle     = 2 * time.Second  // group and uid: between the last connection and the publish
-	clientWait = 2 * time.Minute  // on top of connecting, holding and the window
-	benchGroup = "scale"
-	cpuWindow  = 5 * time.Second // idle CPU is read over this
+	window       = 10 * time.Second // after the one publish (churn: of publishing)
+	drain        = 2 * time.Minute  // then the wait for the last deliveries: at a million they take over 30s on 2 cores
+	settle       = 2 * time.Second  // group, uid and churn: between the last connection and the window
+	clientWait   = 2 * time.Minute  // on top of connecting, holding and the window
+	benchGroup   = "scale"
+	churnPercent = 1               // churn: of the connections, closed and reconnected a second
+	churnGrace   = time.Second     // churn: how long a message may take to reach every connection
+	cpuWindow    = 5 * time.Second // idle CPU is read over this
 )
 
 // runStep starts the cluster, runs the workloads in turn and stops it.
@@ -72,13 +74,20 @@ func runWorkload(ctx context.Context, cfg config, c *cluster, bin, secret, name 
 	}
 	argv := []string{bin, "bench", "-url", strings.Join(c.urls, ","), "-conns", strconv.Itoa(cfg.conns),
 		"-connect-rate", strconv.FormatFloat(cfg.connectRate, 'f', -1, 64), "-settle", wait.String(),
-		"-rate", "1", "-messages", "1", "-duration", window.String(), "-drain", drain.String(), "-size", strconv.Itoa(cfg.size),
+		"-duration", window.String(), "-drain", drain.String(), "-size", strconv.Itoa(cfg.size),
 		"-api-register", c.regAddr, "-json"}
 	switch name {
 	case "group":
 		argv = append(argv, "-group", benchGroup)
 	case "uid":
 		argv = append(argv, "-uids", strconv.Itoa(cfg.users))
+	}
+	if name == "churn" {
+		// Published through the whole window, for the reconnected
+		// connections to join a stream.
+		argv = append(argv, "-rate", strconv.FormatFloat(cfg.churnRate, 'f', -1, 64), "-churn", strconv.Itoa(churnPercent), "-churn-grace", churnGrace.String())
+	} else {
+		argv = append(argv, "-rate", "1", "-messages", "1")
 	}
 	argv = append(append(argv, cfg.clientArgs...), "bcast")
 	base := filepath.Join(cfg.outDir, name)
