@@ -29,7 +29,10 @@
 // logs in once per connection: logging in again with its own name is
 // welcomed again, with another name refused (reconnect to change names).
 // If a node cannot be asked whether it holds the name, the login fails
-// rather than risk a duplicate.
+// rather than risk a duplicate. Names are unique, not owned: once free, a
+// name is anyone's. An application whose users own their names checks a
+// credential before binding one, for instance in an api.Handshaker that
+// sets the uid from a verified token.
 //
 // A request that cannot be served (bad JSON, an unknown type, a missing
 // field, anything but login before logging in, a taken name, saying
