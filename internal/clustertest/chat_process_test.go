@@ -185,6 +185,9 @@ func TestProcessFrozenNodeLeaves(t *testing.T) {
 	}
 	cat.send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
 	alice.expectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
+	// A login asks every node whether it holds the name, and fails while
+	// one does not answer; once the frozen node is dropped, logins work.
+	login(t, n[0].url(), "dave")
 }
 
 // TestProcessRegisterDown: with the register killed, the nodes keep their
