@@ -122,4 +122,32 @@ func TestChatInBrowser(t *testing.T) {
 	if elements != 0 || pwned != "" {
 		t.Fatalf("a message became markup: %d elements in the log, pwned %q", elements, pwned)
 	}
+
+	// bob's connection drops, and before his page reconnects someone else
+	// takes his name: the page's login is refused, and it shows itself
+	// logged out, ready for another name.
+	ids, err := g.Api().GetClientIDsByUID(ctx, "bob")
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("bob's clients: %v %v", ids, err)
+	}
+	if err := g.Api().DestroyClient(ctx, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	takeWhenFree(t, connect(t, g), "bob")
+	if err := chromedp.Do(bob,
+		chromedp.WaitVisible(`//ul[@id="log"]/li[.="error: name bob is taken"]`),
+		chromedp.WaitVisible(chromedp.ID("login-form")),
+	); err != nil {
+		t.Fatalf("bob's page after its name was taken: %v", err)
+	}
+	if me, err := chromedp.Run(bob, chromedp.Evaluate[string](`document.getElementById("me").textContent`)); err != nil || me != "" {
+		t.Fatalf("bob's page refused its name shows %q (%v), want nothing", me, err)
+	}
+	if err := chromedp.Do(bob,
+		chromedp.SetValue(chromedp.ID("name"), "bobby"),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(`//span[@id="me"][contains(., "logged in as bobby")]`),
+	); err != nil {
+		t.Fatalf("bob's page after its name was taken: %v", err)
+	}
 }

@@ -10,7 +10,7 @@
 //	{"type":"join","room":R}                   {"type":"joined","room":R,"name":N} to the room
 //	{"type":"leave","room":R}                  {"type":"left","room":R,"name":N} to the room and the leaver
 //	{"type":"say","room":R,"text":T}           {"type":"said","room":R,"from":N,"text":T} to the room
-//	{"type":"whisper","to":M,"text":T}         {"type":"whispered","from":N,"text":T} to every client of M
+//	{"type":"whisper","to":M,"text":T}         {"type":"whispered","from":N,"text":T} to M
 //	{"type":"shout","text":T}                  {"type":"shouted","from":N,"text":T} to everyone
 //	{"type":"who","room":R}                    {"type":"who","room":R,"names":[...],"clients":K}
 //	{"type":"status","status":S}               {"type":"status","status":S}
@@ -18,13 +18,28 @@
 //	{"type":"rooms"}                           {"type":"rooms","rooms":[...]}
 //	{"type":"stats"}                           {"type":"stats","clients":K,"users":U}
 //
-// A client's name is its uid; its status is in its info. A request that
-// cannot be served (bad JSON, an unknown type, a missing field, anything
-// but login before logging in, saying something in a room one is not in,
-// joining more than MaxRoomsPerClient rooms, whispering to someone
-// offline) is answered with {"type":"error","error":"..."} and the
-// connection stays open. When a client disconnects, each of its rooms gets
-// "left".
+// A client's name is its uid; its status is in its info.
+//
+// A name is held by one client at a time, across the whole cluster: that
+// is what makes "from":N mean something. Logging in with a name another
+// client holds, or is logging in with at the same moment, is answered with
+// {"type":"error","error":"name N is taken"} and the client stays logged
+// out (two clients racing for a free name may both be refused; they never
+// both get it). A name is free again once its client has closed. A client
+// logs in once per connection: logging in again with its own name is
+// welcomed again, with another name refused (reconnect to change names).
+// If a node cannot be asked whether it holds the name, the login fails
+// rather than risk a duplicate. Names are unique, not owned: once free, a
+// name is anyone's. An application whose users own their names checks a
+// credential before binding one, for instance in an api.Handshaker that
+// sets the uid from a verified token.
+//
+// A request that cannot be served (bad JSON, an unknown type, a missing
+// field, anything but login before logging in, a taken name, saying
+// something in a room one is not in, joining more than MaxRoomsPerClient
+// rooms, whispering to someone offline) is answered with
+// {"type":"error","error":"..."} and the connection stays open. When a
+// client disconnects, each of its rooms gets "left".
 package chat
 
 import (
@@ -34,6 +49,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -174,10 +190,75 @@ func (a *App) login(ctx context.Context, id string, req request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.api.BindUID(ctx, id, name); err != nil {
+	current, err := a.api.GetUIDByClientID(ctx, id)
+	if err != nil {
 		return err
 	}
+	switch current {
+	case "":
+		if err := a.take(ctx, id, name); err != nil {
+			// A refused or failed login leaves the client logged out and
+			// the name free. A client that is gone has lost its uid anyway.
+			if uerr := a.api.UnbindUID(ctx, id); uerr != nil && !errors.Is(uerr, api.ErrClientOffline) {
+				a.log.Error("chat: give up a name claim", "client", id, "err", uerr)
+			}
+			return err
+		}
+	case name:
+		// Logged in as this name already: welcome again.
+	default:
+		// Switching names would drop the old one before the new one is
+		// sure, and the rooms would see the client's words under a name
+		// they were never told of.
+		return badRequest("logged in as " + current + " already; reconnect to use another name")
+	}
 	return a.api.SendToClient(ctx, id, encode(welcome{Type: "welcome", ClientID: id, Name: name}))
+}
+
+// claimPrefix marks the uid of a client that is logging in: claimPrefix +
+// name. It is longer than MaxNameLen, so no name is a claim and no request
+// can name one: a claim never receives what is sent to a name.
+const claimPrefix = "chat login, checking the name is free: "
+
+// The constant conversion fails to compile if a name could be a claim.
+const _ = uint(len(claimPrefix) - MaxNameLen - 1)
+
+// take gives the client name if no other client holds it or is taking it,
+// on any node. Checking first and binding after would let two clients
+// that check at the same moment both see the name free, so the client
+// first stakes a claim and then looks for others:
+//
+//  1. bind the client to the claim uid of name;
+//  2. look for other clients bound to the claim, then to the name itself;
+//  3. if there are none, bind the client to the name.
+//
+// Of two clients racing for a name, the one that looks last sees the
+// other's claim (or, if that one won meanwhile, its name: a client only
+// moves from claim to name, so looking at the claim before the name cannot
+// miss it), hence at most one gets the name. Both may be refused. Claiming
+// under a uid of its own, rather than binding the name and undoing it,
+// keeps whispers to the name from reaching a client that is refused.
+//
+// On error the client may still be bound to the claim; the caller unbinds.
+func (a *App) take(ctx context.Context, id, name string) error {
+	claim := claimPrefix + name
+	if err := a.api.BindUID(ctx, id, claim); err != nil {
+		return fmt.Errorf("claim name %q: %w", name, err)
+	}
+	for _, uid := range []string{claim, name} {
+		ids, err := a.api.GetClientIDsByUID(ctx, uid)
+		if err != nil {
+			// A node that did not answer may hold the name.
+			return fmt.Errorf("check that name %q is free: %w", name, err)
+		}
+		if slices.ContainsFunc(ids, func(other string) bool { return other != id }) {
+			return badRequest("name " + name + " is taken")
+		}
+	}
+	if err := a.api.BindUID(ctx, id, name); err != nil {
+		return fmt.Errorf("take name %q: %w", name, err)
+	}
+	return nil
 }
 
 func (a *App) join(ctx context.Context, id, name string, req request) error {
@@ -324,11 +405,17 @@ func (a *App) stats(ctx context.Context, id, name string, req request) error {
 	if err != nil {
 		return err
 	}
-	users, err := a.api.GetAllUIDs(ctx)
+	uids, err := a.api.GetAllUIDs(ctx)
 	if err != nil {
 		return err
 	}
-	return a.api.SendToClient(ctx, id, encode(statsReply{Type: "stats", Clients: clients, Users: len(users)}))
+	users := 0
+	for _, uid := range uids {
+		if !strings.HasPrefix(uid, claimPrefix) { // a login in progress is no user yet
+			users++
+		}
+	}
+	return a.api.SendToClient(ctx, id, encode(statsReply{Type: "stats", Clients: clients, Users: users}))
 }
 
 // requireMember refuses to act on a room the client is not in.

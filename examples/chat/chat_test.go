@@ -179,45 +179,32 @@ func TestChatRooms(t *testing.T) {
 
 func TestChatWhisperShoutStatusStats(t *testing.T) {
 	g := startChat(t)
-	ann := login(t, g, "ann")
-	bob1, bob2 := login(t, g, "bob"), login(t, g, "bob")
+	ann, bob, cat := login(t, g, "ann"), login(t, g, "bob"), login(t, g, "cat")
 
 	ann.send(`{"type":"whisper","to":"bob","text":"psst"}`)
-	bob1.expectRaw(`{"type":"whispered","from":"ann","text":"psst"}`)
-	bob2.expectRaw(`{"type":"whispered","from":"ann","text":"psst"}`)
+	bob.expectRaw(`{"type":"whispered","from":"ann","text":"psst"}`)
 	ann.send(`{"type":"whisper","to":"zed","text":"hello?"}`)
 	ann.expectRaw(`{"type":"error","error":"zed is offline"}`)
 
-	bob1.send(`{"type":"shout","text":"HEY"}`)
-	for _, u := range []*user{ann, bob1, bob2} {
+	bob.send(`{"type":"shout","text":"HEY"}`)
+	for _, u := range []*user{ann, bob, cat} {
 		u.expectRaw(`{"type":"shouted","from":"bob","text":"HEY"}`)
 	}
 
-	bob1.send(`{"type":"status","status":"away"}`)
-	bob1.expectRaw(`{"type":"status","status":"away"}`)
+	bob.send(`{"type":"status","status":"away"}`)
+	bob.expectRaw(`{"type":"status","status":"away"}`)
 	ann.sendJSON(map[string]string{"type": "whois", "name": "bob"})
-	m := ann.expect("whois")
-	clients := m["clients"].([]any)
-	if m["name"] != "bob" || m["online"] != true || len(clients) != 2 {
-		t.Fatalf("whois %v", m)
-	}
-	statuses := map[string]string{}
-	for _, c := range clients {
-		c := c.(map[string]any)
-		statuses[c["client_id"].(string)] = c["status"].(string)
-	}
-	if statuses[bob1.id] != "away" || statuses[bob2.id] != "" {
-		t.Fatalf("whois statuses %v", statuses)
-	}
+	ann.expectRaw(`{"type":"whois","name":"bob","online":true,"clients":[{"client_id":"` + bob.id + `","status":"away"}]}`)
+	ann.send(`{"type":"whois","name":"cat"}`)
+	ann.expectRaw(`{"type":"whois","name":"cat","online":true,"clients":[{"client_id":"` + cat.id + `","status":""}]}`)
 	ann.send(`{"type":"whois","name":"zed"}`)
 	ann.expectRaw(`{"type":"whois","name":"zed","online":false,"clients":[]}`)
 
 	ann.send(`{"type":"stats"}`)
-	ann.expectRaw(`{"type":"stats","clients":3,"users":2}`)
+	ann.expectRaw(`{"type":"stats","clients":3,"users":3}`)
 
-	// When bob's last client leaves, whispers to him fail.
-	bob1.conn.Close()
-	bob2.conn.Close()
+	// When bob's client leaves, whispers to him fail.
+	bob.conn.Close()
 	deadline := time.Now().Add(wait)
 	for {
 		ann.send(`{"type":"whois","name":"bob"}`)
@@ -225,12 +212,83 @@ func TestChatWhisperShoutStatusStats(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("bob still online after his clients closed")
+			t.Fatal("bob still online after his client closed")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	ann.send(`{"type":"whisper","to":"bob","text":"still there?"}`)
 	ann.expectRaw(`{"type":"error","error":"bob is offline"}`)
+}
+
+// TestChatNamesAreUnique checks that a name in use cannot be taken by
+// another client, so that nobody can speak as, or be whispered to in the
+// place of, someone else; and that the name is free again once its client
+// has closed.
+func TestChatNamesAreUnique(t *testing.T) {
+	g := startChat(t)
+	ann, bob := login(t, g, "ann"), login(t, g, "bob")
+
+	fake := connect(t, g)
+	fake.send(`{"type":"login","name":"ann"}`)
+	fake.expectRaw(`{"type":"error","error":"name ann is taken"}`)
+	fake.send(`{"type":"join","room":"lobby"}`) // still logged out
+	fake.expectRaw(`{"type":"error","error":"log in first"}`)
+
+	// ann keeps her name, alone.
+	bob.send(`{"type":"whisper","to":"ann","text":"psst"}`)
+	ann.expectRaw(`{"type":"whispered","from":"bob","text":"psst"}`)
+	bob.send(`{"type":"whois","name":"ann"}`)
+	bob.expectRaw(`{"type":"whois","name":"ann","online":true,"clients":[{"client_id":"` + ann.id + `","status":""}]}`)
+	// The refused client got nothing meanwhile: its next message answers
+	// its next request.
+	fake.send(`{"type":"dance"}`)
+	fake.expectRaw(`{"type":"error","error":"unknown type \"dance\""}`)
+	bob.send(`{"type":"stats"}`)
+	bob.expectRaw(`{"type":"stats","clients":3,"users":2}`)
+
+	// Logging in again: with one's own name is welcomed again, with
+	// another refused, keeping the name one has.
+	ann.send(`{"type":"login","name":"ann"}`)
+	ann.expectRaw(`{"type":"welcome","client_id":"` + ann.id + `","name":"ann"}`)
+	ann.send(`{"type":"login","name":"zoe"}`)
+	ann.expectRaw(`{"type":"error","error":"logged in as ann already; reconnect to use another name"}`)
+	ann.send(`{"type":"login","name":"bob"}`)
+	ann.expectRaw(`{"type":"error","error":"logged in as ann already; reconnect to use another name"}`)
+	bob.send(`{"type":"whois","name":"zoe"}`)
+	bob.expectRaw(`{"type":"whois","name":"zoe","online":false,"clients":[]}`)
+	bob.send(`{"type":"whisper","to":"ann","text":"still ann?"}`)
+	ann.expectRaw(`{"type":"whispered","from":"bob","text":"still ann?"}`)
+
+	// Once ann's client has closed, the name can be taken.
+	ann.conn.Close()
+	takeWhenFree(t, fake, "ann")
+	bob.send(`{"type":"whisper","to":"ann","text":"new ann?"}`)
+	fake.expectRaw(`{"type":"whispered","from":"bob","text":"new ann?"}`)
+}
+
+// takeWhenFree logs u in as name, retrying while the name's last holder
+// is still closing.
+func takeWhenFree(t *testing.T, u *user, name string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		u.sendJSON(map[string]string{"type": "login", "name": name})
+		m, raw := u.next()
+		if m["type"] == "welcome" {
+			if m["name"] != name {
+				t.Fatalf("welcome %s, want name %q", raw, name)
+			}
+			u.id = m["client_id"].(string)
+			return
+		}
+		if m["type"] != "error" || m["error"] != "name "+name+" is taken" {
+			t.Fatalf("login as %q: got %s", name, raw)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("name %q still taken after its client closed", name)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func TestChatErrorsKeepConnectionOpen(t *testing.T) {

@@ -26,8 +26,9 @@ type readWriter struct {
 	io.Writer
 }
 
-// login connects to the chat node at url and logs in as name.
-func login(t testing.TB, url, name string) *user {
+// connect connects to the chat node at url without logging in; name is
+// for failure messages.
+func connect(t testing.TB, url, name string) *user {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
@@ -40,6 +41,13 @@ func login(t testing.TB, url, name string) *user {
 	if br != nil {
 		u.rw = readWriter{io.MultiReader(br, conn), conn}
 	}
+	return u
+}
+
+// login connects to the chat node at url and logs in as name.
+func login(t testing.TB, url, name string) *user {
+	t.Helper()
+	u := connect(t, url, name)
 	u.sendJSON(map[string]any{"type": "login", "name": name})
 	m := u.expect("welcome")
 	u.id, _ = m["client_id"].(string)
