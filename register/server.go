@@ -139,12 +139,16 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	return s, nil
 }
 
+// grpcKeepaliveTimeout is gRPC's default keepalive timeout, which its
+// server sets as TCP_USER_TIMEOUT on the connections it accepts unwrapped.
+const grpcKeepaliveTimeout = 20 * time.Second
+
 // Serve accepts nodes on lis until Stop or GracefulStop, at most
 // ServerOptions.MaxConns at once. It returns nil after a stop, and the
 // listener's error otherwise.
 func (s *Server) Serve(lis net.Listener) error {
 	s.opts.Logger.Info("register serving", "addr", lis.Addr().String())
-	if err := s.grpc.Serve(s.conns.Listener(lis)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := s.grpc.Serve(s.conns.Listener(lis, grpcKeepaliveTimeout)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("register: serve: %w", err)
 	}
 	return nil

@@ -271,7 +271,7 @@ func (n *Node) Serve(lis net.Listener) error {
 	if n.opts.Handler == nil {
 		return errors.New("rpc: Serve needs Options.Handler")
 	}
-	if err := n.server.Serve(n.conns.Listener(lis)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+	if err := n.server.Serve(n.conns.Listener(lis, serverKeepalive.Timeout)); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		return fmt.Errorf("rpc: serve: %w", err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Limit is a bound on open connections, shared by the listeners it wraps.
@@ -38,16 +39,18 @@ func (l *Limit) Refused() uint64 { return l.refused.Load() }
 // only those within it. A returned connection leaves the count when it is
 // closed, so its user must close it (servers do).
 //
-// The connections Accept returns are wrappers, not *net.TCPConn: code that
-// type-asserts for *net.TCPConn (gRPC's server does, to set
-// TCP_USER_TIMEOUT) falls back to what it does for other connections.
-func (l *Limit) Listener(lis net.Listener) net.Listener {
-	return &listener{Listener: lis, limit: l}
+// The connections Accept returns are wrappers, not *net.TCPConn, and gRPC's
+// server sets TCP_USER_TIMEOUT (its keepalive timeout: how long written
+// bytes may go unacknowledged before the connection is dropped) only on a
+// *net.TCPConn; so the Listener sets userTimeout itself when positive.
+func (l *Limit) Listener(lis net.Listener, userTimeout time.Duration) net.Listener {
+	return &listener{Listener: lis, limit: l, userTimeout: userTimeout}
 }
 
 type listener struct {
 	net.Listener
-	limit *Limit
+	limit       *Limit
+	userTimeout time.Duration
 }
 
 // Accept waits for a connection within the Limit. Those over it are closed
@@ -63,6 +66,9 @@ func (ln *listener) Accept() (net.Conn, error) {
 			ln.limit.refused.Add(1)
 			c.Close()
 			continue
+		}
+		if tc, ok := c.(*net.TCPConn); ok && ln.userTimeout > 0 {
+			setUserTimeout(tc, ln.userTimeout)
 		}
 		return &conn{Conn: c, limit: ln.limit}, nil
 	}

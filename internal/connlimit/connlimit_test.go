@@ -15,7 +15,7 @@ func TestListenerCapsOpenConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	limit := New(2)
-	lis := limit.Listener(inner)
+	lis := limit.Listener(inner, 0)
 	defer lis.Close()
 	accepted := make(chan net.Conn, 8)
 	go func() {
