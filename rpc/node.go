@@ -109,7 +109,10 @@ type Options struct {
 	// CallTimeout bounds a Call or CallAll whose context has no deadline.
 	// Default 2s.
 	CallTimeout time.Duration
-	// ConnectTimeout bounds opening a peer's stream. Default 1s.
+	// ConnectTimeout is how long a peer may take to open its stream before
+	// it counts as down: calls to it fail fast from then on. The opening
+	// itself goes on, on the same connection, for up to three stream
+	// heartbeats. Default 1s.
 	ConnectTimeout time.Duration
 	// HeartbeatInterval is how often a peer's server says it is alive on
 	// the stream; after three missed, the peer counts as down (calls fail

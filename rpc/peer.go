@@ -106,10 +106,15 @@ func (c secretCreds) GetRequestMetadata(context.Context, ...string) (map[string]
 // network; use TLS otherwise.
 func (secretCreds) RequireTransportSecurity() bool { return false }
 
+// connectAttempt is how long one attempt to connect to a peer may take
+// (gRPC's own default).
+const connectAttempt = 20 * time.Second
+
 // dial makes a lazy client connection: nothing happens until the first
-// stream or call. A failed connect attempt gives up after ConnectTimeout,
-// and calls made while the peer is unreachable fail at once (no
-// wait-for-ready).
+// stream or call. Calls made while the peer is unreachable fail at once
+// (no wait-for-ready). A connect attempt is given connectAttempt: a peer
+// slow to finish the TCP and HTTP/2 handshakes because it is busy must not
+// have them abandoned and started again, which only adds to its load.
 func (n *Node) dial(addr string) (*grpc.ClientConn, error) {
 	creds := insecure.NewCredentials()
 	if n.opts.ClientTLS != nil {
@@ -127,7 +132,7 @@ func (n *Node) dial(addr string) (*grpc.ClientConn, error) {
 				BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2,
 				MaxDelay: 2 * time.Second,
 			},
-			MinConnectTimeout: n.opts.ConnectTimeout,
+			MinConnectTimeout: connectAttempt,
 		}),
 		grpc.WithDefaultCallOptions(
 			grpc.WaitForReady(false),
@@ -336,24 +341,43 @@ func (p *peer) session() (opened bool, err error) {
 		mdHeartbeat, strconv.FormatInt(hb.Milliseconds(), 10),
 		mdSession, strconv.FormatUint(p.sessionID, 10))
 
-	// Opening must finish within ConnectTimeout; a peer that does not
-	// answer by then counts as down.
+	// A peer that has not greeted within ConnectTimeout counts as down:
+	// calls to it fail fast. The opening goes on, on the same connection,
+	// for as long as an open stream may stay silent (three heartbeats): a
+	// peer too busy to answer at once is still there, and abandoning the
+	// attempt to redial would add a TCP and an HTTP/2 handshake to its load
+	// each time. (Redialing every ConnectTimeout kept a saturated 52-node
+	// mesh saturated: a thousand new connections a second between nodes
+	// that could not answer any of them in time.)
 	var silent atomic.Bool
-	timer := time.AfterFunc(p.n.opts.ConnectTimeout, func() { silent.Store(true); cancel() })
+	answered := false // guarded by p.mu, against the slow-open timer
+	slow := time.AfterFunc(p.n.opts.ConnectTimeout, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if !answered {
+			p.setDownLocked("stream did not open within ConnectTimeout")
+		}
+	})
+	openWait := max(3*hb, p.n.opts.ConnectTimeout)
+	giveUp := time.AfterFunc(openWait, func() { silent.Store(true); cancel() })
 	stream, err := rpcpb.NewNodeClient(p.conn.Load()).Commands(ctx)
 	var greeting *rpcpb.Heartbeat
 	if err == nil {
 		greeting, err = stream.Recv()
 	}
-	timer.Stop()
+	slow.Stop()
+	giveUp.Stop()
 	if silent.Load() {
-		p.markDown("stream did not open within ConnectTimeout")
-		return false, fmt.Errorf("open stream: timed out after %v", p.n.opts.ConnectTimeout)
+		p.markDown("stream did not open within " + openWait.String())
+		return false, fmt.Errorf("open stream: no answer within %v", openWait)
 	}
 	if err != nil {
 		return false, fmt.Errorf("open stream: %w", err)
 	}
+	p.mu.Lock()
+	answered = true
 	p.down.Store(false)
+	p.mu.Unlock()
 	p.greeted(greeting)
 
 	// The reader watches the heartbeats, which carry the acknowledgements:
@@ -416,12 +440,21 @@ func (p *peer) pump(ctx context.Context, stream rpcpb.Node_CommandsClient) {
 	}
 }
 
+// setDownLocked makes calls to the peer fail fast until a stream opens
+// again. p.mu is held.
+func (p *peer) setDownLocked(reason string) {
+	if !p.down.Swap(true) {
+		p.n.opts.Logger.Warn("rpc: peer down", "peer", p.id, "addr", p.addr, "reason", reason)
+	}
+}
+
 // markDown makes calls to the peer fail fast and replaces its connection:
 // the old one may sit on a dead TCP connection that gRPC's own keepalive
 // would only notice after 10s or more.
 func (p *peer) markDown(reason string) {
-	p.down.Store(true)
-	p.n.opts.Logger.Warn("rpc: peer down", "peer", p.id, "addr", p.addr, "reason", reason)
+	p.mu.Lock()
+	p.setDownLocked(reason)
+	p.mu.Unlock()
 	conn, err := p.n.dial(p.addr)
 	if err != nil {
 		p.n.opts.Logger.Error("rpc: redial peer", "peer", p.id, "err", err)

@@ -58,6 +58,39 @@ func TestSilentPeerDetected(t *testing.T) {
 	})
 }
 
+// A peer slow to open its stream (busy, as under a load spike) counts as
+// down after ConnectTimeout, so calls fail fast, but the opening goes on
+// over the same connection: no redial adds handshakes to its load, and
+// what was queued goes out once it answers.
+func TestSlowPeerKeepsItsConnection(t *testing.T) {
+	a := startNode(t, "a", "127.0.0.1", func(o *Options) { o.ConnectTimeout = 200 * time.Millisecond })
+	b := startNode(t, "b", "127.0.0.2", nil)
+	proxy := testutil.StartProxy(t, "127.0.0.3", b.addr)
+	proxy.Freeze()
+	a.SetPeers([]Peer{{ID: "b", Addr: proxy.Addr()}})
+	if err := a.Send("b", seqCommand(0)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a marks b down", func() bool { return a.logs.Contains("rpc: peer down") })
+	start := time.Now()
+	if _, err := a.Call(context.Background(), "b", countRequest); !errors.Is(err, ErrPeerUnavailable) {
+		t.Fatalf("call to a peer that has not answered: got %v, want ErrPeerUnavailable", err)
+	}
+	if elapsed := time.Since(start); elapsed > time.Second {
+		t.Fatalf("call to a peer that has not answered took %v", elapsed)
+	}
+	time.Sleep(time.Second) // 1.2 s in all: six ConnectTimeouts, within three heartbeats
+	proxy.Thaw()
+	b.rec.waitFor(t, 10*time.Second, "the command queued while b was slow", func(r *recorder) bool { return len(r.cmds["a"]) == 1 })
+	eventually(t, 10*time.Second, "calls work again", func() bool {
+		_, err := a.Call(context.Background(), "b", countRequest)
+		return err == nil
+	})
+	if n := proxy.Accepted(); n != 1 {
+		t.Fatalf("%d connections to the slow peer, want 1", n)
+	}
+}
+
 // The keepalive settings must agree, or the server answers client pings
 // with GOAWAY too_many_pings.
 func TestKeepaliveSettingsAgree(t *testing.T) {

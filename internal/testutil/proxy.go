@@ -13,10 +13,11 @@ type FreezeProxy struct {
 	lis    net.Listener
 	target string
 
-	mu     sync.Mutex
-	thawed chan struct{} // closed while not frozen
-	conns  []net.Conn
-	closed bool
+	mu       sync.Mutex
+	thawed   chan struct{} // closed while not frozen
+	conns    []net.Conn
+	accepted int
+	closed   bool
 }
 
 // StartProxy listens on ip (port chosen by the system) and forwards to
@@ -37,6 +38,13 @@ func StartProxy(t testing.TB, ip, target string) *FreezeProxy {
 // Addr is the proxy's listening address.
 func (p *FreezeProxy) Addr() string { return p.lis.Addr().String() }
 
+// Accepted is how many connections the proxy has forwarded so far.
+func (p *FreezeProxy) Accepted() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.accepted
+}
+
 func (p *FreezeProxy) accept() {
 	for {
 		in, err := p.lis.Accept()
@@ -56,6 +64,7 @@ func (p *FreezeProxy) accept() {
 			return
 		}
 		p.conns = append(p.conns, in, out)
+		p.accepted++
 		p.mu.Unlock()
 		go p.pipe(in, out)
 		go p.pipe(out, in)
