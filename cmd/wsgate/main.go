@@ -3,11 +3,13 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/wsgate/wsgate/bench"
+	"github.com/wsgate/wsgate/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -29,15 +31,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return registerCmd(args[1:], stdout, stderr)
 	case "bench":
 		return bench.Main(args[1:], stdout, stderr)
-	case "version", "-version", "--version":
-		fmt.Fprintln(stdout, "wsgate", version)
-		return 0
+	case "version":
+		return versionCmd(args[1:], stdout, stderr)
+	case "-version", "--version":
+		return versionCmd(nil, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return 0
 	}
-	fmt.Fprintf(stderr, "wsgate: unknown command %q\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(stderr, "wsgate: unknown command %q\nrun 'wsgate -h' for the commands\n", args[0])
 	return 2
 }
 
@@ -50,4 +52,17 @@ commands:
   bench     load-test any ws:// endpoint (wsgate bench -h for flags)
   version   print the version
 `)
+}
+
+func versionCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("wsgate version", flag.ContinueOnError)
+	help := cli.Usage(fs, "usage: wsgate version\n\nprints the version of this binary\n")
+	if code, done := cli.Parse(fs, args, help, stdout, stderr); done {
+		return code
+	}
+	if err := cli.NoArgs(fs.Args()); err != nil {
+		return cli.UsageError(stderr, fs.Name(), err)
+	}
+	fmt.Fprintln(stdout, "wsgate", version)
+	return 0
 }
