@@ -78,6 +78,15 @@ func TestErrorsSpeakFlags(t *testing.T) {
 	}
 }
 
+// wsgate version names the build: a test binary has no module version and
+// no VCS stamp, so it says (devel) and the Go version.
+func TestVersionCommand(t *testing.T) {
+	code, stdout, stderr := runArgs("version")
+	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "wsgate ") || !strings.Contains(stdout, "go1.") {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and the version with the Go version", code, stdout, stderr)
+	}
+}
+
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
