@@ -67,9 +67,11 @@ func TestErrorsSpeakFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"register", "-listen", "127.0.0.1:0"}, "wsgate register: a cluster secret is required: -secret-file, WSGATE_SECRET or -secret\n"},
-		{[]string{"register", "-listen", "127.0.0.1:0", "-secret", "s", "-log-level", "loud"}, "wsgate register: -log-level \"loud\": want debug, info, warn or error\n"},
-		{[]string{"serve", "-register-listen=", "-log-level", "loud"}, "wsgate serve: -log-level \"loud\": want debug, info, warn or error\n"},
+		// -listen bogus and -app nope fail the command before it serves,
+		// were the error looked for missed.
+		{[]string{"register", "-listen", "bogus"}, "wsgate register: a cluster secret is required: -secret-file, WSGATE_SECRET or -secret\n"},
+		{[]string{"register", "-listen", "bogus", "-secret", "s", "-log-level", "loud"}, "wsgate register: -log-level \"loud\": want debug, info, warn or error\n"},
+		{[]string{"serve", "-register-listen=", "-log-level", "loud", "-app", "nope"}, "wsgate serve: -log-level \"loud\": want debug, info, warn or error\n"},
 	} {
 		code, stdout, stderr := runArgs(tc.args...)
 		if code != 2 || stdout != "" || stderr != tc.want {
