@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/cli"
 )
 
 // connsPerProc is how many connections one worker process takes when
@@ -68,7 +70,6 @@ type Options struct {
 // arrived, 1 on errors or missing deliveries, 2 on bad usage.
 func Main(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wsgate bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var o Options
 	var urls stringList
 	var worker string
@@ -95,27 +96,27 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.ServerMetrics, "server-metrics", "", "instead of -server-pid, sample RSS, CPU and goroutines from the server's Prometheus `URL` (e.g. http://127.0.0.1:9100/metrics, from wsgate serve -metrics-listen)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	fs.StringVar(&worker, workerFlag, "", "internal: run as a worker process with this configuration")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: wsgate bench [flags] conns|echo|bcast\n\n")
-		fmt.Fprintf(stderr, "  conns  open -conns connections at -connect-rate and hold them for -duration\n")
-		fmt.Fprintf(stderr, "  echo   round trips of -size bytes, closed loop or at -rate messages/s\n")
-		fmt.Fprintf(stderr, "  bcast  one publisher at -rate messages/s, -conns subscribers (server: --app broadcast);\n")
-		fmt.Fprintf(stderr, "         with several -url (the nodes of a cluster) the subscribers are spread over them\n")
-		fmt.Fprintf(stderr, "         and the publisher is on the first; with -churn, connections close and reconnect meanwhile\n\n")
-		printFlags(fs, stderr)
+	usage := func(w io.Writer) {
+		fmt.Fprintf(w, "usage: wsgate bench [flags] conns|echo|bcast\n\n")
+		fmt.Fprintf(w, "  conns  open -conns connections at -connect-rate and hold them for -duration\n")
+		fmt.Fprintf(w, "  echo   round trips of -size bytes, closed loop or at -rate messages/s\n")
+		fmt.Fprintf(w, "  bcast  one publisher at -rate messages/s, -conns subscribers (server: --app broadcast);\n")
+		fmt.Fprintf(w, "         with several -url (the nodes of a cluster) the subscribers are spread over them\n")
+		fmt.Fprintf(w, "         and the publisher is on the first; with -churn, connections close and reconnect meanwhile\n\n")
+		printFlags(fs, w)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, done := cli.Parse(fs, args, usage, stdout, stderr); done {
+		return code
 	}
 	if worker != "" {
 		return workerMain(worker, stderr)
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return 2
+	switch {
+	case fs.NArg() == 0:
+		return cli.UsageError(stderr, fs.Name(), errors.New("name one workload: conns, echo or bcast"))
+	case fs.NArg() > 1:
+		// The flags end at the workload; any after it would be ignored.
+		return cli.UsageError(stderr, fs.Name(), fmt.Errorf("unexpected argument %q after the workload (flags go before it)", fs.Arg(1)))
 	}
 	o.Workload = fs.Arg(0)
 	o.URLs = urls

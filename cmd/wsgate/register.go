@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/cli"
 	"github.com/wsgate/wsgate/internal/logthrottle"
 	"github.com/wsgate/wsgate/register"
 )
@@ -21,7 +22,6 @@ const DefaultRegisterAddr = "127.0.0.1:1238"
 
 func registerCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wsgate register", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var (
 		listen    = fs.String("listen", DefaultRegisterAddr, "address to serve the register on")
 		secretSrc = addSecretFlags(fs)
@@ -31,12 +31,22 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
 		tlsOpts   = addTLSFlags(fs)
 	)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	help := cli.Usage(fs, "usage: wsgate register [flags]\n\nruns a cluster register: the nodes that share its secret find each other through it\n")
+	if code, done := cli.Parse(fs, args, help, stdout, stderr); done {
+		return code
+	}
+	if err := cli.NoArgs(fs.Args()); err != nil {
+		return cli.UsageError(stderr, fs.Name(), err)
 	}
 	secret, err := secretSrc.resolve()
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
+		return 2
+	}
+	if secret == "" {
+		// register.NewServer would say ServerOptions.Secret; on the command
+		// line the secret comes from these.
+		fmt.Fprintln(stderr, "wsgate register: a cluster secret is required: -secret-file, WSGATE_SECRET or -secret")
 		return 2
 	}
 	serverTLS, _, err := tlsOpts.configs()
@@ -88,7 +98,8 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("-log-level: %w", err)
+		// slog's own message names slog; the user knows the flag.
+		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
 	}
 	// Warnings and errors repeat under attack (refused secrets, bad
 	// peers): a few lines and a count each, not one line per attempt.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/internal/cli"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/register"
 )
@@ -24,7 +25,6 @@ const joinWait = 5 * time.Second
 
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("wsgate serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var (
 		listen   = fs.String("listen", poller.DefaultAddr, "address to serve WebSocket and HTTP on")
 		path     = fs.String("path", poller.DefaultPath, `WebSocket path ("*" for any)`)
@@ -53,8 +53,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		inline   = fs.Bool("inline-handlers", false, "run handlers on the event loop's goroutine (poller.Options.InlineHandlers); default: the app's choice, on for echo and broadcast, off for chat")
 		cluster  = addClusterFlags(fs)
 	)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	help := cli.Usage(fs, "usage: wsgate serve [flags]\n\nruns a gateway node: WebSocket clients on -listen, the built-in -app, and the node's place in a cluster\n")
+	if code, done := cli.Parse(fs, args, help, stdout, stderr); done {
+		return code
+	}
+	if err := cli.NoArgs(fs.Args()); err != nil {
+		return cli.UsageError(stderr, fs.Name(), err)
 	}
 	nodeID, clusterOpts, generatedSecret, err := cluster.options()
 	if err != nil {
