@@ -29,7 +29,7 @@
 // peer (CallAll), and the caller merges the answers with its own and
 // reports the peers that did not answer. The Node never calls itself.
 //
-// Liveness: the server drops a silent client connection after about 6s
+// Liveness: the server drops a silent client connection after about 15s
 // (gRPC keepalive); the sender side notices a silent server after three
 // missed stream heartbeats (3s by default, longer past 8 peers: see
 // streamHeartbeat), after which calls fail fast
@@ -203,16 +203,21 @@ const maxStreamsPerConn = 1024
 // that are gone.
 const maxConnIdle = time.Minute
 
-// Keepalive: the server pings a client that has sent nothing for 5s and
-// drops it after one more second of silence; it lets clients ping every 5s
-// or less often. Clients ping every 10s (gRPC's floor for clients), so the
-// server never answers too_many_pings. A silent server is caught sooner by
-// the stream heartbeats, a dead client by the register. (Pinging every
-// second cost each connection of the mesh a ping and its answer a second.)
+// Keepalive reaps connections whose other end is gone; it does not detect
+// failures, which is the stream heartbeats' job (a silent server) and the
+// register's (a dead client). The server pings a client that has sent
+// nothing for 5s and drops it after 10s more without an answer; it lets
+// clients ping every 5s or less often. Clients ping every 10s (gRPC's
+// floor for clients), so the server never answers too_many_pings, and
+// allow the server as long. The answer waits are long on purpose: a
+// process busy for a second or two (a load spike, a machine with more
+// work than cores) must keep its connections, or each reconnect adds
+// handshakes to the load that made it slow. (Pinging every second cost
+// each connection of the mesh a ping and its answer a second.)
 var (
-	serverKeepalive = keepalive.ServerParameters{Time: 5 * time.Second, Timeout: time.Second, MaxConnectionIdle: maxConnIdle}
+	serverKeepalive = keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 10 * time.Second, MaxConnectionIdle: maxConnIdle}
 	serverPolicy    = keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}
-	clientKeepalive = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 2 * time.Second, PermitWithoutStream: true}
+	clientKeepalive = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 10 * time.Second, PermitWithoutStream: true}
 )
 
 // Node is this node's end of the cluster transport: the gRPC server peers
