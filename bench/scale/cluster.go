@@ -32,7 +32,7 @@ func startCluster(ctx context.Context, cfg config, bin, secret string) (*cluster
 	c := &cluster{}
 	var err error
 	c.register, err = proc.Start(proc.Spec{Name: "register", Env: []string{"WSGATE_SECRET=" + secret}, Log: filepath.Join(cfg.outDir, "register.log"),
-		Argv: []string{bin, "register", "--listen", "127.0.0.1:0", "--log-level", "warn"}})
+		Argv: append([]string{bin, "register", "--listen", "127.0.0.1:0", "--log-level", "warn"}, cfg.regArgs...)})
 	if err != nil {
 		return c, err
 	}

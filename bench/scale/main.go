@@ -63,6 +63,7 @@ type config struct {
 	churnRate   float64
 	size        int
 	nodeArgs    []string
+	regArgs     []string
 	nodeEnv     []string
 	clientArgs  []string
 	outDir      string
@@ -144,7 +145,7 @@ func run(args []string) int {
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	var cfg config
-	var wl, nodeArgs, nodeEnv, clientArgs string
+	var wl, nodeArgs, regArgs, nodeEnv, clientArgs string
 	fs.IntVar(&cfg.nodes, "nodes", 5, "gateway nodes")
 	fs.IntVar(&cfg.conns, "conns", 10000, "connections in all, spread evenly over the nodes")
 	fs.Float64Var(&cfg.connectRate, "connect-rate", 5000, "new connections per second in all")
@@ -153,6 +154,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.users, "users", 0, "uid: users, each with clients on every node (0: one per 10 connections)")
 	fs.IntVar(&cfg.size, "size", 64, "message size in bytes")
 	fs.Float64Var(&cfg.churnRate, "churn-rate", 10, "churn: messages/s published during the window (each to every connection: lower it at hundreds of thousands)")
+	fs.StringVar(&regArgs, "register-args", "", "more `arguments` for the register's wsgate register, space-separated (e.g. \"--heartbeat-timeout 10s\")")
 	fs.StringVar(&nodeArgs, "node-args", "", "more `arguments` for every node's wsgate serve, space-separated (e.g. \"--poller netpoll\")")
 	fs.StringVar(&nodeEnv, "node-env", "", "environment `variables` for every node, space-separated (e.g. \"GOMAXPROCS=1\")")
 	fs.StringVar(&clientArgs, "client-args", "", "more `arguments` for every wsgate bench client, space-separated (e.g. \"-sources -1\")")
@@ -209,6 +211,7 @@ func parseFlags(args []string) (config, error) {
 		cfg.users = max(1, cfg.conns/10)
 	}
 	cfg.nodeArgs, cfg.nodeEnv, cfg.clientArgs = strings.Fields(nodeArgs), strings.Fields(nodeEnv), strings.Fields(clientArgs)
+	cfg.regArgs = strings.Fields(regArgs)
 	if cfg.outDir == "" {
 		cfg.outDir = filepath.Join("bench", "out", fmt.Sprintf("scale-%dx%d-%s", cfg.nodes, cfg.conns, time.Now().UTC().Format("20060102-150405")))
 	}
