@@ -5,114 +5,114 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/wsgate/wsgate/router"
 	"github.com/wsgate/wsgate/rpc/rpcpb"
+	"github.com/wsgate/wsgate/wsproto"
 )
 
-// peerHandler applies what other nodes send to this node's clients, through
-// the same local Api this node's own calls use: a fan-out command is
+// peerHandler applies what other nodes send straight to this node's router:
+// the sender checked the call (context, UTF-8, close code) already, so the
+// command goes down, never back up through the Api. A fan-out command is
 // encoded into one frame here and shared by every local recipient.
 type peerHandler struct {
-	local localAPI
-	log   *slog.Logger
+	r   *router.Router
+	log *slog.Logger
 }
 
 // HandleCommand applies one command. Its failures have nobody to go to
 // (the sender did not wait); those other than a client being gone are
 // logged.
 func (h peerHandler) HandleCommand(from string, cmd *rpcpb.Command) {
-	ctx := context.Background()
 	var err error
 	switch k := cmd.GetKind().(type) {
 	case *rpcpb.Command_SendToAll:
 		c := k.SendToAll
-		err = h.local.SendToAll(ctx, c.GetMessage().GetData(), messageType(c.GetMessage()), Exclude(c.GetExcludeClientIds()...))
+		h.r.SendToAll(opcodeOf(c.GetMessage()), c.GetMessage().GetData(), c.GetExcludeClientIds())
 	case *rpcpb.Command_SendToClients:
 		c := k.SendToClients
-		err = h.local.SendToClients(ctx, c.GetClientIds(), c.GetMessage().GetData(), messageType(c.GetMessage()), Exclude(c.GetExcludeClientIds()...))
+		h.r.SendToClients(c.GetClientIds(), opcodeOf(c.GetMessage()), c.GetMessage().GetData(), c.GetExcludeClientIds())
 	case *rpcpb.Command_SendToUids:
 		c := k.SendToUids
-		err = h.local.SendToUIDs(ctx, c.GetUids(), c.GetMessage().GetData(), messageType(c.GetMessage()))
+		h.r.SendToUIDs(c.GetUids(), opcodeOf(c.GetMessage()), c.GetMessage().GetData())
 	case *rpcpb.Command_SendToGroups:
 		c := k.SendToGroups
-		err = h.local.SendToGroups(ctx, c.GetGroups(), c.GetMessage().GetData(), messageType(c.GetMessage()), Exclude(c.GetExcludeClientIds()...))
+		h.r.SendToGroups(c.GetGroups(), opcodeOf(c.GetMessage()), c.GetMessage().GetData(), c.GetExcludeClientIds())
 	case *rpcpb.Command_CloseClient:
 		c := k.CloseClient
 		if c.GetDestroy() {
-			err = h.local.DestroyClient(ctx, c.GetClientId())
+			err = h.r.DestroyClient(c.GetClientId())
 			break
 		}
-		o := CloseOptions{Code: int(c.GetCode()), Reason: c.GetReason()}
+		var final []byte
 		if f := c.GetFinal(); f != nil {
-			o.Final, o.FinalType = nonNilBytes(f.GetData()), messageType(f)
+			final = nonNilBytes(f.GetData())
 		}
-		err = h.local.CloseClient(ctx, c.GetClientId(), o)
+		err = h.r.CloseClient(c.GetClientId(), final, opcodeOf(c.GetFinal()), wsproto.StatusCode(c.GetCode()), c.GetReason())
 	default:
 		h.log.Warn("cluster: unknown command from peer", "peer", from)
 		return
 	}
-	if err != nil && !isOffline(err) {
+	if err != nil && !errors.Is(err, ErrClientOffline) {
 		h.log.Warn("cluster: command from peer failed", "peer", from, "err", err)
 	}
 }
 
 // HandleRequest answers one request from this node's share of the cluster.
 func (h peerHandler) HandleRequest(ctx context.Context, from string, req *rpcpb.Request) (*rpcpb.Response, error) {
-	l := h.local
+	r := h.r
 	switch k := req.GetKind().(type) {
 	case *rpcpb.Request_BindUid:
-		return done(l.BindUID(ctx, k.BindUid.GetClientId(), k.BindUid.GetUid()))
+		return done(r.BindUID(k.BindUid.GetClientId(), k.BindUid.GetUid()))
 	case *rpcpb.Request_UnbindUid:
-		return done(l.UnbindUID(ctx, k.UnbindUid.GetClientId()))
+		return done(r.UnbindUID(k.UnbindUid.GetClientId()))
 	case *rpcpb.Request_JoinGroup:
-		return done(l.JoinGroup(ctx, k.JoinGroup.GetClientId(), k.JoinGroup.GetGroup()))
+		return done(r.JoinGroup(k.JoinGroup.GetClientId(), k.JoinGroup.GetGroup()))
 	case *rpcpb.Request_LeaveGroup:
-		return done(l.LeaveGroup(ctx, k.LeaveGroup.GetClientId(), k.LeaveGroup.GetGroup()))
+		return done(r.LeaveGroup(k.LeaveGroup.GetClientId(), k.LeaveGroup.GetGroup()))
 	case *rpcpb.Request_SetInfo:
-		return done(l.SetInfo(ctx, k.SetInfo.GetClientId(), k.SetInfo.GetInfo()))
+		return done(r.SetInfo(k.SetInfo.GetClientId(), k.SetInfo.GetInfo()))
 	case *rpcpb.Request_UpdateInfo:
-		return done(l.UpdateInfo(ctx, k.UpdateInfo.GetClientId(), k.UpdateInfo.GetInfo()))
+		return done(r.UpdateInfo(k.UpdateInfo.GetClientId(), k.UpdateInfo.GetInfo()))
 	case *rpcpb.Request_GetInfo:
-		info, err := l.GetInfo(ctx, k.GetInfo.GetClientId())
+		info, err := r.Info(k.GetInfo.GetClientId())
 		return answer(err, func(r *rpcpb.Response) { r.Result = &rpcpb.Response_Info{Info: &rpcpb.Info{Values: info}} })
 	case *rpcpb.Request_IsOnline:
-		on, err := l.IsOnline(ctx, k.IsOnline.GetClientId())
-		return flag(on, err)
+		return flag(r.IsOnline(k.IsOnline.GetClientId()), nil)
 	case *rpcpb.Request_GetUidByClientId:
-		uid, err := l.GetUIDByClientID(ctx, k.GetUidByClientId.GetClientId())
+		uid, err := r.UIDOf(k.GetUidByClientId.GetClientId())
 		return answer(err, func(r *rpcpb.Response) { r.Result = &rpcpb.Response_Text{Text: uid} })
 	case *rpcpb.Request_GetGroupsByClientId:
-		return list(l.GetGroupsByClientID(ctx, k.GetGroupsByClientId.GetClientId()))
+		return list(r.GroupsOf(k.GetGroupsByClientId.GetClientId()))
 	case *rpcpb.Request_IsUidOnline:
-		return flag(l.IsUIDOnline(ctx, k.IsUidOnline.GetUid()))
+		return flag(r.IsUIDOnline(k.IsUidOnline.GetUid()), nil)
 	case *rpcpb.Request_GetClientIdsByUid:
-		return list(l.GetClientIDsByUID(ctx, k.GetClientIdsByUid.GetUid()))
+		return list(r.ClientIDsByUID(k.GetClientIdsByUid.GetUid()), nil)
 	case *rpcpb.Request_Ungroup:
-		return done(l.Ungroup(ctx, k.Ungroup.GetGroup()))
+		r.Ungroup(k.Ungroup.GetGroup())
+		return done(nil)
 	case *rpcpb.Request_GetClientCountByGroup:
-		return count(l.GetClientCountByGroup(ctx, k.GetClientCountByGroup.GetGroup()))
+		return count(r.GroupCount(k.GetClientCountByGroup.GetGroup()), nil)
 	case *rpcpb.Request_GetClientIdsByGroup:
-		return list(l.GetClientIDsByGroup(ctx, k.GetClientIdsByGroup.GetGroup()))
+		return list(r.ClientIDsByGroup(k.GetClientIdsByGroup.GetGroup()), nil)
 	case *rpcpb.Request_GetUidsByGroup:
-		return list(l.GetUIDsByGroup(ctx, k.GetUidsByGroup.GetGroup()))
+		return list(r.UIDsByGroup(k.GetUidsByGroup.GetGroup()), nil)
 	case *rpcpb.Request_GetUidCountByGroup:
-		return count(l.GetUIDCountByGroup(ctx, k.GetUidCountByGroup.GetGroup()))
+		return count(len(r.UIDsByGroup(k.GetUidCountByGroup.GetGroup())), nil)
 	case *rpcpb.Request_GetClientInfosByGroup:
-		infos, err := l.GetClientInfosByGroup(ctx, k.GetClientInfosByGroup.GetGroup())
-		return answer(err, func(r *rpcpb.Response) {
-			by := make(map[string]*rpcpb.Info, len(infos))
-			for id, info := range infos {
-				by[id] = &rpcpb.Info{Values: info}
-			}
-			r.Result = &rpcpb.Response_Infos{Infos: &rpcpb.Infos{ByClientId: by}}
-		})
+		infos := r.InfosByGroup(k.GetClientInfosByGroup.GetGroup())
+		by := make(map[string]*rpcpb.Info, len(infos))
+		for id, info := range infos {
+			by[id] = &rpcpb.Info{Values: info}
+		}
+		return &rpcpb.Response{Result: &rpcpb.Response_Infos{Infos: &rpcpb.Infos{ByClientId: by}}}, nil
 	case *rpcpb.Request_GetAllUids:
-		return list(l.GetAllUIDs(ctx))
+		return list(r.UIDs(), nil)
 	case *rpcpb.Request_GetAllGroups:
-		return list(l.GetAllGroups(ctx))
+		return list(r.Groups(), nil)
 	case *rpcpb.Request_GetAllClientIds:
-		return list(l.GetAllClientIDs(ctx))
+		return list(r.ClientIDs(), nil)
 	case *rpcpb.Request_GetAllClientCount:
-		return count(l.GetAllClientCount(ctx))
+		return count(r.ClientCount(), nil)
 	}
 	return &rpcpb.Response{Result: &rpcpb.Response_Error{Error: &rpcpb.Error{
 		Code: rpcpb.Error_INVALID, Message: "unknown request",
@@ -146,11 +146,12 @@ func list(s []string, err error) (*rpcpb.Response, error) {
 	return answer(err, func(r *rpcpb.Response) { r.Result = &rpcpb.Response_Strings{Strings: &rpcpb.Strings{Values: s}} })
 }
 
-func messageType(m *rpcpb.Message) MessageType {
+// opcodeOf is the frame type a Message goes out as.
+func opcodeOf(m *rpcpb.Message) wsproto.OpCode {
 	if m.GetBinary() {
-		return Binary
+		return wsproto.OpBinary
 	}
-	return Text
+	return wsproto.OpText
 }
 
 // nonNilBytes keeps an empty final message from reading as "none".
@@ -160,5 +161,3 @@ func nonNilBytes(b []byte) []byte {
 	}
 	return b
 }
-
-func isOffline(err error) bool { return errors.Is(err, ErrClientOffline) }

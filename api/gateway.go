@@ -102,7 +102,7 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 	g.srv = srv
 	if o.Cluster != nil {
 		// Bind now, so a taken address fails here rather than at Start.
-		m, err := newMember(o.NodeID.String(), cluster, peerHandler{local: local, log: o.Logger})
+		m, err := newMember(o.NodeID.String(), cluster, peerHandler{r: g.router, log: o.Logger})
 		if err != nil {
 			return nil, err
 		}
