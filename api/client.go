@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/router"
 )
 
@@ -39,8 +40,9 @@ func NewClient(o ClusterOptions) (*Client, error) {
 		m.abort()
 		return nil, err
 	}
-	empty := localAPI{r: router.New(router.Options{Shards: 1})}
-	return &Client{member: m, api: &clusterAPI{local: empty, self: id, node: m.node}}, nil
+	// No clients of its own: an empty router answers for its share.
+	empty := router.New(router.Options{Shards: 1})
+	return &Client{member: m, api: nodeAPI{d: cluster.NewDispatcher(empty, 0, m.node)}}, nil
 }
 
 // Api is the cluster's Api.

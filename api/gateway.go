@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/router"
 	"github.com/wsgate/wsgate/wsproto"
@@ -76,10 +77,10 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	var cluster ClusterOptions
+	var clusterOpts ClusterOptions
 	if o.Cluster != nil {
-		cluster = *o.Cluster
-		if err := cluster.setDefaults(true, o.Logger); err != nil {
+		clusterOpts = *o.Cluster
+		if err := clusterOpts.setDefaults(true, o.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -92,8 +93,7 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 		ids:    router.NewIDGenerator(o.NodeID),
 		router: router.New(o.Router),
 	}
-	local := localAPI{r: g.router}
-	g.api = local
+	g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, nil)}
 	o.Server.Handler = (*handler)(g)
 	srv, err := poller.NewServer(o.Server)
 	if err != nil {
@@ -102,12 +102,12 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 	g.srv = srv
 	if o.Cluster != nil {
 		// Bind now, so a taken address fails here rather than at Start.
-		m, err := newMember(o.NodeID.String(), cluster, peerHandler{r: g.router, log: o.Logger})
+		m, err := newMember(o.NodeID.String(), clusterOpts, cluster.NewHandler(g.router, o.Logger))
 		if err != nil {
 			return nil, err
 		}
 		g.member = m
-		g.api = &clusterAPI{local: local, self: m.id, selfNode: o.NodeID, node: m.node}
+		g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, m.node)}
 	}
 	return g, nil
 }
