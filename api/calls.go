@@ -30,11 +30,11 @@ type nodeAPI struct {
 }
 
 // prepare checks the context and a message, and resolves the send options.
-func prepare(ctx context.Context, data []byte, opts []SendOption) (SendOptions, error) {
+func prepare(ctx context.Context, data []byte, opts []SendOption) (sendOptions, error) {
 	if err := ctx.Err(); err != nil {
-		return SendOptions{}, err
+		return sendOptions{}, err
 	}
-	o := ResolveSendOptions(opts)
+	o := resolve(opts)
 	if o.Type == Text && !wsproto.ValidUTF8(data) {
 		return o, fmt.Errorf("text message: %w", ErrInvalidUTF8)
 	}

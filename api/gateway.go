@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -53,7 +54,7 @@ type Gateway struct {
 	router *router.Router
 	api    Api
 	srv    *poller.Server
-	member *member // nil for a single node
+	member *cluster.Member // nil for a single node
 	leave  sync.Once
 
 	started atomic.Bool
@@ -102,12 +103,12 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 	g.srv = srv
 	if o.Cluster != nil {
 		// Bind now, so a taken address fails here rather than at Start.
-		m, err := newMember(o.NodeID.String(), clusterOpts, cluster.NewHandler(g.router, o.Logger))
+		m, err := cluster.NewMember(clusterOpts.member(o.NodeID.String(), cluster.NewHandler(g.router, o.Logger)))
 		if err != nil {
 			return nil, err
 		}
 		g.member = m
-		g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, m.node)}
+		g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, m.Node())}
 	}
 	return g, nil
 }
@@ -127,7 +128,7 @@ func (g *Gateway) Start() error {
 		}
 	}
 	if g.member != nil {
-		if err := g.member.join(); err != nil {
+		if err := g.member.Join(); err != nil {
 			g.leaveCluster(nil)
 			return err
 		}
@@ -189,10 +190,10 @@ func (g *Gateway) leaveCluster(ctx context.Context) (err error) {
 	}
 	g.leave.Do(func() {
 		if ctx == nil {
-			g.member.abort()
+			g.member.Abort()
 			return
 		}
-		err = g.member.leave(ctx)
+		err = g.member.Leave(ctx)
 	})
 	return err
 }
@@ -203,7 +204,7 @@ func (g *Gateway) Peers() []string {
 	if g.member == nil {
 		return nil
 	}
-	return g.member.peers()
+	return g.member.Peers()
 }
 
 // Ready says whether the node should be sent new clients: nil while it
@@ -213,13 +214,10 @@ func (g *Gateway) Ready() error {
 	if !g.Serving() {
 		return errors.New("draining or not started")
 	}
-	if g.member == nil || g.member.reg == nil || g.member.reg.Up() {
+	if g.member == nil {
 		return nil
 	}
-	if g.member.reg.Refused() {
-		return errors.New("the register refuses this node's secret")
-	}
-	return errors.New("no register reached")
+	return g.member.Ready()
 }
 
 // Joined waits until a register has accepted this node (nil), or one has
@@ -227,10 +225,10 @@ func (g *Gateway) Ready() error {
 // register.ErrSecretRefused), or ctx ends (its error; the node keeps
 // trying). A single node has nothing to join: nil.
 func (g *Gateway) Joined(ctx context.Context) error {
-	if g.member == nil || g.member.reg == nil {
+	if g.member == nil {
 		return nil
 	}
-	return g.member.reg.Joined(ctx)
+	return g.member.Joined(ctx)
 }
 
 // RPCAddr is the address the node's rpc server is bound to, nil for a
@@ -239,16 +237,16 @@ func (g *Gateway) RPCAddr() net.Addr {
 	if g.member == nil {
 		return nil
 	}
-	return g.member.lis.Addr()
+	return g.member.RPCAddr()
 }
 
 // RegisterAddr is the address of the node's embedded register, nil if it
 // runs none.
 func (g *Gateway) RegisterAddr() net.Addr {
-	if g.member == nil || g.member.regAddr == nil {
+	if g.member == nil || g.member.RegisterAddr() == nil {
 		return nil
 	}
-	return g.member.regAddr
+	return g.member.RegisterAddr()
 }
 
 // Api is the node's Api, for code outside the callbacks (e.g. an HTTP
@@ -268,9 +266,19 @@ func (g *Gateway) Serving() bool { return g.srv.Serving() }
 // Stats are the connection engine's counters.
 func (g *Gateway) Stats() poller.Stats { return g.srv.Stats() }
 
-// Router is the node's client tables, for a cluster layer that answers
-// calls from other nodes.
-func (g *Gateway) Router() *router.Router { return g.router }
+// Counts are the sizes of a node's own client tables.
+type Counts struct {
+	Clients int // clients, closing ones included
+	UIDs    int // uids with a client on this node
+	Groups  int // groups with a member on this node
+}
+
+// Counts returns this node's own counts, for metrics: unlike the Api's
+// cluster-wide calls, they ask no other node, and cost one read lock per
+// table shard whatever the number of clients.
+func (g *Gateway) Counts() Counts {
+	return Counts{Clients: g.router.ClientCount(), UIDs: g.router.CountUIDs(), Groups: g.router.CountGroups()}
+}
 
 // handler is the Gateway seen by the connection engine.
 type handler Gateway
@@ -357,4 +365,14 @@ func (h *handler) guard(id, name string, f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// randomNodeID picks a non-zero node id, so that nodes started without one
+// do not all claim the same.
+func randomNodeID() router.NodeID {
+	for {
+		if id := router.NodeID(rand.Uint32()); id != 0 {
+			return id
+		}
+	}
 }
