@@ -101,6 +101,10 @@ func (a nodeAPI) GetClientIDsByUID(ctx context.Context, uid string) ([]string, e
 	return cluster.Call(ctx, a.d, cluster.GetClientIDsByUID, cluster.Args{UID: uid})
 }
 
+func (a nodeAPI) GetClientCountByUID(ctx context.Context, uid string) (int, error) {
+	return cluster.Call(ctx, a.d, cluster.GetClientCountByUID, cluster.Args{UID: uid})
+}
+
 func (a nodeAPI) GetAllUIDs(ctx context.Context) ([]string, error) {
 	return cluster.Call(ctx, a.d, cluster.GetAllUIDs, cluster.Args{})
 }

@@ -125,6 +125,15 @@ var (
 			return &rpcpb.Request{Kind: &rpcpb.Request_GetClientIdsByUid{GetClientIdsByUid: &rpcpb.Uid{Uid: a.UID}}}
 		},
 	}
+	GetClientCountByUID = &Request[int]{
+		to:     everyNode,
+		apply:  func(r *router.Router, a Args) (int, error) { return r.ClientCountByUID(a.UID), nil },
+		result: count,
+		merge:  sum,
+		wire: func(a Args) *rpcpb.Request {
+			return &rpcpb.Request{Kind: &rpcpb.Request_GetClientCountByUid{GetClientCountByUid: &rpcpb.Uid{Uid: a.UID}}}
+		},
+	}
 	Ungroup = &Request[none]{
 		to:     everyNode,
 		apply:  func(r *router.Router, a Args) (none, error) { r.Ungroup(a.Group); return none{}, nil },
@@ -215,7 +224,7 @@ func requests() []request {
 	return []request{
 		BindUID, UnbindUID, JoinGroup, LeaveGroup, SetInfo, UpdateInfo,
 		GetInfo, IsOnline, GetUIDByClientID, GetGroupsByClientID,
-		IsUIDOnline, GetClientIDsByUID, Ungroup, GetClientCountByGroup,
+		IsUIDOnline, GetClientIDsByUID, GetClientCountByUID, Ungroup, GetClientCountByGroup,
 		GetClientIDsByGroup, GetUIDsByGroup, GetClientInfosByGroup,
 		GetAllUIDs, GetAllGroups, GetAllClientIDs, GetAllClientCount,
 	}
