@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -33,11 +34,11 @@ func NewClient(o ClusterOptions) (*Client, error) {
 	}
 	m, err := cluster.NewMember(o.member(cluster.CallerID(randomNodeID()), nil))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	if err := m.Join(); err != nil {
 		m.Abort()
-		return nil, err
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	// No clients of its own: an empty router answers for its share.
 	empty := router.New(router.Options{Shards: 1})

@@ -14,6 +14,7 @@ import (
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/router"
+	"github.com/wsgate/wsgate/rpc"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -94,22 +95,23 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 		ids:    router.NewIDGenerator(o.NodeID),
 		router: router.New(o.Router),
 	}
-	g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, nil)}
 	o.Server.Handler = (*handler)(g)
 	srv, err := poller.NewServer(o.Server)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	g.srv = srv
+	var peers *rpc.Node // none for a single node
 	if o.Cluster != nil {
 		// Bind now, so a taken address fails here rather than at Start.
 		m, err := cluster.NewMember(clusterOpts.member(o.NodeID.String(), cluster.NewHandler(g.router, o.Logger)))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("api: %w", err)
 		}
 		g.member = m
-		g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, m.Node())}
+		peers = m.Node()
 	}
+	g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, peers)}
 	return g, nil
 }
 
@@ -130,7 +132,7 @@ func (g *Gateway) Start() error {
 	if g.member != nil {
 		if err := g.member.Join(); err != nil {
 			g.leaveCluster(nil)
-			return err
+			return fmt.Errorf("api: %w", err)
 		}
 	}
 	if err := g.srv.Start(); err != nil {
@@ -243,7 +245,7 @@ func (g *Gateway) RPCAddr() net.Addr {
 // RegisterAddr is the address of the node's embedded register, nil if it
 // runs none.
 func (g *Gateway) RegisterAddr() net.Addr {
-	if g.member == nil || g.member.RegisterAddr() == nil {
+	if g.member == nil {
 		return nil
 	}
 	return g.member.RegisterAddr()

@@ -1,8 +1,3 @@
-// Package cluster carries out the Api's operations across the nodes of a
-// cluster: each operation is defined once (ops.go), and one dispatcher
-// runs them all, on the calling node (Call, Dispatcher.Send) and on the
-// node that receives them (Handler). A node without peers is the same
-// dispatcher with no peers.
 package cluster
 
 import (
@@ -21,9 +16,9 @@ import (
 type route uint8
 
 const (
-	owner     route = iota // the node that owns the clientID (Args.ID, Message.ID)
-	owners                 // the owner of each of Message.IDs, once per node
-	everyNode              // this node and every peer
+	toOwner     route = iota // the node that owns the clientID (Args.ID, Message.ID)
+	toOwners                 // the owner of each of Message.IDs, once per node
+	toEveryNode              // this node and every peer
 )
 
 // Request is an operation that answers, with an R.
@@ -33,11 +28,12 @@ type Request[R any] struct {
 	wire  func(Args) *rpcpb.Request
 	// result carries the answer back from a peer.
 	result codec[R]
-	// merge makes this node's answer and its peers' one (everyNode).
+	// merge makes this node's answer and its peers' one (toEveryNode).
 	merge func(mine R, theirs []R) R
-	// settled, if set, says an answer that the nodes still to answer
-	// cannot change: it needs no more nodes, and no error for those that
-	// did not answer.
+	// settled, if set, tells an answer that no other node can change
+	// (IsUIDOnline: true). Such an answer is returned as it is: from this
+	// node without asking its peers, or after merging without the error
+	// of peers that did not answer.
 	settled func(R) bool
 }
 
@@ -74,7 +70,7 @@ func Call[R any](ctx context.Context, d *Dispatcher, op *Request[R], a Args) (R,
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	if op.to == owner {
+	if op.to == toOwner {
 		peer := d.owner(a.ID)
 		if peer == "" {
 			return op.apply(d.router, a)
@@ -115,7 +111,7 @@ func (d *Dispatcher) Send(ctx context.Context, op *Command, m Message) error {
 		return err
 	}
 	switch op.to {
-	case owner:
+	case toOwner:
 		peer := d.owner(m.ID)
 		if peer == "" {
 			return op.apply(d.router, m)
@@ -126,13 +122,14 @@ func (d *Dispatcher) Send(ctx context.Context, op *Command, m Message) error {
 			}
 		}
 		return d.send(peer, m.ID, op.wire(m.detached()))
-	case owners:
+	case toOwners:
 		return d.sendToOwners(op, m)
+	default: // toEveryNode: here, and once to each peer
+		if err := op.apply(d.router, m); err != nil || d.node == nil {
+			return err
+		}
+		return d.broadcast(op.wire(m.detached()))
 	}
-	if err := op.apply(d.router, m); err != nil || d.node == nil {
-		return err
-	}
-	return d.broadcast(op.wire(m.detached()))
 }
 
 // sendToOwners applies a command for a list of clients here for this

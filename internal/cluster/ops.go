@@ -21,7 +21,7 @@ import (
 // Requests about one client, answered by the node that owns it.
 var (
 	BindUID = &Request[none]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (none, error) { return none{}, r.BindUID(a.ID, a.UID) },
 		result: empty,
 		wire: func(a Args) *rpcpb.Request {
@@ -29,7 +29,7 @@ var (
 		},
 	}
 	UnbindUID = &Request[none]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (none, error) { return none{}, r.UnbindUID(a.ID) },
 		result: empty,
 		wire: func(a Args) *rpcpb.Request {
@@ -37,7 +37,7 @@ var (
 		},
 	}
 	JoinGroup = &Request[none]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (none, error) { return none{}, r.JoinGroup(a.ID, a.Group) },
 		result: empty,
 		wire: func(a Args) *rpcpb.Request {
@@ -45,7 +45,7 @@ var (
 		},
 	}
 	LeaveGroup = &Request[none]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (none, error) { return none{}, r.LeaveGroup(a.ID, a.Group) },
 		result: empty,
 		wire: func(a Args) *rpcpb.Request {
@@ -53,7 +53,7 @@ var (
 		},
 	}
 	SetInfo = &Request[none]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (none, error) { return none{}, r.SetInfo(a.ID, a.Info) },
 		result: empty,
 		wire: func(a Args) *rpcpb.Request {
@@ -61,7 +61,7 @@ var (
 		},
 	}
 	UpdateInfo = &Request[none]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (none, error) { return none{}, r.UpdateInfo(a.ID, a.Info) },
 		result: empty,
 		wire: func(a Args) *rpcpb.Request {
@@ -69,7 +69,7 @@ var (
 		},
 	}
 	GetInfo = &Request[map[string]string]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (map[string]string, error) { return r.Info(a.ID) },
 		result: info,
 		wire: func(a Args) *rpcpb.Request {
@@ -77,7 +77,7 @@ var (
 		},
 	}
 	IsOnline = &Request[bool]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (bool, error) { return r.IsOnline(a.ID), nil },
 		result: flag,
 		wire: func(a Args) *rpcpb.Request {
@@ -85,7 +85,7 @@ var (
 		},
 	}
 	GetUIDByClientID = &Request[string]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) (string, error) { return r.UIDOf(a.ID) },
 		result: text,
 		wire: func(a Args) *rpcpb.Request {
@@ -93,7 +93,7 @@ var (
 		},
 	}
 	GetGroupsByClientID = &Request[[]string]{
-		to:     owner,
+		to:     toOwner,
 		apply:  func(r *router.Router, a Args) ([]string, error) { return r.GroupsOf(a.ID) },
 		result: list,
 		wire: func(a Args) *rpcpb.Request {
@@ -106,7 +106,7 @@ var (
 // clients.
 var (
 	IsUIDOnline = &Request[bool]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, a Args) (bool, error) { return r.IsUIDOnline(a.UID), nil },
 		result: flag,
 		merge:  anyTrue,
@@ -117,7 +117,7 @@ var (
 		},
 	}
 	GetClientIDsByUID = &Request[[]string]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, a Args) ([]string, error) { return r.ClientIDsByUID(a.UID), nil },
 		result: list,
 		merge:  concat,
@@ -126,7 +126,7 @@ var (
 		},
 	}
 	GetClientCountByUID = &Request[int]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, a Args) (int, error) { return r.ClientCountByUID(a.UID), nil },
 		result: count,
 		merge:  sum,
@@ -135,7 +135,7 @@ var (
 		},
 	}
 	Ungroup = &Request[none]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, a Args) (none, error) { r.Ungroup(a.Group); return none{}, nil },
 		result: empty,
 		merge:  func(none, []none) none { return none{} },
@@ -144,7 +144,7 @@ var (
 		},
 	}
 	GetClientCountByGroup = &Request[int]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, a Args) (int, error) { return r.GroupCount(a.Group), nil },
 		result: count,
 		merge:  sum,
@@ -153,7 +153,7 @@ var (
 		},
 	}
 	GetClientIDsByGroup = &Request[[]string]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, a Args) ([]string, error) { return r.ClientIDsByGroup(a.Group), nil },
 		result: list,
 		merge:  concat,
@@ -162,7 +162,7 @@ var (
 		},
 	}
 	GetUIDsByGroup = &Request[[]string]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, a Args) ([]string, error) { return r.UIDsByGroup(a.Group), nil },
 		result: list,
 		merge:  union,
@@ -171,7 +171,7 @@ var (
 		},
 	}
 	GetClientInfosByGroup = &Request[map[string]map[string]string]{
-		to: everyNode,
+		to: toEveryNode,
 		apply: func(r *router.Router, a Args) (map[string]map[string]string, error) {
 			return r.InfosByGroup(a.Group), nil
 		},
@@ -182,7 +182,7 @@ var (
 		},
 	}
 	GetAllUIDs = &Request[[]string]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, _ Args) ([]string, error) { return r.UIDs(), nil },
 		result: list,
 		merge:  union,
@@ -191,7 +191,7 @@ var (
 		},
 	}
 	GetAllGroups = &Request[[]string]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, _ Args) ([]string, error) { return r.Groups(), nil },
 		result: list,
 		merge:  union,
@@ -200,7 +200,7 @@ var (
 		},
 	}
 	GetAllClientIDs = &Request[[]string]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, _ Args) ([]string, error) { return r.ClientIDs(), nil },
 		result: list,
 		merge:  concat,
@@ -209,7 +209,7 @@ var (
 		},
 	}
 	GetAllClientCount = &Request[int]{
-		to:     everyNode,
+		to:     toEveryNode,
 		apply:  func(r *router.Router, _ Args) (int, error) { return r.ClientCount(), nil },
 		result: count,
 		merge:  sum,
@@ -234,7 +234,7 @@ func requests() []request {
 // not answered.
 var (
 	SendToAll = &Command{
-		to: everyNode,
+		to: toEveryNode,
 		apply: func(r *router.Router, m Message) error {
 			r.SendToAll(m.Op, m.Data, m.Exclude)
 			return nil
@@ -246,7 +246,7 @@ var (
 		},
 	}
 	SendToClients = &Command{
-		to: owners,
+		to: toOwners,
 		apply: func(r *router.Router, m Message) error {
 			r.SendToClients(m.IDs, m.Op, m.Data, m.Exclude)
 			return nil
@@ -261,7 +261,7 @@ var (
 	// a router function of its own; on the wire it is a SendToClients of
 	// that one client, which is all its owner needs.
 	SendToClient = &Command{
-		to:    owner,
+		to:    toOwner,
 		apply: func(r *router.Router, m Message) error { return r.SendToClient(m.ID, m.Op, m.Data) },
 		wire: func(m Message) *rpcpb.Command {
 			m.IDs, m.Exclude = []string{m.ID}, nil
@@ -269,7 +269,7 @@ var (
 		},
 	}
 	SendToUIDs = &Command{
-		to: everyNode,
+		to: toEveryNode,
 		apply: func(r *router.Router, m Message) error {
 			r.SendToUIDs(m.UIDs, m.Op, m.Data)
 			return nil
@@ -281,7 +281,7 @@ var (
 		},
 	}
 	SendToGroups = &Command{
-		to: everyNode,
+		to: toEveryNode,
 		apply: func(r *router.Router, m Message) error {
 			r.SendToGroups(m.Groups, m.Op, m.Data, m.Exclude)
 			return nil
@@ -294,7 +294,7 @@ var (
 	}
 	// CloseClient closes, or with Destroy drops, one client.
 	CloseClient = &Command{
-		to: owner,
+		to: toOwner,
 		apply: func(r *router.Router, m Message) error {
 			if m.Destroy {
 				return r.DestroyClient(m.ID)
