@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-
-	"google.golang.org/protobuf/reflect/protoreflect"
+	"reflect"
 
 	"github.com/wsgate/wsgate/router"
 	"github.com/wsgate/wsgate/rpc/rpcpb"
@@ -13,13 +12,13 @@ import (
 
 // request is what the receiving side needs of a Request[R] of any R.
 type request interface {
-	kind() protoreflect.FieldNumber
+	kind() reflect.Type
 	serve(*router.Router, Args) *rpcpb.Response
 }
 
-func (op *Request[R]) kind() protoreflect.FieldNumber {
-	n, _ := kindOf(op.wire(Args{}))
-	return n
+func (op *Request[R]) kind() reflect.Type {
+	t, _ := wireKind(op.wire(Args{}).GetKind())
+	return t
 }
 
 // serve answers the request from this node's router.
@@ -38,8 +37,8 @@ func (op *Request[R]) serve(r *router.Router, a Args) *rpcpb.Response {
 type Handler struct {
 	router   *router.Router
 	log      *slog.Logger
-	requests map[protoreflect.FieldNumber]request
-	commands map[protoreflect.FieldNumber]*Command
+	requests map[reflect.Type]request  // by the Go type of Request.Kind
+	commands map[reflect.Type]*Command // by the Go type of Command.Kind
 }
 
 // NewHandler returns the rpc handler of a node whose clients are in r.
@@ -47,15 +46,15 @@ func NewHandler(r *router.Router, log *slog.Logger) *Handler {
 	h := &Handler{
 		router:   r,
 		log:      log,
-		requests: make(map[protoreflect.FieldNumber]request),
-		commands: make(map[protoreflect.FieldNumber]*Command),
+		requests: make(map[reflect.Type]request),
+		commands: make(map[reflect.Type]*Command),
 	}
 	for _, op := range requests() {
 		h.requests[op.kind()] = op
 	}
 	for _, op := range commands() {
-		n, _ := kindOf(op.wire(Message{}))
-		h.commands[n] = op
+		t, _ := wireKind(op.wire(Message{}).GetKind())
+		h.commands[t] = op
 	}
 	return h
 }
@@ -64,8 +63,8 @@ func NewHandler(r *router.Router, log *slog.Logger) *Handler {
 // (the sender did not wait); those other than a client being gone are
 // logged.
 func (h *Handler) HandleCommand(from string, cmd *rpcpb.Command) {
-	n, m := kindOf(cmd)
-	op := h.commands[n]
+	t, m := wireKind(cmd.GetKind())
+	op := h.commands[t]
 	if op == nil {
 		h.log.Warn("cluster: unknown command from peer", "peer", from)
 		return
@@ -77,8 +76,8 @@ func (h *Handler) HandleCommand(from string, cmd *rpcpb.Command) {
 
 // HandleRequest answers one request from this node's share of the cluster.
 func (h *Handler) HandleRequest(_ context.Context, _ string, req *rpcpb.Request) (*rpcpb.Response, error) {
-	n, m := kindOf(req)
-	op := h.requests[n]
+	t, m := wireKind(req.GetKind())
+	op := h.requests[t]
 	if op == nil {
 		return &rpcpb.Response{Result: &rpcpb.Response_Error{Error: &rpcpb.Error{
 			Code: rpcpb.Error_INVALID, Message: "unknown request",

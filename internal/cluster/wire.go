@@ -3,9 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
-
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
+	"reflect"
 
 	"github.com/wsgate/wsgate/router"
 	"github.com/wsgate/wsgate/rpc/rpcpb"
@@ -201,19 +199,19 @@ func payload(m Message) *rpcpb.Message {
 	return &rpcpb.Message{Data: m.Data, Binary: m.Op == wsproto.OpBinary}
 }
 
-// Reading them back is the same for every operation: the message in a
-// Request's or Command's oneof is found by reflection, and its fields are
-// read through the getters it has.
+// Reading them back is the same for every operation: the Go type of a
+// Request's or Command's oneof names the operation, and the message it
+// holds is read through the getters it has.
 
-// kindOf returns the field number of the oneof that m (a Request or a
-// Command) has set, and the message in it; 0 and nil if none is set.
-func kindOf(m proto.Message) (protoreflect.FieldNumber, any) {
-	r := m.ProtoReflect()
-	fd := r.WhichOneof(r.Descriptor().Oneofs().Get(0))
-	if fd == nil || fd.Message() == nil {
-		return 0, nil
+// wireKind returns the Go type of the oneof of a Request or a Command
+// (such as *rpcpb.Request_BindUid) and the message it holds, the only
+// field protoc-gen-go gives such a type; nil and nil if none is set.
+func wireKind(kind any) (reflect.Type, any) {
+	v := reflect.ValueOf(kind)
+	if kind == nil || v.IsNil() {
+		return nil, nil
 	}
-	return fd.Number(), r.Get(fd).Message().Interface()
+	return v.Type(), v.Elem().Field(0).Interface()
 }
 
 // argsOf reads the arguments of a request's message.
