@@ -55,7 +55,7 @@ type Gateway struct {
 	router *router.Router
 	api    Api
 	srv    *poller.Server
-	member *cluster.Member // nil for a single node
+	member *cluster.Member // nil for a single node, which its methods take
 	leave  sync.Once
 
 	started atomic.Bool
@@ -202,12 +202,7 @@ func (g *Gateway) leaveCluster(ctx context.Context) (err error) {
 
 // Peers lists the ids of the other gateway nodes this node currently
 // reaches (nil for a single node), as learnt from the registers.
-func (g *Gateway) Peers() []string {
-	if g.member == nil {
-		return nil
-	}
-	return g.member.Peers()
-}
+func (g *Gateway) Peers() []string { return g.member.Peers() }
 
 // Ready says whether the node should be sent new clients: nil while it
 // serves and, in a cluster, a register holds it (without one, its peers
@@ -216,9 +211,6 @@ func (g *Gateway) Ready() error {
 	if !g.Serving() {
 		return errors.New("draining or not started")
 	}
-	if g.member == nil {
-		return nil
-	}
 	return g.member.Ready()
 }
 
@@ -226,30 +218,15 @@ func (g *Gateway) Ready() error {
 // refused its secret before any accepted it (an error wrapping
 // register.ErrSecretRefused), or ctx ends (its error; the node keeps
 // trying). A single node has nothing to join: nil.
-func (g *Gateway) Joined(ctx context.Context) error {
-	if g.member == nil {
-		return nil
-	}
-	return g.member.Joined(ctx)
-}
+func (g *Gateway) Joined(ctx context.Context) error { return g.member.Joined(ctx) }
 
 // RPCAddr is the address the node's rpc server is bound to, nil for a
 // single node.
-func (g *Gateway) RPCAddr() net.Addr {
-	if g.member == nil {
-		return nil
-	}
-	return g.member.RPCAddr()
-}
+func (g *Gateway) RPCAddr() net.Addr { return g.member.RPCAddr() }
 
 // RegisterAddr is the address of the node's embedded register, nil if it
 // runs none.
-func (g *Gateway) RegisterAddr() net.Addr {
-	if g.member == nil {
-		return nil
-	}
-	return g.member.RegisterAddr()
-}
+func (g *Gateway) RegisterAddr() net.Addr { return g.member.RegisterAddr() }
 
 // Api is the node's Api, for code outside the callbacks (e.g. an HTTP
 // handler pushing to clients).

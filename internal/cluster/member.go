@@ -153,14 +153,22 @@ func (m *Member) setPeers(list []register.Peer) {
 	m.node.SetPeers(peers)
 }
 
+// The accessors below take a nil *Member for a node that is no member of
+// a cluster: it has no peers, nothing to join and no cluster addresses.
+
 // Peers lists the gateway nodes this member currently reaches, by id.
-func (m *Member) Peers() []string { return m.node.Peers() }
+func (m *Member) Peers() []string {
+	if m == nil {
+		return nil
+	}
+	return m.node.Peers()
+}
 
 // Ready is nil while a register holds the member (or before Join);
 // otherwise it says why none does.
 func (m *Member) Ready() error {
 	switch {
-	case m.reg == nil || m.reg.Up():
+	case m == nil || m.reg == nil || m.reg.Up():
 		return nil
 	case m.reg.Refused():
 		return errors.New("the register refuses this node's secret")
@@ -171,7 +179,7 @@ func (m *Member) Ready() error {
 // Joined waits until a register has accepted the member, one has refused
 // its secret, or ctx ends (see register.Client.Joined). Nil before Join.
 func (m *Member) Joined(ctx context.Context) error {
-	if m.reg == nil {
+	if m == nil || m.reg == nil {
 		return nil
 	}
 	return m.reg.Joined(ctx)
@@ -179,7 +187,7 @@ func (m *Member) Joined(ctx context.Context) error {
 
 // RPCAddr is the rpc server's bound address, nil if it serves nothing.
 func (m *Member) RPCAddr() net.Addr {
-	if m.lis == nil {
+	if m == nil || m.lis == nil {
 		return nil
 	}
 	return m.lis.Addr()
@@ -187,7 +195,12 @@ func (m *Member) RPCAddr() net.Addr {
 
 // RegisterAddr is the embedded register's bound address, nil if it runs
 // none.
-func (m *Member) RegisterAddr() net.Addr { return m.regAddr }
+func (m *Member) RegisterAddr() net.Addr {
+	if m == nil {
+		return nil
+	}
+	return m.regAddr
+}
 
 // Leave sends what is queued for peers (until ctx ends), says goodbye to
 // the registers, so that peers stop sending here, and then closes the rpc

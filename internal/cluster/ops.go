@@ -17,6 +17,8 @@ import (
 // Adding an operation takes a router method, a message in
 // rpc/rpcpb/node.proto (a field of Request or Command), a definition here
 // listed in requests or commands, and the Api method that names it.
+// The definitions are variables only because Go has no constant structs:
+// nothing writes them after initialisation.
 
 // Requests about one client, answered by the node that owns it.
 var (
