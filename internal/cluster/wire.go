@@ -19,8 +19,8 @@ type Args struct {
 	Info  map[string]string
 }
 
-// Message is a Command: a payload and whom it is for, or how to close a
-// client.
+// Message is what a Command carries: a payload and whom it is for, or how
+// to close a client; each Command uses the fields its wire message has.
 type Message struct {
 	Op   wsproto.OpCode // OpText or OpBinary
 	Data []byte
