@@ -62,6 +62,9 @@ type Api interface {
 	GetUIDByClientID(ctx context.Context, clientID string) (string, error)
 	// GetClientIDsByUID lists the clients of uid (empty if offline).
 	GetClientIDsByUID(ctx context.Context, uid string) ([]string, error)
+	// GetClientCountByUID is the number of clients of uid (0 if it is
+	// offline).
+	GetClientCountByUID(ctx context.Context, uid string) (int, error)
 	// GetAllUIDs lists every online uid.
 	GetAllUIDs(ctx context.Context) ([]string, error)
 

@@ -2,9 +2,11 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
+	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/router"
 )
 
@@ -18,7 +20,7 @@ import (
 // Until the first peer list has arrived (see Client.Peers) it sees no
 // gateway either.
 type Client struct {
-	member *member
+	member *cluster.Member
 	api    Api
 	closed sync.Once
 }
@@ -30,32 +32,32 @@ func NewClient(o ClusterOptions) (*Client, error) {
 	if err := o.setDefaults(false, slog.Default()); err != nil {
 		return nil, err
 	}
-	id := clientMemberPrefix + randomNodeID().String()
-	m, err := newMember(id, o, nil)
+	m, err := cluster.NewMember(o.member(cluster.CallerID(randomNodeID()), nil))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api: %w", err)
 	}
-	if err := m.join(); err != nil {
-		m.abort()
-		return nil, err
+	if err := m.Join(); err != nil {
+		m.Abort()
+		return nil, fmt.Errorf("api: %w", err)
 	}
-	empty := localAPI{r: router.New(router.Options{Shards: 1})}
-	return &Client{member: m, api: &clusterAPI{local: empty, self: id, node: m.node}}, nil
+	// No clients of its own: an empty router answers for its share.
+	empty := router.New(router.Options{Shards: 1})
+	return &Client{member: m, api: nodeAPI{d: cluster.NewDispatcher(empty, 0, m.Node())}}, nil
 }
 
 // Api is the cluster's Api.
 func (c *Client) Api() Api { return c.api }
 
 // ID is the member's id in the register: "client-" and 8 hex digits.
-func (c *Client) ID() string { return c.member.id }
+func (c *Client) ID() string { return c.member.ID() }
 
 // Peers lists the ids of the gateway nodes the Client currently reaches.
-func (c *Client) Peers() []string { return c.member.peers() }
+func (c *Client) Peers() []string { return c.member.Peers() }
 
 // Close sends what is still queued for the gateways (until ctx ends),
 // leaves the registers and closes the connections.
 func (c *Client) Close(ctx context.Context) error {
 	var err error
-	c.closed.Do(func() { err = c.member.leave(ctx) })
+	c.closed.Do(func() { err = c.member.Leave(ctx) })
 	return err
 }

@@ -29,7 +29,7 @@ const (
 // the heartbeat timeout), its rpc server and its clients' sockets close.
 func kill(g *Gateway, regProxy *testutil.FreezeProxy) {
 	regProxy.Freeze()
-	g.member.node.Close()
+	g.member.Node().Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	g.Shutdown(ctx)

@@ -5,6 +5,10 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/register"
+	"github.com/wsgate/wsgate/rpc"
 )
 
 // DefaultRPCListen is where a cluster member's rpc server binds unless told
@@ -89,4 +93,45 @@ func (o *ClusterOptions) setDefaults(gateway bool, log *slog.Logger) error {
 		o.Logger = log
 	}
 	return nil
+}
+
+// member configures the parts of member id: a gateway's serves peers with
+// handler, a Client's (handler nil) serves nothing.
+func (o *ClusterOptions) member(id string, handler rpc.Handler) cluster.MemberOptions {
+	m := cluster.MemberOptions{
+		RPC: rpc.Options{
+			ID:                id,
+			Secret:            o.Secret,
+			Handler:           handler,
+			ServerTLS:         o.ServerTLS,
+			ClientTLS:         o.ClientTLS,
+			CallTimeout:       o.CallTimeout,
+			HeartbeatInterval: o.HeartbeatInterval,
+			MaxConns:          o.MaxConns,
+			Logger:            o.Logger,
+		},
+		RPCListen: o.RPCListen,
+		Advertise: o.Advertise,
+		Register: register.ClientOptions{
+			Addrs:             o.Registers,
+			Secret:            o.Secret,
+			HeartbeatInterval: o.HeartbeatInterval,
+			HeartbeatTimeout:  o.HeartbeatTimeout,
+			MaxBackoff:        o.RegisterMaxBackoff,
+			TLS:               o.ClientTLS,
+			Logger:            o.Logger,
+		},
+	}
+	if o.EmbeddedRegister != "" {
+		m.EmbeddedListen = o.EmbeddedRegister
+		m.Embedded = &register.ServerOptions{
+			Secret:            o.Secret,
+			HeartbeatInterval: o.HeartbeatInterval,
+			HeartbeatTimeout:  o.HeartbeatTimeout,
+			TLS:               o.ServerTLS,
+			MaxConns:          o.MaxConns,
+			Logger:            o.Logger,
+		}
+	}
+	return m
 }

@@ -19,9 +19,7 @@ func (g *Gateway) ClusterStats() ClusterStats {
 	if g.member == nil {
 		return st
 	}
-	st.RPC = g.member.node.Stats()
-	if g.member.embedded != nil {
-		st.Register = g.member.embedded.Stats()
-	}
+	st.RPC = g.member.Node().Stats()
+	st.Register = g.member.RegisterStats()
 	return st
 }

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/router"
+	"github.com/wsgate/wsgate/rpc"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -52,7 +55,7 @@ type Gateway struct {
 	router *router.Router
 	api    Api
 	srv    *poller.Server
-	member *member // nil for a single node
+	member *cluster.Member // nil for a single node, which its methods take
 	leave  sync.Once
 
 	started atomic.Bool
@@ -76,10 +79,10 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	var cluster ClusterOptions
+	var clusterOpts ClusterOptions
 	if o.Cluster != nil {
-		cluster = *o.Cluster
-		if err := cluster.setDefaults(true, o.Logger); err != nil {
+		clusterOpts = *o.Cluster
+		if err := clusterOpts.setDefaults(true, o.Logger); err != nil {
 			return nil, err
 		}
 	}
@@ -92,23 +95,23 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 		ids:    router.NewIDGenerator(o.NodeID),
 		router: router.New(o.Router),
 	}
-	local := localAPI{r: g.router}
-	g.api = local
 	o.Server.Handler = (*handler)(g)
 	srv, err := poller.NewServer(o.Server)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	g.srv = srv
+	var peers *rpc.Node // none for a single node
 	if o.Cluster != nil {
 		// Bind now, so a taken address fails here rather than at Start.
-		m, err := newMember(o.NodeID.String(), cluster, peerHandler{local: local, log: o.Logger})
+		m, err := cluster.NewMember(clusterOpts.member(o.NodeID.String(), cluster.NewHandler(g.router, o.Logger)))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("api: %w", err)
 		}
 		g.member = m
-		g.api = &clusterAPI{local: local, self: m.id, selfNode: o.NodeID, node: m.node}
+		peers = m.Node()
 	}
+	g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, peers)}
 	return g, nil
 }
 
@@ -127,9 +130,9 @@ func (g *Gateway) Start() error {
 		}
 	}
 	if g.member != nil {
-		if err := g.member.join(); err != nil {
+		if err := g.member.Join(); err != nil {
 			g.leaveCluster(nil)
-			return err
+			return fmt.Errorf("api: %w", err)
 		}
 	}
 	if err := g.srv.Start(); err != nil {
@@ -189,22 +192,17 @@ func (g *Gateway) leaveCluster(ctx context.Context) (err error) {
 	}
 	g.leave.Do(func() {
 		if ctx == nil {
-			g.member.abort()
+			g.member.Abort()
 			return
 		}
-		err = g.member.leave(ctx)
+		err = g.member.Leave(ctx)
 	})
 	return err
 }
 
 // Peers lists the ids of the other gateway nodes this node currently
 // reaches (nil for a single node), as learnt from the registers.
-func (g *Gateway) Peers() []string {
-	if g.member == nil {
-		return nil
-	}
-	return g.member.peers()
-}
+func (g *Gateway) Peers() []string { return g.member.Peers() }
 
 // Ready says whether the node should be sent new clients: nil while it
 // serves and, in a cluster, a register holds it (without one, its peers
@@ -213,43 +211,22 @@ func (g *Gateway) Ready() error {
 	if !g.Serving() {
 		return errors.New("draining or not started")
 	}
-	if g.member == nil || g.member.reg == nil || g.member.reg.Up() {
-		return nil
-	}
-	if g.member.reg.Refused() {
-		return errors.New("the register refuses this node's secret")
-	}
-	return errors.New("no register reached")
+	return g.member.Ready()
 }
 
 // Joined waits until a register has accepted this node (nil), or one has
 // refused its secret before any accepted it (an error wrapping
 // register.ErrSecretRefused), or ctx ends (its error; the node keeps
 // trying). A single node has nothing to join: nil.
-func (g *Gateway) Joined(ctx context.Context) error {
-	if g.member == nil || g.member.reg == nil {
-		return nil
-	}
-	return g.member.reg.Joined(ctx)
-}
+func (g *Gateway) Joined(ctx context.Context) error { return g.member.Joined(ctx) }
 
 // RPCAddr is the address the node's rpc server is bound to, nil for a
 // single node.
-func (g *Gateway) RPCAddr() net.Addr {
-	if g.member == nil {
-		return nil
-	}
-	return g.member.lis.Addr()
-}
+func (g *Gateway) RPCAddr() net.Addr { return g.member.RPCAddr() }
 
 // RegisterAddr is the address of the node's embedded register, nil if it
 // runs none.
-func (g *Gateway) RegisterAddr() net.Addr {
-	if g.member == nil || g.member.regAddr == nil {
-		return nil
-	}
-	return g.member.regAddr
-}
+func (g *Gateway) RegisterAddr() net.Addr { return g.member.RegisterAddr() }
 
 // Api is the node's Api, for code outside the callbacks (e.g. an HTTP
 // handler pushing to clients).
@@ -268,9 +245,19 @@ func (g *Gateway) Serving() bool { return g.srv.Serving() }
 // Stats are the connection engine's counters.
 func (g *Gateway) Stats() poller.Stats { return g.srv.Stats() }
 
-// Router is the node's client tables, for a cluster layer that answers
-// calls from other nodes.
-func (g *Gateway) Router() *router.Router { return g.router }
+// Counts are the sizes of a node's own client tables.
+type Counts struct {
+	Clients int // clients, closing ones included
+	UIDs    int // uids with a client on this node
+	Groups  int // groups with a member on this node
+}
+
+// Counts returns this node's own counts, for metrics: unlike the Api's
+// cluster-wide calls, they ask no other node, and cost one read lock per
+// table shard whatever the number of clients.
+func (g *Gateway) Counts() Counts {
+	return Counts{Clients: g.router.ClientCount(), UIDs: g.router.CountUIDs(), Groups: g.router.CountGroups()}
+}
 
 // handler is the Gateway seen by the connection engine.
 type handler Gateway
@@ -357,4 +344,14 @@ func (h *handler) guard(id, name string, f func() error) (err error) {
 		}
 	}()
 	return f()
+}
+
+// randomNodeID picks a non-zero node id, so that nodes started without one
+// do not all claim the same.
+func randomNodeID() router.NodeID {
+	for {
+		if id := router.NodeID(rand.Uint32()); id != 0 {
+			return id
+		}
+	}
 }

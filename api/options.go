@@ -5,22 +5,21 @@ package api
 type SendOption interface {
 	// applySend returns o with the option applied; taking and returning a
 	// value keeps a send's options off the heap.
-	applySend(o SendOptions) SendOptions
+	applySend(o sendOptions) sendOptions
 }
 
-// SendOptions are the resolved options of a send; an Api implementation
-// gets them from ResolveSendOptions.
-type SendOptions struct {
+// sendOptions are the resolved options of a send.
+type sendOptions struct {
 	Type    MessageType // Text unless Binary was given
 	Exclude []string    // clientIDs that do not get the message
 	Async   bool        // see Async
 }
 
-func (t MessageType) applySend(o SendOptions) SendOptions { o.Type = t; return o }
+func (t MessageType) applySend(o sendOptions) sendOptions { o.Type = t; return o }
 
 type exclude []string
 
-func (e exclude) applySend(o SendOptions) SendOptions {
+func (e exclude) applySend(o sendOptions) sendOptions {
 	o.Exclude = append(o.Exclude, e...)
 	return o
 }
@@ -31,7 +30,7 @@ func Exclude(clientIDs ...string) SendOption { return exclude(clientIDs) }
 
 type async struct{}
 
-func (async) applySend(o SendOptions) SendOptions { o.Async = true; return o }
+func (async) applySend(o sendOptions) sendOptions { o.Async = true; return o }
 
 // Async makes SendToClient, for a client on another node of a cluster,
 // return as soon as the message is queued for that node, without waiting
@@ -41,9 +40,9 @@ func (async) applySend(o SendOptions) SendOptions { o.Async = true; return o }
 // changes nothing for a client on this node or for other sends.
 func Async() SendOption { return async{} }
 
-// ResolveSendOptions applies opts in order to the defaults.
-func ResolveSendOptions(opts []SendOption) SendOptions {
-	o := SendOptions{Type: Text}
+// resolve applies opts in order to the defaults.
+func resolve(opts []SendOption) sendOptions {
+	o := sendOptions{Type: Text}
 	for _, opt := range opts {
 		if opt != nil {
 			o = opt.applySend(o)

@@ -59,6 +59,9 @@ func (r *Router) IsUIDOnline(uid string) bool {
 	return uid != "" && r.uidShard(uid).size(uid) > 0
 }
 
+// ClientCountByUID is the number of clients of uid on this node.
+func (r *Router) ClientCountByUID(uid string) int { return r.uidShard(uid).size(uid) }
+
 // ClientIDsByUID lists the clients of uid, in no order.
 func (r *Router) ClientIDsByUID(uid string) []string {
 	return r.idsOf(r.uidShard(uid), uid)

@@ -58,7 +58,7 @@ import (
 	"github.com/wsgate/wsgate/rpc/rpcpb"
 )
 
-// Handler applies what peers send. The api implements it.
+// Handler applies what peers send; internal/cluster implements it.
 type Handler interface {
 	// HandleCommand applies one command from peer from. Commands of one
 	// peer arrive one at a time, in the order that peer sent them; it

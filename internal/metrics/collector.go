@@ -146,15 +146,15 @@ func (c *collector) clusterFigures() []clusterFigure {
 // counts.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	st := c.gw.Stats()
-	r := c.gw.Router()
+	n := c.gw.Counts()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
 	gauge(c.node, 1, c.gw.NodeID().String())
 	gauge(c.conns, float64(st.Conns))
-	gauge(c.clients, float64(r.ClientCount()))
-	gauge(c.uids, float64(r.CountUIDs()))
-	gauge(c.groups, float64(r.CountGroups()))
+	gauge(c.clients, float64(n.Clients))
+	gauge(c.uids, float64(n.UIDs))
+	gauge(c.groups, float64(n.Groups))
 	gauge(c.inbound, float64(st.InboundBytes))
 	if c.cluster {
 		gauge(c.peers, float64(len(c.gw.Peers())))

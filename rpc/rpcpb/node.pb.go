@@ -721,6 +721,7 @@ type Request struct {
 	//	*Request_GetAllGroups
 	//	*Request_GetAllClientIds
 	//	*Request_GetAllClientCount
+	//	*Request_GetClientCountByUid
 	Kind          isRequest_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -961,6 +962,15 @@ func (x *Request) GetGetAllClientCount() *Empty {
 	return nil
 }
 
+func (x *Request) GetGetClientCountByUid() *Uid {
+	if x != nil {
+		if x, ok := x.Kind.(*Request_GetClientCountByUid); ok {
+			return x.GetClientCountByUid
+		}
+	}
+	return nil
+}
+
 type isRequest_Kind interface {
 	isRequest_Kind()
 }
@@ -1033,7 +1043,9 @@ type Request_GetUidsByGroup struct {
 }
 
 type Request_GetUidCountByGroup struct {
-	GetUidCountByGroup *Group `protobuf:"bytes,26,opt,name=get_uid_count_by_group,json=getUidCountByGroup,proto3,oneof"` // count (uids may repeat across nodes)
+	// No longer sent: uids may repeat across nodes, so callers ask for
+	// the lists. Kept so that the field number is not reused.
+	GetUidCountByGroup *Group `protobuf:"bytes,26,opt,name=get_uid_count_by_group,json=getUidCountByGroup,proto3,oneof"` // count
 }
 
 type Request_GetClientInfosByGroup struct {
@@ -1054,6 +1066,10 @@ type Request_GetAllClientIds struct {
 
 type Request_GetAllClientCount struct {
 	GetAllClientCount *Empty `protobuf:"bytes,31,opt,name=get_all_client_count,json=getAllClientCount,proto3,oneof"` // count
+}
+
+type Request_GetClientCountByUid struct {
+	GetClientCountByUid *Uid `protobuf:"bytes,32,opt,name=get_client_count_by_uid,json=getClientCountByUid,proto3,oneof"` // count
 }
 
 func (*Request_BindUid) isRequest_Kind() {}
@@ -1099,6 +1115,8 @@ func (*Request_GetAllGroups) isRequest_Kind() {}
 func (*Request_GetAllClientIds) isRequest_Kind() {}
 
 func (*Request_GetAllClientCount) isRequest_Kind() {}
+
+func (*Request_GetClientCountByUid) isRequest_Kind() {}
 
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1833,7 +1851,7 @@ const file_node_proto_rawDesc = "" +
 	"\adestroy\x18\x02 \x01(\bR\adestroy\x12,\n" +
 	"\x05final\x18\x03 \x01(\v2\x16.wsgate.rpc.v1.MessageR\x05final\x12\x12\n" +
 	"\x04code\x18\x04 \x01(\rR\x04code\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xbc\v\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x88\f\n" +
 	"\aRequest\x123\n" +
 	"\bbind_uid\x18\x01 \x01(\v2\x16.wsgate.rpc.v1.BindUidH\x00R\abindUid\x129\n" +
 	"\n" +
@@ -1862,7 +1880,8 @@ const file_node_proto_rawDesc = "" +
 	"getAllUids\x12<\n" +
 	"\x0eget_all_groups\x18\x1d \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\fgetAllGroups\x12C\n" +
 	"\x12get_all_client_ids\x18\x1e \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\x0fgetAllClientIds\x12G\n" +
-	"\x14get_all_client_count\x18\x1f \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\x11getAllClientCountB\x06\n" +
+	"\x14get_all_client_count\x18\x1f \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\x11getAllClientCount\x12J\n" +
+	"\x17get_client_count_by_uid\x18  \x01(\v2\x12.wsgate.rpc.v1.UidH\x00R\x13getClientCountByUidB\x06\n" +
 	"\x04kind\"\a\n" +
 	"\x05Empty\"(\n" +
 	"\tClientRef\x12\x1b\n" +
@@ -1996,25 +2015,26 @@ var file_node_proto_depIdxs = []int32{
 	11, // 30: wsgate.rpc.v1.Request.get_all_groups:type_name -> wsgate.rpc.v1.Empty
 	11, // 31: wsgate.rpc.v1.Request.get_all_client_ids:type_name -> wsgate.rpc.v1.Empty
 	11, // 32: wsgate.rpc.v1.Request.get_all_client_count:type_name -> wsgate.rpc.v1.Empty
-	23, // 33: wsgate.rpc.v1.ClientInfo.info:type_name -> wsgate.rpc.v1.ClientInfo.InfoEntry
-	11, // 34: wsgate.rpc.v1.Response.empty:type_name -> wsgate.rpc.v1.Empty
-	19, // 35: wsgate.rpc.v1.Response.strings:type_name -> wsgate.rpc.v1.Strings
-	20, // 36: wsgate.rpc.v1.Response.info:type_name -> wsgate.rpc.v1.Info
-	21, // 37: wsgate.rpc.v1.Response.infos:type_name -> wsgate.rpc.v1.Infos
-	22, // 38: wsgate.rpc.v1.Response.error:type_name -> wsgate.rpc.v1.Error
-	24, // 39: wsgate.rpc.v1.Info.values:type_name -> wsgate.rpc.v1.Info.ValuesEntry
-	25, // 40: wsgate.rpc.v1.Infos.by_client_id:type_name -> wsgate.rpc.v1.Infos.ByClientIdEntry
-	0,  // 41: wsgate.rpc.v1.Error.code:type_name -> wsgate.rpc.v1.Error.Code
-	20, // 42: wsgate.rpc.v1.Infos.ByClientIdEntry.value:type_name -> wsgate.rpc.v1.Info
-	1,  // 43: wsgate.rpc.v1.Node.Commands:input_type -> wsgate.rpc.v1.Batch
-	10, // 44: wsgate.rpc.v1.Node.Call:input_type -> wsgate.rpc.v1.Request
-	2,  // 45: wsgate.rpc.v1.Node.Commands:output_type -> wsgate.rpc.v1.Heartbeat
-	18, // 46: wsgate.rpc.v1.Node.Call:output_type -> wsgate.rpc.v1.Response
-	45, // [45:47] is the sub-list for method output_type
-	43, // [43:45] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	16, // 33: wsgate.rpc.v1.Request.get_client_count_by_uid:type_name -> wsgate.rpc.v1.Uid
+	23, // 34: wsgate.rpc.v1.ClientInfo.info:type_name -> wsgate.rpc.v1.ClientInfo.InfoEntry
+	11, // 35: wsgate.rpc.v1.Response.empty:type_name -> wsgate.rpc.v1.Empty
+	19, // 36: wsgate.rpc.v1.Response.strings:type_name -> wsgate.rpc.v1.Strings
+	20, // 37: wsgate.rpc.v1.Response.info:type_name -> wsgate.rpc.v1.Info
+	21, // 38: wsgate.rpc.v1.Response.infos:type_name -> wsgate.rpc.v1.Infos
+	22, // 39: wsgate.rpc.v1.Response.error:type_name -> wsgate.rpc.v1.Error
+	24, // 40: wsgate.rpc.v1.Info.values:type_name -> wsgate.rpc.v1.Info.ValuesEntry
+	25, // 41: wsgate.rpc.v1.Infos.by_client_id:type_name -> wsgate.rpc.v1.Infos.ByClientIdEntry
+	0,  // 42: wsgate.rpc.v1.Error.code:type_name -> wsgate.rpc.v1.Error.Code
+	20, // 43: wsgate.rpc.v1.Infos.ByClientIdEntry.value:type_name -> wsgate.rpc.v1.Info
+	1,  // 44: wsgate.rpc.v1.Node.Commands:input_type -> wsgate.rpc.v1.Batch
+	10, // 45: wsgate.rpc.v1.Node.Call:input_type -> wsgate.rpc.v1.Request
+	2,  // 46: wsgate.rpc.v1.Node.Commands:output_type -> wsgate.rpc.v1.Heartbeat
+	18, // 47: wsgate.rpc.v1.Node.Call:output_type -> wsgate.rpc.v1.Response
+	46, // [46:48] is the sub-list for method output_type
+	44, // [44:46] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_node_proto_init() }
@@ -2052,6 +2072,7 @@ func file_node_proto_init() {
 		(*Request_GetAllGroups)(nil),
 		(*Request_GetAllClientIds)(nil),
 		(*Request_GetAllClientCount)(nil),
+		(*Request_GetClientCountByUid)(nil),
 	}
 	file_node_proto_msgTypes[17].OneofWrappers = []any{
 		(*Response_Empty)(nil),
