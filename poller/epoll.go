@@ -224,7 +224,7 @@ func (t *epollTransport) accept() {
 			continue
 		}
 		unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
-		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(fd)}
+		ev := unix.EpollEvent{Events: connEvents, Fd: int32(fd)}
 		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			t.s.opts.Logger.Error("poller: register a connection", "err", err)
 			t.release(c)

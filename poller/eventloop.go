@@ -17,8 +17,18 @@ const loopEvents = 256
 
 // readsPerWake bounds the reads of one connection in one turn, so that a
 // client streaming large messages cannot starve the others of its loop:
-// what is left is reported again on the next turn (level-triggered).
+// what is left is read on the next turn (see eventLoop.again).
 const readsPerWake = 4
+
+// connEvents is a connection's epoll interest while it reads and its
+// socket takes writes. Edge-triggered: a connection is queued for the
+// loop when bytes arrive, in the order they arrive. Level-triggered, the
+// kernel queued a connection again as soon as it was served, before its
+// next bytes came, and one whose bytes had not come when its turn did
+// went back to the end: in a closed loop a share of the clients waited
+// two turns where the others waited one (the 1 KiB echo's p99 was 1.8
+// times its p50).
+const connEvents = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET
 
 // eventLoop is one goroutine waiting on one epoll instance.
 type eventLoop struct {
@@ -28,6 +38,11 @@ type eventLoop struct {
 	wakefd int // an eventfd written to stop the loop
 	events [loopEvents]unix.EpollEvent
 	buf    []byte // the shared read buffer: bytes live in it for one read
+	// again holds the connections that used their reads of a turn with
+	// bytes left: connections are edge-triggered, so the kernel will not
+	// report those bytes again, and the loop serves them after the next
+	// turn's events. Its spare is the slice being served, reused.
+	again, spare []int32
 }
 
 func newEventLoop(t *epollTransport, idx uint16) (*eventLoop, error) {
@@ -82,7 +97,11 @@ func (l *eventLoop) run() {
 		// monitor tick later. With nothing else runnable it costs next
 		// to nothing.
 		runtime.Gosched()
-		n, err := unix.EpollWait(l.epfd, l.events[:], -1)
+		wait := -1
+		if len(l.again) > 0 {
+			wait = 0 // bytes are waiting: only take what else is ready
+		}
+		n, err := unix.EpollWait(l.epfd, l.events[:], wait)
 		if err == unix.EINTR {
 			continue
 		}
@@ -100,6 +119,12 @@ func (l *eventLoop) run() {
 			default:
 				l.serve(ev.Fd, ev.Events)
 			}
+		}
+		// Those left over from the last turn come after this turn's
+		// events, so a large upload is read in slices between the others.
+		l.again, l.spare = l.spare[:0], l.again
+		for _, fd := range l.spare {
+			l.serve(fd, unix.EPOLLIN)
 		}
 	}
 }
@@ -122,7 +147,7 @@ func (l *eventLoop) serve(fd int32, events uint32) {
 // the read path; EOF, an error or a close begun elsewhere ends c.
 func (l *eventLoop) readable(c *Conn) {
 	inline := l.t.s.opts.InlineHandlers
-	for range readsPerWake {
+	for i := range readsPerWake {
 		if c.closeBegun() {
 			l.t.release(c)
 			return
@@ -145,7 +170,10 @@ func (l *eventLoop) readable(c *Conn) {
 			return // the read task is behind: reading resumes when it catches up
 		}
 		if n < len(l.buf) {
-			break // drained for now
+			break // drained: bytes that come later bring a new event
+		}
+		if i == readsPerWake-1 {
+			l.again = append(l.again, c.fd) // there may be more
 		}
 	}
 	// A handler may have begun the close; the next wake-up would find it
@@ -243,7 +271,7 @@ func (l *eventLoop) rearmLocked(c *Conn) {
 	if c.released {
 		return
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLRDHUP, Fd: c.fd}
+	ev := unix.EpollEvent{Events: connEvents &^ unix.EPOLLIN, Fd: c.fd}
 	if !c.readPaused {
 		ev.Events |= unix.EPOLLIN
 	}
