@@ -205,6 +205,29 @@ func TestRefusedHeadIsNotDecoded(t *testing.T) {
 	}
 }
 
+// TestBytesAfterHTTPAnswerAreNotDecoded: bytes a client sends after its
+// request while the server is still writing an HTTP answer (here one
+// larger than the socket takes at once) are not frames: they reach no
+// decoder and count as no protocol error, and the answer arrives whole.
+func TestBytesAfterHTTPAnswerAreNotDecoded(t *testing.T) {
+	body := []byte(strings.Repeat("b", 8<<20))
+	s := startServer(t, Options{HTTPFallback: func(*wsproto.Request) (int, http.Header, []byte) { return 200, nil, body }})
+	c := dialRaw(t, s)
+	c.write([]byte("GET /page HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+	time.Sleep(100 * time.Millisecond) // the answer fills the socket; the rest waits for room
+	c.write([]byte(strings.Repeat("x", 4096)))
+	time.Sleep(100 * time.Millisecond) // the server reads what came meanwhile
+	errs := s.Stats().ProtocolErrors
+	resp := c.readResponse()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err != nil || n != int64(len(body)) {
+		t.Fatalf("answer: %d of %d bytes, %v", n, len(body), err)
+	}
+	if errs != 0 {
+		t.Fatalf("%d protocol errors for bytes after an HTTP request", errs)
+	}
+}
+
 // TestAllowedOrigins: a listed origin, or "*", lets another site's page in.
 func TestAllowedOrigins(t *testing.T) {
 	for _, allowed := range [][]string{{"*"}, {"app.example.com"}, {"https://app.example.com"}} {

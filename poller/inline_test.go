@@ -43,6 +43,7 @@ var connectionTests = []struct {
 	{"HandshakeFallback", TestHandshakeFallback},
 	{"HandshakeTimeout", TestHandshakeTimeout},
 	{"RefusedHeadIsNotDecoded", TestRefusedHeadIsNotDecoded},
+	{"BytesAfterHTTPAnswerAreNotDecoded", TestBytesAfterHTTPAnswerAreNotDecoded},
 	{"MaxConns", TestMaxConns},
 	{"MaxConnsPerIP", TestMaxConnsPerIP},
 	{"ConnectRatePerIP", TestConnectRatePerIP},
