@@ -45,16 +45,7 @@ func TestMarkdownKeepsOtherSteps(t *testing.T) {
 	}
 	withMembership := stepOf(5, 95000, 4)
 	withMembership.Membership = &membership{Kill: 120 * time.Millisecond}
-	for _, st := range []*step{stepOf(10, 190000, 1), withMembership, stepOf(1, 19000, 2), stepOf(10, 190000, 3_000_000)} {
-		if err := writeMarkdown(path, st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := string(b)
+	out := writeSteps(t, path, stepOf(10, 190000, 1), withMembership, stepOf(1, 19000, 2), stepOf(10, 190000, 3_000_000))
 	if !strings.HasPrefix(out, "# Benchmarks\n\nintro\n") {
 		t.Errorf("the rest of the file changed:\n%s", out)
 	}
@@ -116,16 +107,7 @@ func TestMarkdownChurnTable(t *testing.T) {
 			ReconnectP99: 2500, DeliveriesPerS: 20000, Excused: 10000, OK: true},
 	}}
 	other := &step{Nodes: 5, Conns: 10000, Command: "go run ./bench/scale", Workloads: []workload{{Name: "all", OK: true}}}
-	for _, st := range []*step{churned, other} {
-		if err := writeMarkdown(path, st); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := string(b)
+	out := writeSteps(t, path, churned, other)
 	row := "| 5 × 2,000 | SendToAll, 1%/s reconnecting | 2,000 | 19.0 | 0 | 2.5 ms | 20000 | 190,000 of 190,000 | 0 (10,000) |"
 	if strings.Count(out, row) != 1 {
 		t.Errorf("no churn row %q in:\n%s", row, out)
@@ -137,4 +119,20 @@ func TestMarkdownChurnTable(t *testing.T) {
 	if strings.Count(out, "| 5 × 2,000 | SendToAll |") != 1 {
 		t.Errorf("want one send row of 5 × 2,000 (all):\n%s", out)
 	}
+}
+
+// writeSteps writes each step's rows into the file at path, in order, and
+// returns the file.
+func writeSteps(t *testing.T, path string, steps ...*step) string {
+	t.Helper()
+	for _, st := range steps {
+		if err := writeMarkdown(path, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
