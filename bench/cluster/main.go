@@ -26,7 +26,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -100,9 +99,9 @@ func run(args []string) int {
 		return 1
 	}
 	defer os.RemoveAll(binDir)
-	bin := filepath.Join(binDir, "wsgate")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/wsgate").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "cluster: build wsgate (run from the repository root): %v\n%s", err, out)
+	bin, err := proc.BuildWsgate(ctx, binDir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cluster: %v", err)
 		return 1
 	}
 

@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -116,9 +115,9 @@ func measure(cfg config) error {
 	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
 		return err
 	}
-	bin := filepath.Join(cfg.outDir, "wsgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/wsgate").CombinedOutput(); err != nil {
-		return fmt.Errorf("build wsgate (run from the repository root): %v\n%s", err, out)
+	bin, err := proc.BuildWsgate(context.Background(), cfg.outDir)
+	if err != nil {
+		return err
 	}
 	argv := append([]string{bin, "serve", "--app", "echo", "--listen", "127.0.0.1:0", "--register-listen=", "--log-level", "warn"}, cfg.nodeArgs...)
 	srv, err := proc.Start(proc.Spec{Name: "server", Argv: argv, CPU: cfg.serverCPU, Log: filepath.Join(cfg.outDir, "server.log")})
@@ -147,24 +146,11 @@ func measure(cfg config) error {
 	var (
 		wg               sync.WaitGroup
 		holding, refused atomic.Int64
-		peak             atomic.Int64
 		attackers        []net.Conn
 		mu               sync.Mutex
 		attackErr        error
-		stopPeak         = make(chan struct{})
-		peakDone         = make(chan struct{})
 	)
-	go func() { // the RSS's high point while they attack
-		defer close(peakDone)
-		for {
-			peak.Store(max(peak.Load(), rss()))
-			select {
-			case <-stopPeak:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}()
+	stopPeak := samplePeak(rss) // the RSS's high point while they attack
 	began := time.Now()
 	if cfg.mode == "large" {
 		var sent atomic.Int64
@@ -182,8 +168,7 @@ func measure(cfg config) error {
 			}()
 		}
 		wg.Wait()
-		close(stopPeak)
-		<-peakDone
+		peak := stopPeak()
 		lat, echoErr := echo.stop()
 		if attackErr != nil {
 			return fmt.Errorf("attacker: %w", attackErr)
@@ -194,7 +179,7 @@ func measure(cfg config) error {
 		fmt.Printf("server: wsgate serve --app echo %s (pid %d)\n", strings.Join(cfg.nodeArgs, " "), srv.Pid())
 		fmt.Printf("attackers: %d sending %.0f MiB messages back to back for %v: %d sent and echoed\n",
 			cfg.attackers, float64(cfg.frameSize)/(1<<20), cfg.hold, sent.Load())
-		fmt.Printf("server RSS: %.0f MiB before, %.0f MiB at most\n", float64(before)/(1<<20), float64(peak.Load())/(1<<20))
+		fmt.Printf("server RSS: %.0f MiB before, %.0f MiB at most\n", float64(before)/(1<<20), float64(peak)/(1<<20))
 		fmt.Printf("legitimate echo, %d/s, %d round trips from 1 s before the flood until it ended: p50 %v, p99 %v, max %v\n",
 			cfg.echoRate, len(lat), quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1))
 		return nil
@@ -225,8 +210,7 @@ func measure(cfg config) error {
 		c.Close()
 	}
 	closed := time.Now()
-	close(stopPeak)
-	<-peakDone
+	peak := stopPeak()
 	lat, echoErr := echo.stop()
 	time.Sleep(time.Until(closed.Add(cfg.after)))
 	after := rss()
@@ -242,7 +226,7 @@ func measure(cfg config) error {
 	fmt.Printf("attackers: %d x %s partial frames, sent in %v: %d held, %d refused (closed by the server)\n",
 		cfg.attackers, mib(cfg.frameSize), sent.Round(time.Millisecond), holding.Load(), refused.Load())
 	fmt.Printf("server RSS: %s before, %s at most while attacked, %s after %v held, %s %v after they closed (%+.0f%% of before)\n",
-		mib(before), mib(peak.Load()), mib(during), cfg.hold, mib(after), cfg.after, 100*float64(after-before)/float64(before))
+		mib(before), mib(peak), mib(during), cfg.hold, mib(after), cfg.after, 100*float64(after-before)/float64(before))
 	fmt.Printf("legitimate echo, %d/s, %d round trips from 1 s before the attack until it ended: p50 %v, p99 %v, max %v\n",
 		cfg.echoRate, len(lat), quantile(lat, 0.5), quantile(lat, 0.99), quantile(lat, 1))
 	return nil
@@ -412,4 +396,27 @@ func quantile(d []time.Duration, q float64) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[min(len(s)-1, int(q*float64(len(s))))].Round(10 * time.Microsecond)
+}
+
+// samplePeak samples rss every 50ms until stop is called, which returns
+// the highest sample.
+func samplePeak(rss func() int64) (stop func() int64) {
+	var peak atomic.Int64
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			peak.Store(max(peak.Load(), rss()))
+			select {
+			case <-quit:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(quit)
+		<-done
+		return peak.Load()
+	}
 }

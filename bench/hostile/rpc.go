@@ -10,12 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -43,9 +41,9 @@ func startRPCNode(cfg config) (*rpcNode, error) {
 	if err := os.MkdirAll(cfg.outDir, 0o755); err != nil {
 		return nil, err
 	}
-	bin := filepath.Join(cfg.outDir, "wsgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/wsgate").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build wsgate (run from the repository root): %v\n%s", err, out)
+	bin, err := proc.BuildWsgate(context.Background(), cfg.outDir)
+	if err != nil {
+		return nil, err
 	}
 	var secret [16]byte
 	rand.Read(secret[:])
@@ -107,29 +105,6 @@ func (n *rpcNode) figure(name string) float64 {
 	return -1
 }
 
-// peakRSS samples the node's RSS every 50ms until stop is called, which
-// returns the highest.
-func (n *rpcNode) peakRSS() (stop func() int64) {
-	var peak atomic.Int64
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			peak.Store(max(peak.Load(), n.rss()))
-			select {
-			case <-quit:
-				return
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	}()
-	return func() int64 {
-		close(quit)
-		<-done
-		return peak.Load()
-	}
-}
-
 // describe prints what ran.
 func (n *rpcNode) describe(cfg config) {
 	argv := strings.Join(append([]string{"wsgate serve --app echo"}, cfg.nodeArgs...), " ")
@@ -165,7 +140,7 @@ func measureRPCCalls(cfg config) error {
 	}}}
 	time.Sleep(time.Second)
 	before := node.rss()
-	stopPeak := node.peakRSS()
+	stopPeak := samplePeak(node.rss)
 
 	var (
 		mu      sync.Mutex
@@ -229,7 +204,7 @@ func measureRPCIdle(cfg config) error {
 	}
 	time.Sleep(time.Second)
 	before, filesBefore := node.rss(), node.files()
-	stopPeak := node.peakRSS()
+	stopPeak := samplePeak(node.rss)
 
 	// Each connection's reader records when the node closed it and
 	// whether the node wrote first (gRPC sends its settings on accepting):

@@ -36,7 +36,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -45,6 +44,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/bench/internal/mdsection"
+	"github.com/wsgate/wsgate/bench/internal/proc"
 )
 
 // maxNodes bounds -nodes: node i listens on 127.0.(1+i/254).(1+i%254).
@@ -111,9 +111,9 @@ func run(args []string) int {
 		return 1
 	}
 	load, revision := mdsection.LoadAverage(), mdsection.Revision()
-	bin := filepath.Join(cfg.outDir, "wsgate")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/wsgate").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "scale: build wsgate (run from the repository root): %v\n%s", err, out)
+	bin, err := proc.BuildWsgate(ctx, cfg.outDir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "scale: %v", err)
 		return 1
 	}
 	st := &step{
