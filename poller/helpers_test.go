@@ -140,14 +140,30 @@ type client struct {
 	br *bufio.Reader
 }
 
-func dialRaw(t testing.TB, s *Server) *client {
+// dialFrom connects to s from the loopback address ip (any, if empty)
+// and completes a handshake when upgrade is set.
+func dialFrom(t testing.TB, s *Server, ip string, upgrade bool) *client {
 	t.Helper()
-	nc, err := net.DialTimeout("tcp", s.Addr().String(), ioTimeout)
+	d := net.Dialer{Timeout: ioTimeout}
+	if ip != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(ip)}
+	}
+	nc, err := d.Dial("tcp", s.Addr().String())
 	if err != nil {
-		t.Fatalf("dial: %v", err)
+		t.Fatalf("dial from %s: %v", ip, err)
 	}
 	t.Cleanup(func() { nc.Close() })
-	return &client{t: t, nc: nc, br: bufio.NewReader(nc)}
+	c := &client{t: t, nc: nc, br: bufio.NewReader(nc)}
+	if upgrade {
+		c.write([]byte(upgradeRequest("/ws", "")))
+		c.expectUpgrade()
+	}
+	return c
+}
+
+func dialRaw(t testing.TB, s *Server) *client {
+	t.Helper()
+	return dialFrom(t, s, "", false)
 }
 
 // dialWS connects and completes a handshake, checking the 101 response.

@@ -1,32 +1,12 @@
 package poller
 
 import (
-	"bufio"
-	"net"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/wsgate/wsgate/wsproto"
 )
-
-// dialFrom connects to s from the loopback address ip and completes a
-// handshake when upgrade is set.
-func dialFrom(t testing.TB, s *Server, ip string, upgrade bool) *client {
-	t.Helper()
-	d := net.Dialer{Timeout: ioTimeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
-	nc, err := d.Dial("tcp", s.Addr().String())
-	if err != nil {
-		t.Fatalf("dial from %s: %v", ip, err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	c := &client{t: t, nc: nc, br: bufio.NewReader(nc)}
-	if upgrade {
-		c.write([]byte(upgradeRequest("/ws", "")))
-		c.expectUpgrade()
-	}
-	return c
-}
 
 // TestMaxConnsPerIP: past MaxConnsPerIP, a new connection from the same
 // address is closed at once and counted, while other addresses are served;

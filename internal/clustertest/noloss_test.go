@@ -18,6 +18,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/internal/testutil"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/register"
 )
@@ -235,7 +236,7 @@ func TestNoLossAcrossNodes(t *testing.T) {
 		apps[i] = named[i]
 	}
 	// The nodes' logs (a peer stream that broke or a peer dropped, say) explain a loss.
-	logs := &syncBuffer{}
+	logs := &testutil.LogBuffer{}
 	nodes := startInProcessCluster(t, apps, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 	defer func() {
 		if t.Failed() {

@@ -2,16 +2,16 @@ package clustertest
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 // wsgateBin is the wsgate binary TestMain builds once for the process tests.
@@ -57,26 +57,8 @@ type proc struct {
 	name  string
 	cmd   *exec.Cmd
 	lines chan string
-	log   *syncBuffer
+	log   *testutil.LogBuffer
 	done  chan struct{} // closed once the process is reaped
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writer and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startProc runs wsgate with args. The test's cleanup kills it (by its
@@ -86,7 +68,7 @@ func startProc(t testing.TB, name string, args ...string) *proc {
 	cmd := exec.Command(wsgateBin, args...)
 	// Should the test binary die, the kernel ends the child too.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	p := &proc{t: t, name: name, cmd: cmd, lines: make(chan string, 64), log: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{t: t, name: name, cmd: cmd, lines: make(chan string, 64), log: &testutil.LogBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.log
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
