@@ -63,6 +63,23 @@ type Options struct {
 	Churn            float64       // bcast: percent of the connections closed and dialed again per second of the window; 0 is none
 	ChurnGrace       time.Duration // bcast with Churn: how long a message may be in flight (spans.go); default 1s
 	JSON             bool          // print the report as JSON
+	HTML             string        // also write the report with plots to this file; "" is none
+}
+
+// writeHTMLFile writes the report's page to path.
+func writeHTMLFile(rep *Report, path, command string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	if err := rep.WriteHTML(f, command); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	return nil
 }
 
 // Main runs `wsgate bench` with args (the arguments after "bench") and
@@ -95,6 +112,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
 	fs.StringVar(&o.ServerMetrics, "server-metrics", "", "instead of -server-pid, sample RSS, CPU and goroutines from the server's Prometheus `URL` (e.g. http://127.0.0.1:9100/metrics, from wsgate serve -metrics-listen)")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	fs.StringVar(&o.HTML, "html", "", "also write the report to this `file` as a page with plots (latency by percentile, connections and messages/s over time)")
 	fs.StringVar(&worker, workerFlag, "", "internal: run as a worker process with this configuration")
 	usage := func(w io.Writer) {
 		fmt.Fprintf(w, "usage: wsgate bench [flags] conns|echo|bcast\n\n")
@@ -133,6 +151,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = rep.WriteJSON(stdout)
 	} else {
 		err = rep.WriteText(stdout)
+	}
+	if err == nil && o.HTML != "" {
+		err = writeHTMLFile(rep, o.HTML, "wsgate bench "+strings.Join(args, " "))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate bench: %v\n", err)

@@ -31,6 +31,30 @@ func latencyOf(h *Hist) Latency {
 	}
 }
 
+// Percentile is the latency, in microseconds, below which P percent of the
+// samples fall.
+type Percentile struct {
+	P  float64 `json:"p"`
+	US int64   `json:"us"`
+}
+
+// curvePercentiles are the points of a latency plot: dense in the tail,
+// where the interesting part of a distribution is.
+var curvePercentiles = []float64{0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 92.5, 95, 96, 97, 98, 99,
+	99.25, 99.5, 99.75, 99.9, 99.95, 99.99, 99.995, 99.999, 100}
+
+// curveOf samples h at curvePercentiles; nil if h is empty.
+func curveOf(h *Hist) []Percentile {
+	if h.Count() == 0 {
+		return nil
+	}
+	c := make([]Percentile, len(curvePercentiles))
+	for i, p := range curvePercentiles {
+		c[i] = Percentile{P: p, US: h.Quantile(p / 100).Microseconds()}
+	}
+	return c
+}
+
 // Broadcast holds the fan-out figures of a bcast run.
 type Broadcast struct {
 	Published      int64   `json:"published"`
@@ -86,6 +110,16 @@ type Report struct {
 	Broadcast  *Broadcast `json:"broadcast,omitempty"`
 	Churn      *Churn     `json:"churn,omitempty"`
 
+	// Timeline has the run's totals at each whole second from its start;
+	// the window is the part from WindowFrom to WindowTo (seconds on the
+	// same clock).
+	Timeline   []TimelinePoint `json:"timeline,omitempty"`
+	WindowFrom float64         `json:"window_from_s,omitempty"`
+	WindowTo   float64         `json:"window_to_s,omitempty"`
+	// Percentiles of the latency and handshake distributions, for plots.
+	LatencyCurve   []Percentile `json:"latency_percentiles,omitempty"`
+	HandshakeCurve []Percentile `json:"handshake_percentiles,omitempty"`
+
 	Server       *ServerFigures `json:"server,omitempty"`
 	Client       *ClientFigures `json:"client,omitempty"`
 	ErrorSamples []string       `json:"error_samples,omitempty"`
@@ -101,6 +135,7 @@ func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Re
 		Requested: o.Conns, Opened: r.Opened, ConnectErrors: r.ConnectErrors, Errors: r.Errors,
 		Handshake: latencyOf(r.Handshake), Sent: r.Sent, Received: r.Received, Unanswered: r.Unanswered, Invalid: r.Invalid,
 		Latency: latencyOf(r.Latency), ErrorSamples: r.ErrorSamples,
+		LatencyCurve: curveOf(r.Latency), HandshakeCurve: curveOf(r.Handshake), Timeline: r.Timeline,
 	}
 	if r.LastOpen > r.FirstDial && r.FirstDial > 0 {
 		rep.ConnectRate = float64(r.Opened) / time.Duration(r.LastOpen-r.FirstDial).Seconds()

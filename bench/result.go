@@ -32,10 +32,11 @@ type Result struct {
 	// window; merged, that of every client process.
 	CPU time.Duration `json:"cpu_ns"`
 
-	Handshake    *Hist    `json:"handshake_hist"`
-	Latency      *Hist    `json:"latency_hist"`
-	Reconnect    *Hist    `json:"reconnect_hist"` // churn: the re-dials' connect and handshake
-	ErrorSamples []string `json:"error_samples,omitempty"`
+	Timeline     []TimelinePoint `json:"timeline,omitempty"`
+	Handshake    *Hist           `json:"handshake_hist"`
+	Latency      *Hist           `json:"latency_hist"`
+	Reconnect    *Hist           `json:"reconnect_hist"` // churn: the re-dials' connect and handshake
+	ErrorSamples []string        `json:"error_samples,omitempty"`
 }
 
 // maxErrorSamples bounds the error messages carried to the report.
@@ -69,6 +70,7 @@ func (r *Result) Merge(o *Result) {
 	r.Reconnects += o.Reconnects
 	r.ReconnectErrors += o.ReconnectErrors
 	r.CPU += o.CPU
+	r.Timeline = mergeTimelines(r.Timeline, o.Timeline)
 	r.Handshake.Merge(o.Handshake)
 	r.Latency.Merge(o.Latency)
 	r.Reconnect.Merge(o.Reconnect)

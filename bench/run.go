@@ -20,33 +20,23 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 		ConnectRate: o.ConnectRate, Size: o.Size, Rate: o.Rate, Messages: o.Messages,
 		Loops: o.Loops, HandshakeTimeout: o.HandshakeTimeout, Drain: o.Drain,
 		Publisher: o.Workload == "bcast" && o.APIRegister == "", UIDs: o.UIDs,
-		Churn: o.Churn, ChurnGrace: o.ChurnGrace,
+		Churn: o.Churn, ChurnGrace: o.ChurnGrace, Epoch: time.Now().UnixNano(),
 	}
 	cfgs := splitConfigs(base, o.Procs)
 
-	var idle, atStart, atEnd procSample
-	sampleServer := serverSampler(o)
-	sample := func(s *procSample) {
-		if sampleServer != nil {
-			if got, err := sampleServer(); err == nil {
-				*s = got
-			}
-		}
-	}
-	if sampleServer != nil {
+	r := &runner{o: o, merged: newResult(), sampleServer: serverSampler(o)}
+	if r.sampleServer != nil {
 		var err error
-		if idle, err = sampleServer(); err != nil {
+		if r.idle, err = r.sampleServer(); err != nil {
 			return nil, err
 		}
 	}
-
-	var pub *apiPublisher
 	if o.Workload == "bcast" && o.APIRegister != "" {
 		var err error
-		if pub, err = newAPIPublisher(o, stderr); err != nil {
+		if r.pub, err = newAPIPublisher(o, stderr); err != nil {
 			return nil, err
 		}
-		defer pub.close()
+		defer r.pub.close()
 	}
 
 	sig := make(chan os.Signal, 1)
@@ -57,7 +47,6 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 	// own, and this one, which only relays their events, counts as a
 	// client process too.
 	inProcess := o.Procs == 1
-	var parentCPU cpuWindow
 	handles, events, err := startWorkers(cfgs, inProcess, stderr)
 	if err != nil {
 		return nil, err
@@ -67,135 +56,183 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 			h.cmds.Close()
 		}
 	}()
-
-	prog := newProgress(stderr, len(handles))
+	r.handles = handles
+	r.stopped = make([]bool, len(handles))
+	r.prog = newProgress(stderr, len(handles))
+	r.began = time.Unix(0, base.Epoch)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 
-	var (
-		merged      = newResult()
-		workerErrs  []string
-		alive       = len(handles)
-		ready       = 0
-		stopped     = make([]bool, len(handles))
-		nStopped    = 0
-		published   int64
-		expectSent  bool
-		stopSent    bool
-		interrupted bool
-		settled     <-chan time.Time
-		window      <-chan time.Time
-		start, end  time.Time
-		openAtStart int64
-	)
-	stopAll := func() {
-		if stopSent {
-			return
-		}
-		stopSent = true
-		if pub != nil {
-			published += pub.stop()
-		}
-		if !start.IsZero() {
-			end = time.Now()
-			parentCPU.close()
-			sample(&atEnd)
-		}
-		for _, h := range handles {
-			h.send(cmdStop)
-		}
-	}
-	markStopped := func(id int) {
-		if !stopped[id] {
-			stopped[id] = true
-			nStopped++
-		}
-		if nStopped == len(handles) && !expectSent {
-			expectSent = true
-			for _, h := range handles {
-				h.send(cmdExpect + " " + strconv.FormatInt(published, 10))
-			}
-		}
-	}
-
-	for alive > 0 {
+	for alive := len(handles); alive > 0; {
 		select {
 		case <-sig:
-			interrupted = true
-			stopAll()
-		case <-settled:
-			// The server is sampled only now, so that what the handshakes
-			// left behind has had o.Settle to be collected.
-			settled = nil
-			if !stopSent {
-				sample(&atStart)
-				parentCPU.open()
-				start = time.Now()
-				window = time.After(o.Duration)
-				for _, h := range handles {
-					h.send(cmdStart)
-				}
-				if pub != nil {
-					pub.start()
-				}
-			}
-		case <-window:
-			stopAll()
+			r.interrupted = true
+			r.stopAll()
+		case <-r.settled:
+			r.openWindow()
+		case <-r.window:
+			r.stopAll()
 		case <-tick.C:
-			prog.print()
+			r.prog.print()
 		case e := <-events:
 			if e.ev == nil {
 				alive--
 				if e.err != nil {
-					workerErrs = append(workerErrs, e.err.Error())
+					r.workerErrs = append(r.workerErrs, e.err.Error())
 				}
-				stopAll() // a worker that ends early ends the run
-				markStopped(e.id)
+				r.stopAll() // a worker that ends early ends the run
+				r.workerStopped(e.id)
 				continue
 			}
-			switch e.ev.Type {
-			case "progress":
-				prog.update(e.id, e.ev)
-			case "ready":
-				openAtStart += e.ev.Open
-				if ready++; ready == len(handles) && !stopSent {
-					settled = time.After(o.Settle)
-				}
-			case "stopped":
-				published += e.ev.Published
-				markStopped(e.id)
-			case "result":
-				if e.ev.Result != nil {
-					merged.Merge(e.ev.Result)
-				}
-			}
+			r.handle(e.id, e.ev)
 		}
 	}
-	prog.done()
+	r.prog.done()
+	return r.report(inProcess)
+}
 
+// runner is the state of one Run between its workers' events.
+type runner struct {
+	o            Options
+	handles      []*workerHandle
+	pub          *apiPublisher // the connection-less publisher, or nil
+	prog         *progress
+	sampleServer func() (procSample, error)
+
+	merged     *Result
+	workerErrs []string
+	ready      int    // workers whose connections are all open
+	stopped    []bool // by worker: it has stopped sending
+	nStopped   int
+	published  int64 // messages published in all, once every worker stopped
+	openAtOpen int64 // connections open when the window opened
+
+	expectSent  bool // every worker was told how many messages to expect
+	stopSent    bool // every worker was told to stop
+	interrupted bool
+
+	settled <-chan time.Time // fires o.Settle after the last worker is ready
+	window  <-chan time.Time // fires when the window closes
+
+	began      time.Time // the run's start: the timeline's clock
+	start, end time.Time // the measurement window
+	cpu        cpuWindow // this process's CPU in the window
+
+	idle, atStart, atEnd procSample // the server's, if it is sampled
+}
+
+// handle takes one event of worker id.
+func (r *runner) handle(id int, e *event) {
+	switch e.Type {
+	case evProgress:
+		r.prog.update(id, e)
+	case evReady:
+		r.openAtOpen += e.Open
+		if r.ready++; r.ready == len(r.handles) && !r.stopSent {
+			r.settled = time.After(r.o.Settle)
+		}
+	case evStopped:
+		r.published += e.Published
+		r.workerStopped(id)
+	case evResult:
+		if e.Result != nil {
+			r.merged.Merge(e.Result)
+		}
+	}
+}
+
+// openWindow starts the measurement: the server is sampled only now, so that
+// what the handshakes left behind has had o.Settle to be collected.
+func (r *runner) openWindow() {
+	r.settled = nil
+	if r.stopSent {
+		return
+	}
+	r.sample(&r.atStart)
+	r.cpu.open()
+	r.start = time.Now()
+	r.window = time.After(r.o.Duration)
+	for _, h := range r.handles {
+		h.send(cmdStart)
+	}
+	if r.pub != nil {
+		r.pub.start()
+	}
+}
+
+// stopAll ends the window and tells every worker to stop sending.
+func (r *runner) stopAll() {
+	if r.stopSent {
+		return
+	}
+	r.stopSent = true
+	if r.pub != nil {
+		r.published += r.pub.stop()
+	}
+	if !r.start.IsZero() {
+		r.end = time.Now()
+		r.cpu.close()
+		r.sample(&r.atEnd)
+	}
+	for _, h := range r.handles {
+		h.send(cmdStop)
+	}
+}
+
+// workerStopped notes that worker id stopped sending; once all have, each
+// is told how many messages were published in all, so that it can wait for
+// the last of them.
+func (r *runner) workerStopped(id int) {
+	if !r.stopped[id] {
+		r.stopped[id] = true
+		r.nStopped++
+	}
+	if r.nStopped == len(r.handles) && !r.expectSent {
+		r.expectSent = true
+		for _, h := range r.handles {
+			h.send(cmdExpect + " " + strconv.FormatInt(r.published, 10))
+		}
+	}
+}
+
+func (r *runner) sample(s *procSample) {
+	if r.sampleServer == nil {
+		return
+	}
+	if got, err := r.sampleServer(); err == nil {
+		*s = got
+	}
+}
+
+// report derives the Report from what the workers counted.
+func (r *runner) report(inProcess bool) (*Report, error) {
 	var elapsed time.Duration
-	if !start.IsZero() {
-		elapsed = end.Sub(start)
+	if !r.start.IsZero() {
+		elapsed = r.end.Sub(r.start)
 	}
 	if !inProcess {
-		merged.CPU += parentCPU.used()
+		r.merged.CPU += r.cpu.used()
 	}
-	if pub != nil {
-		merged.Published += pub.stop()
+	if r.pub != nil {
+		r.merged.Published += r.pub.stop()
 	}
-	rep := newReport(o, merged, elapsed, interrupted)
-	rep.WorkerErrors = workerErrs
-	if pub != nil {
-		if f := pub.failures(); f != "" {
+	rep := newReport(r.o, r.merged, elapsed, r.interrupted)
+	rep.WorkerErrors = r.workerErrs
+	if r.pub != nil {
+		if f := r.pub.failures(); f != "" {
 			rep.WorkerErrors = append(rep.WorkerErrors, f)
 		}
 	}
-	if sampleServer != nil && !start.IsZero() {
-		rep.Server = serverFigures(o, idle, atStart, atEnd, elapsed, openAtStart, rep.windowMessages())
+	if r.sampleServer != nil && !r.start.IsZero() {
+		rep.Server = serverFigures(r.o, r.idle, r.atStart, r.atEnd, elapsed, r.openAtOpen, rep.windowMessages())
+	}
+	if !r.start.IsZero() {
+		rep.WindowFrom = r.start.Sub(r.began).Seconds()
+		rep.WindowTo = r.end.Sub(r.began).Seconds()
 	}
 	rep.judge()
-	if len(workerErrs) > 0 && merged.Opened == 0 && merged.ConnectErrors == 0 {
-		return rep, fmt.Errorf("workers failed: %v", workerErrs)
+	if len(r.workerErrs) > 0 && r.merged.Opened == 0 && r.merged.ConnectErrors == 0 {
+		return rep, fmt.Errorf("workers failed: %v", r.workerErrs)
 	}
 	return rep, nil
 }

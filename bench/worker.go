@@ -33,17 +33,28 @@ type WorkerConfig struct {
 	Loops            int           `json:"loops"`
 	HandshakeTimeout time.Duration `json:"handshake_timeout"`
 	Drain            time.Duration `json:"drain"`
+	Epoch            int64         `json:"epoch_ns"` // the run's start, Unix ns: the timeline's clock
 }
+
+// eventType says what an event reports.
+type eventType string
+
+const (
+	evProgress eventType = "progress" // counters so far, about once a second
+	evReady    eventType = "ready"    // every connection of the worker is open (or failed)
+	evStopped  eventType = "stopped"  // the worker stopped sending; Published is what it sent
+	evResult   eventType = "result"   // the worker's last event: what it counted
+)
 
 // event is one line a worker writes to the parent.
 type event struct {
-	Type      string  `json:"type"` // progress, ready, stopped, result
-	Open      int64   `json:"open,omitempty"`
-	Errors    int64   `json:"errors,omitempty"`
-	Sent      int64   `json:"sent,omitempty"`
-	Received  int64   `json:"received,omitempty"`
-	Published int64   `json:"published,omitempty"`
-	Result    *Result `json:"result,omitempty"`
+	Type      eventType `json:"type"`
+	Open      int64     `json:"open,omitempty"`
+	Errors    int64     `json:"errors,omitempty"`
+	Sent      int64     `json:"sent,omitempty"`
+	Received  int64     `json:"received,omitempty"`
+	Published int64     `json:"published,omitempty"`
+	Result    *Result   `json:"result,omitempty"`
 }
 
 // Commands the parent writes to a worker, one a line.
@@ -145,7 +156,7 @@ func (w *worker) all(flag func(*driver) *atomic.Bool) bool {
 }
 
 func (w *worker) progress() event {
-	e := event{Type: "progress"}
+	e := event{Type: evProgress}
 	for _, d := range w.drivers {
 		e.Open += d.count.open.Load()
 		e.Errors += d.count.errors.Load() + d.count.connectErrors.Load()
@@ -194,6 +205,7 @@ func runWorker(cfg WorkerConfig, in io.Reader, out io.Writer, stop <-chan os.Sig
 	sentReady, sentStopped, parentGone := false, false, false
 	published := int64(0)
 	var cpu cpuWindow // this process's CPU time in the window
+	tl := timeline{epoch: time.Unix(0, cfg.Epoch)}
 	beginDrain := func(n int64) {
 		w.expect.Store(n)
 		w.phase.Store(phaseDrain)
@@ -233,14 +245,16 @@ func runWorker(cfg WorkerConfig, in io.Reader, out io.Writer, stop <-chan os.Sig
 				res.Merge(d.result())
 			}
 			res.CPU = cpu.used()
-			return emit(event{Type: "result", Result: res})
+			res.Timeline = tl.points
+			return emit(event{Type: evResult, Result: res})
 		case now := <-poll.C:
+			tl.record(now, w.progress())
 			phase := w.phase.Load()
 			switch {
 			case phase == phaseConnect && !sentReady && w.all(func(d *driver) *atomic.Bool { return &d.ready }):
 				sentReady = true
 				e := w.progress()
-				e.Type = "ready"
+				e.Type = evReady
 				if err := emit(e); err != nil {
 					toStop()
 				}
@@ -249,7 +263,7 @@ func runWorker(cfg WorkerConfig, in io.Reader, out io.Writer, stop <-chan os.Sig
 				for _, d := range w.drivers {
 					published += d.count.sent.Load() * boolInt(cfg.Workload == "bcast")
 				}
-				if err := emit(event{Type: "stopped", Published: published}); err != nil || parentGone {
+				if err := emit(event{Type: evStopped, Published: published}); err != nil || parentGone {
 					beginDrain(published)
 				}
 			case phase == phaseStop && sentStopped && parentGone:
