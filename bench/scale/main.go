@@ -61,6 +61,7 @@ type config struct {
 	workloads   []string
 	users       int
 	churnRate   float64
+	grace       time.Duration // churn: 0 derives it from conns (churnGrace)
 	size        int
 	nodeArgs    []string
 	regArgs     []string
@@ -154,6 +155,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.users, "users", 0, "uid: users, each with clients on every node (0: one per 10 connections)")
 	fs.IntVar(&cfg.size, "size", 64, "message size in bytes")
 	fs.Float64Var(&cfg.churnRate, "churn-rate", 10, "churn: messages/s published during the window (each to every connection: lower it at hundreds of thousands)")
+	fs.DurationVar(&cfg.grace, "churn-grace", 0, "churn: how long a message may take to reach every connection (0: 1s + 40µs per connection, above the last delivery of one SendToAll at every step in BENCHMARKS.md)")
 	fs.StringVar(&regArgs, "register-args", "", "more `arguments` for the register's wsgate register, space-separated (e.g. \"--heartbeat-timeout 10s\")")
 	fs.StringVar(&nodeArgs, "node-args", "", "more `arguments` for every node's wsgate serve, space-separated (e.g. \"--poller netpoll\")")
 	fs.StringVar(&nodeEnv, "node-env", "", "environment `variables` for every node, space-separated (e.g. \"GOMAXPROCS=1\")")
@@ -223,4 +225,15 @@ func newSecret() string {
 	var b [16]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// churnGrace is how long a churn run lets a message take to reach every
+// connection: -churn-grace, or derived from the connections, since the last
+// delivery of one SendToAll grows with them (0.2 s at 19,000 and 39 s at a
+// million on 2 cores: BENCHMARKS.md).
+func (c *config) churnGrace() time.Duration {
+	if c.grace > 0 {
+		return c.grace
+	}
+	return time.Second + time.Duration(c.conns)*40*time.Microsecond
 }

@@ -104,11 +104,11 @@ func TestMarkdownChurnTable(t *testing.T) {
 	churned := &step{Nodes: 5, Conns: 2000, Command: "go run ./bench/scale", Workloads: []workload{
 		{Name: "all", Opened: 2000, Expected: 2000, Delivered: 2000, OK: true},
 		{Name: "churn", Opened: 2000, Expected: 190000, Delivered: 190000, Reconnects: 190, ReconnectsPerS: 19,
-			ReconnectP99: 2500, DeliveriesPerS: 20000, Excused: 10000, OK: true},
+			ReconnectP99: 2500, DeliveriesPerS: 20000, Excused: 10000, ChurnRate: 10, ChurnGrace: 1.08, OK: true},
 	}}
 	other := &step{Nodes: 5, Conns: 10000, Command: "go run ./bench/scale", Workloads: []workload{{Name: "all", OK: true}}}
 	out := writeSteps(t, path, churned, other)
-	row := "| 5 × 2,000 | SendToAll, 1%/s reconnecting | 2,000 | 19.0 | 0 | 2.5 ms | 20000 | 190,000 of 190,000 | 0 (10,000) |"
+	row := "| 5 × 2,000 | SendToAll at 10/s, 1%/s reconnecting, grace 1.08s | 2,000 | 19.0 | 0 | 2.5 ms | 20000 | 190,000 of 190,000 | 0 (10,000) |"
 	if strings.Count(out, row) != 1 {
 		t.Errorf("no churn row %q in:\n%s", row, out)
 	}

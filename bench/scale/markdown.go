@@ -53,8 +53,8 @@ func writeMarkdown(path string, st *step) error {
 	}
 	for _, w := range st.Workloads {
 		if w.Name == "churn" {
-			churnRows = append(churnRows, fmt.Sprintf("%s %s, %d%%/s reconnecting | %s | %.1f | %d | %s | %.0f | %s of %s | %d (%s) |",
-				key, callOf[w.Name], churnPercent, thousands(w.Opened), w.ReconnectsPerS, w.ReconnectErrors, us(w.ReconnectP99),
+			churnRows = append(churnRows, fmt.Sprintf("%s %s at %g/s, %d%%/s reconnecting, grace %gs | %s | %.1f | %d | %s | %.0f | %s of %s | %d (%s) |",
+				key, callOf[w.Name], w.ChurnRate, churnPercent, w.ChurnGrace, thousands(w.Opened), w.ReconnectsPerS, w.ReconnectErrors, us(w.ReconnectP99),
 				w.DeliveriesPerS, thousands(w.Delivered), thousands(w.Expected), w.Missing, thousands(w.Excused)))
 			continue
 		}
@@ -87,8 +87,8 @@ func writeMarkdown(path string, st *step) error {
 		b.WriteString(r + "\n")
 	}
 	if len(churnRows) > 0 {
-		fmt.Fprintf(&b, "\nChurn: SendToAll through the window while %d%% of the connections a second close and reconnect (round robin); a reconnected connection owes the messages published from %v after its handshake, a closing one none published later than %v before its close (the deliveries so excused are not missing):\n\n%s",
-			churnPercent, churnGrace, churnGrace, churnHeader)
+		fmt.Fprintf(&b, "\nChurn: SendToAll through the window while %d%% of the connections a second close and reconnect (round robin); a reconnected connection owes the messages published from the grace after its handshake, a closing one none published later than the grace before its close (the deliveries so excused are not missing); the grace grows with the step, as the time one SendToAll takes to reach every connection does:\n\n%s",
+			churnPercent, churnHeader)
 		for _, r := range churnRows {
 			b.WriteString(r + "\n")
 		}

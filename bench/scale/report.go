@@ -66,7 +66,9 @@ type workload struct {
 	ReconnectsPerS  float64 `json:"reconnects_per_s,omitempty"`
 	ReconnectP99    int64   `json:"reconnect_p99_us,omitempty"` // connect and handshake of a re-dial
 	DeliveriesPerS  float64 `json:"deliveries_per_s,omitempty"`
-	Excused         int64   `json:"excused,omitempty"` // deliveries not owed: the connection was closing, closed or re-dialing
+	Excused         int64   `json:"excused,omitempty"`       // deliveries not owed: the connection was closing, closed or re-dialing
+	ChurnRate       float64 `json:"churn_rate,omitempty"`    // messages/s published through the window
+	ChurnGrace      float64 `json:"churn_grace_s,omitempty"` // how long a message was allowed to reach every connection
 }
 
 func newWorkload(name string, r *bench.Report) *workload {
@@ -80,6 +82,7 @@ func newWorkload(name string, r *bench.Report) *workload {
 		w.Reconnects, w.ReconnectErrors, w.ReconnectsPerS = c.Reconnects, c.ReconnectErrors, c.ReconnectsPerS
 		w.ReconnectP99, w.Excused = c.Handshake.P99, c.Excused
 		w.DeliveriesPerS = r.Broadcast.DeliveriesPerS
+		w.ChurnRate, w.ChurnGrace = r.Rate, c.Grace
 	}
 	return w
 }

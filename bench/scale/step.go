@@ -23,7 +23,6 @@ const (
 	clientWait   = 2 * time.Minute  // on top of connecting, holding and the window
 	benchGroup   = "scale"
 	churnPercent = 1               // churn: of the connections, closed and reconnected a second
-	churnGrace   = time.Second     // churn: how long a message may take to reach every connection
 	cpuWindow    = 5 * time.Second // idle CPU is read over this
 )
 
@@ -85,7 +84,7 @@ func runWorkload(ctx context.Context, cfg config, c *cluster, bin, secret, name 
 	if name == "churn" {
 		// Published through the whole window, for the reconnected
 		// connections to join a stream.
-		argv = append(argv, "-rate", strconv.FormatFloat(cfg.churnRate, 'f', -1, 64), "-churn", strconv.Itoa(churnPercent), "-churn-grace", churnGrace.String())
+		argv = append(argv, "-rate", strconv.FormatFloat(cfg.churnRate, 'f', -1, 64), "-churn", strconv.Itoa(churnPercent), "-churn-grace", cfg.churnGrace().String())
 	} else {
 		argv = append(argv, "-rate", "1", "-messages", "1")
 	}
