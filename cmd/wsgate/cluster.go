@@ -46,7 +46,7 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		timeout:   fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster"),
 		tls:       addTLSFlags(fs),
 	}
-	fs.Var(f.registers, "register", "registers to join, host:port[,host:port...]; without it the node runs an embedded register on -register-listen")
+	fs.Var(f.registers, "register", "`registers` to join, host:port[,host:port...]; without it the node runs an embedded register on -register-listen")
 	return f
 }
 

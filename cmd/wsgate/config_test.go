@@ -177,7 +177,7 @@ func TestConfigDefaultChecks(t *testing.T) {
 		if got := f.Value.String(); got != f.DefValue {
 			t.Errorf("%s: the default file sets %q, the flag's default is %q", f.Name, got, f.DefValue)
 		}
-		if !strings.Contains(text, "# "+f.Usage+"\n"+f.Name+": ") {
+		if !strings.Contains(text, "# "+strings.ReplaceAll(f.Usage, "`", "")+"\n"+f.Name+": ") {
 			t.Errorf("%s: no help comment above it", f.Name)
 		}
 	})

@@ -83,7 +83,8 @@ func defaultConfig(fs *flag.FlagSet) string {
 			return
 		}
 		b.WriteString("\n")
-		for _, line := range strings.Split(f.Usage, "\n") {
+		// Backquotes name the flag's value in -h; here they are noise.
+		for _, line := range strings.Split(strings.ReplaceAll(f.Usage, "`", ""), "\n") {
 			b.WriteString("# " + line + "\n")
 		}
 		fmt.Fprintf(&b, "%s: %s\n", f.Name, yamlScalar(f))

@@ -21,7 +21,7 @@ const secretFlag, secretFileFlag = "secret", "secret-file"
 
 func addSecretFlags(fs *flag.FlagSet) secretFlags {
 	f := secretFlags{value: new(secretValue), file: fs.String(secretFileFlag, "", "file holding the cluster secret (surrounding whitespace ignored)")}
-	fs.Var(f.value, secretFlag, "cluster secret; prefer -secret-file or WSGATE_SECRET, as a flag shows in the process list")
+	fs.Var(f.value, secretFlag, "cluster `secret`; prefer -secret-file or WSGATE_SECRET, as a flag shows in the process list")
 	return f
 }
 

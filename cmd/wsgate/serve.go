@@ -84,7 +84,7 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 		inline:   new(autoBool),
 		cluster:  addClusterFlags(fs),
 	}
-	fs.Var(f.origins, "allowed-origins", "origins whose pages may connect, comma-separated host[:port] or scheme://host[:port], \"*\" for any (default: the request's own Host only)")
+	fs.Var(f.origins, "allowed-origins", "`origins` whose pages may connect, comma-separated host[:port] or scheme://host[:port], \"*\" for any (default: the request's own Host only)")
 	fs.Var(f.inline, "inline-handlers", "run handlers on the event loop's goroutine (poller.Options.InlineHandlers): true, false, or auto, the app's choice (on for echo and broadcast, off for chat)")
 	addConfigFlag(fs)
 	return fs, f
