@@ -99,6 +99,8 @@ func TestInlineHandlersFlag(t *testing.T) {
 		{"chat", nil, false},
 		{"echo", []string{"--inline-handlers=false"}, false},
 		{"chat", []string{"--inline-handlers"}, true},
+		{"echo", []string{"--inline-handlers=auto"}, true},
+		{"chat", []string{"--inline-handlers=true", "--inline-handlers=auto"}, false},
 	}
 	for _, c := range cases {
 		b, err := lookupApp(c.app)
@@ -106,11 +108,12 @@ func TestInlineHandlersFlag(t *testing.T) {
 			t.Fatal(err)
 		}
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-		inline := fs.Bool("inline-handlers", false, "")
+		inline := new(autoBool)
+		fs.Var(inline, "inline-handlers", "")
 		if err := fs.Parse(c.args); err != nil {
 			t.Fatal(err)
 		}
-		if got := b.inlineHandlers(fs, *inline); got != c.want {
+		if got := inline.or(b.inline); got != c.want {
 			t.Errorf("%s %v: inline %v, want %v", c.app, c.args, got, c.want)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 
 // clusterFlags are the serve flags that place a node in a cluster.
 type clusterFlags struct {
-	registers      *string
+	registers      *listValue
 	registerListen *string
 	secret         secretFlags
 	rpc            *string
@@ -32,8 +32,8 @@ type clusterFlags struct {
 }
 
 func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
-	return &clusterFlags{
-		registers: fs.String("register", "", "registers to join, host:port[,host:port...]; without it the node runs an embedded register on -register-listen"),
+	f := &clusterFlags{
+		registers: new(listValue),
 		registerListen: fs.String("register-listen", DefaultRegisterAddr,
 			`address of the embedded register when -register is not given ("" runs a node with no cluster)`),
 		secret:    addSecretFlags(fs),
@@ -46,12 +46,14 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		timeout:   fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster"),
 		tls:       addTLSFlags(fs),
 	}
+	fs.Var(f.registers, "register", "`registers` to join, host:port[,host:port...]; without it the node runs an embedded register on -register-listen")
+	return f
 }
 
 // options turns the flags into the node id and cluster options; nil
 // options mean a node with no cluster. generated reports a secret made up
 // here, which the operator needs to let other nodes join.
-func (f *clusterFlags) options() (id api.NodeID, o *api.ClusterOptions, generated bool, err error) {
+func (f *clusterFlags) options(from sources) (id api.NodeID, o *api.ClusterOptions, generated bool, err error) {
 	if *f.nodeID != "" {
 		n, err := strconv.ParseUint(*f.nodeID, 0, 32)
 		if err != nil || n == 0 {
@@ -59,11 +61,11 @@ func (f *clusterFlags) options() (id api.NodeID, o *api.ClusterOptions, generate
 		}
 		id = api.NodeID(n)
 	}
-	registers := splitList(*f.registers)
+	registers := f.registers.list()
 	if len(registers) == 0 && *f.registerListen == "" {
 		return id, nil, false, nil
 	}
-	secret, err := f.secret.resolve()
+	secret, err := f.secret.resolve(from)
 	if err != nil {
 		return 0, nil, false, err
 	}

@@ -30,32 +30,32 @@ func TestClusterFlags(t *testing.T) {
 
 	// The default: an embedded register on the default address and a
 	// generated secret.
-	id, o, generated, err := parseCluster(t).options()
+	id, o, generated, err := parseCluster(t).options(nil)
 	if err != nil || o == nil || id != 0 || !generated || len(o.Secret) != 32 ||
 		o.EmbeddedRegister != DefaultRegisterAddr || len(o.Registers) != 0 {
 		t.Fatalf("defaults: id %v, %+v, generated %v, %v", id, o, generated, err)
 	}
 	// No cluster at all.
-	if _, o, _, err := parseCluster(t, "-register-listen=").options(); o != nil || err != nil {
+	if _, o, _, err := parseCluster(t, "-register-listen=").options(nil); o != nil || err != nil {
 		t.Fatalf("-register-listen=: %+v %v, want no cluster", o, err)
 	}
 	// Joining needs a secret; with one, the registers are split and no
 	// register is embedded.
-	if _, _, _, err := parseCluster(t, "-register", "127.0.0.1:1238").options(); err == nil || !strings.Contains(err.Error(), "secret") {
+	if _, _, _, err := parseCluster(t, "-register", "127.0.0.1:1238").options(nil); err == nil || !strings.Contains(err.Error(), "secret") {
 		t.Fatalf("join without a secret: %v", err)
 	}
 	id, o, generated, err = parseCluster(t, "-register", "10.0.0.1:1238, 10.0.0.2:1238", "-secret", "s",
-		"-node-id", "0xbeef", "-rpc", "0.0.0.0:7001", "-advertise", "10.0.0.3:7001").options()
+		"-node-id", "0xbeef", "-rpc", "0.0.0.0:7001", "-advertise", "10.0.0.3:7001").options(nil)
 	if err != nil || id != 0xbeef || generated || o.Secret != "s" || o.EmbeddedRegister != "" ||
 		strings.Join(o.Registers, " ") != "10.0.0.1:1238 10.0.0.2:1238" || o.RPCListen != "0.0.0.0:7001" || o.Advertise != "10.0.0.3:7001" {
 		t.Fatalf("join: id %v, %+v, generated %v, %v", id, o, generated, err)
 	}
 	t.Setenv("WSGATE_SECRET", "from-env")
-	if _, o, _, err := parseCluster(t, "-register", "10.0.0.1:1238").options(); err != nil || o.Secret != "from-env" {
+	if _, o, _, err := parseCluster(t, "-register", "10.0.0.1:1238").options(nil); err != nil || o.Secret != "from-env" {
 		t.Fatalf("secret from the environment: %+v %v", o, err)
 	}
 	for _, bad := range []string{"0", "-1", "4294967296", "node"} {
-		if _, _, _, err := parseCluster(t, "-node-id", bad).options(); err == nil {
+		if _, _, _, err := parseCluster(t, "-node-id", bad).options(nil); err == nil {
 			t.Errorf("-node-id %s accepted", bad)
 		}
 	}
@@ -66,11 +66,11 @@ func TestTLSFlags(t *testing.T) {
 	dir := t.TempDir()
 	cert, key := writeCert(t, dir)
 
-	_, o, _, err := parseCluster(t, "-tls-cert", cert, "-tls-key", key).options()
+	_, o, _, err := parseCluster(t, "-tls-cert", cert, "-tls-key", key).options(nil)
 	if err != nil || o.ServerTLS == nil || o.ClientTLS == nil || o.ServerTLS.ClientAuth != tls.NoClientCert || o.ClientTLS.RootCAs != nil {
 		t.Fatalf("TLS without a CA: %+v %v", o, err)
 	}
-	_, o, _, err = parseCluster(t, "-tls-cert", cert, "-tls-key", key, "-tls-ca", cert).options()
+	_, o, _, err = parseCluster(t, "-tls-cert", cert, "-tls-key", key, "-tls-ca", cert).options(nil)
 	if err != nil || o.ServerTLS.ClientAuth != tls.RequireAndVerifyClientCert || o.ServerTLS.ClientCAs == nil ||
 		o.ClientTLS.RootCAs == nil || len(o.ClientTLS.Certificates) != 1 {
 		t.Fatalf("mutual TLS: %+v %v", o, err)
@@ -82,7 +82,7 @@ func TestTLSFlags(t *testing.T) {
 		"CA not PEM":       {"-tls-cert", cert, "-tls-key", key, "-tls-ca", filepath.Join(dir, "junk")},
 	} {
 		os.WriteFile(filepath.Join(dir, "junk"), []byte("junk"), 0o600)
-		if _, _, _, err := parseCluster(t, args...).options(); err == nil {
+		if _, _, _, err := parseCluster(t, args...).options(nil); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}

@@ -1,5 +1,6 @@
 // Command wsgate runs a gateway node (serve), a cluster register
-// (register), the load generator (bench), or prints its version.
+// (register), the load generator (bench), prints or checks serve's config
+// file (config), or prints its version.
 package main
 
 import (
@@ -29,6 +30,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "register":
 		return registerCmd(args[1:], stdout, stderr)
+	case "config":
+		return configCmd(args[1:], stdout, stderr)
 	case "bench":
 		return bench.Main(args[1:], stdout, stderr)
 	case "version":
@@ -49,6 +52,7 @@ func usage(w io.Writer) {
 commands:
   serve     run a gateway node (wsgate serve -h for flags)
   register  run a cluster register (wsgate register -h for flags)
+  config    print a default config file for serve, or check one
   bench     load-test any ws:// endpoint (wsgate bench -h for flags)
   version   print the version
 `)

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/cli"
-	"github.com/wsgate/wsgate/internal/logthrottle"
 	"github.com/wsgate/wsgate/register"
 )
 
@@ -28,17 +26,17 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		heartbeat = fs.Duration("heartbeat", time.Second, "heartbeat interval")
 		timeout   = fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster")
 		maxConns  = fs.Int("max-conns", register.DefaultMaxConns, "most connections held at once, from nodes or not; over it a connection is closed at once (make it a few times the cluster's size)")
-		logLevel  = fs.String("log-level", "info", "debug, info, warn or error")
+		logs      = addLogFlags(fs)
 		tlsOpts   = addTLSFlags(fs)
 	)
-	help := cli.Usage(fs, "usage: wsgate register [flags]\n\nruns a cluster register: the nodes that share its secret find each other through it\n")
+	help := cli.Usage(fs, "usage: wsgate register [flags]\n\nruns a cluster register: the nodes that share its secret find each other through it; logs and the listening line go to stdout\n")
 	if code, done := cli.Parse(fs, args, help, stdout, stderr); done {
 		return code
 	}
 	if err := cli.NoArgs(fs.Args()); err != nil {
 		return cli.UsageError(stderr, fs.Name(), err)
 	}
-	secret, err := secretSrc.resolve()
+	secret, err := secretSrc.resolve(commandLine(fs))
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
 		return 2
@@ -54,11 +52,12 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
 		return 2
 	}
-	log, err := newLogger(stderr, *logLevel)
+	out, err := logs.newOutput(stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
 		return 2
 	}
+	log := out.log
 	warnPlaintext(log, "the register", *listen, serverTLS != nil)
 	srv, err := register.NewServer(register.ServerOptions{
 		Secret:            secret,
@@ -77,11 +76,13 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "wsgate register: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "register listening on %s\n", lis.Addr())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(lis) }()
+	// Catch the signals before saying where it listens: whoever waits
+	// for that line may stop it at once.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	out.announce("register listening on "+lis.Addr().String(), "addr", lis.Addr().String())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
 	select {
 	case <-sig:
 		srv.GracefulStop()
@@ -93,15 +94,4 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-}
-
-func newLogger(w io.Writer, level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		// slog's own message names slog; the user knows the flag.
-		return nil, fmt.Errorf("-log-level %q: want debug, info, warn or error", level)
-	}
-	// Warnings and errors repeat under attack (refused secrets, bad
-	// peers): a few lines and a count each, not one line per attempt.
-	return slog.New(logthrottle.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}), 0, 0)), nil
 }

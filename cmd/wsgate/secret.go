@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -14,22 +13,37 @@ import (
 // not in the process list or shell history), the WSGATE_SECRET environment
 // variable, or -secret.
 type secretFlags struct {
-	value, file *string
+	value *secretValue
+	file  *string
 }
+
+const secretFlag, secretFileFlag = "secret", "secret-file"
 
 func addSecretFlags(fs *flag.FlagSet) secretFlags {
-	return secretFlags{
-		value: fs.String("secret", "", "cluster secret; prefer -secret-file or WSGATE_SECRET, as a flag shows in the process list"),
-		file:  fs.String("secret-file", "", "file holding the cluster secret (surrounding whitespace ignored)"),
-	}
+	f := secretFlags{value: new(secretValue), file: fs.String(secretFileFlag, "", "file holding the cluster secret (surrounding whitespace ignored)")}
+	fs.Var(f.value, secretFlag, "cluster `secret`; prefer -secret-file or WSGATE_SECRET, as a flag shows in the process list")
+	return f
 }
 
-// resolve returns the secret, "" if none was given.
-func (f secretFlags) resolve() (string, error) {
+// resolve returns the secret, "" if none was given. from says where each
+// flag was set: when both -secret and -secret-file are, the one from the
+// stronger source wins (a -secret-file on the command line over a
+// WSGATE_SECRET in the environment), and two from the same source are a
+// mistake.
+func (f secretFlags) resolve(from sources) (string, error) {
+	value, file := *f.value != "", *f.file != ""
+	if value && file {
+		switch v, fl := from.of(secretFlag), from.of(secretFileFlag); {
+		case v > fl:
+			file = false
+		case fl > v:
+			value = false
+		default:
+			return "", fmt.Errorf("-secret and -secret-file both given (both from %s): give one", v)
+		}
+	}
 	switch {
-	case *f.value != "" && *f.file != "":
-		return "", errors.New("-secret and -secret-file both given: give one")
-	case *f.file != "":
+	case file:
 		b, err := os.ReadFile(*f.file)
 		if err != nil {
 			return "", fmt.Errorf("-secret-file: %w", err)
@@ -39,8 +53,8 @@ func (f secretFlags) resolve() (string, error) {
 			return "", fmt.Errorf("-secret-file %s is empty", *f.file)
 		}
 		return s, nil
-	case *f.value != "":
-		return *f.value, nil
+	case value:
+		return string(*f.value), nil
 	}
 	return os.Getenv("WSGATE_SECRET"), nil
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/wsgate/wsgate/internal/cli"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/register"
+	"github.com/wsgate/wsgate/wsproto"
 )
 
 // joinWait bounds the wait at start for a register's answer: a refused
@@ -23,108 +25,174 @@ import (
 // be down, and the node serves and keeps trying.
 const joinWait = 5 * time.Second
 
-func serve(args []string, stdout, stderr io.Writer) int {
+// serveFlags are the flags of wsgate serve. They are also the keys of its
+// config file and the names of its WSGATE_* variables (config.go), so a
+// flag added here is configurable everywhere at once.
+type serveFlags struct {
+	listen, path, appName *string
+	maxConns, perIP       *int
+	ipRate                *float64
+	ipBurst               *int
+	msgRate               *float64
+	msgBurst              *int
+	ratePol               *string
+	maxMsg                *int64
+	budget                *int
+	inbound               *int64
+	ping                  *time.Duration
+	missed                *int
+	idle                  *time.Duration
+	origins               *listValue
+	msgTime, hsTime       *time.Duration
+	drain                 *time.Duration
+	logs                  logFlags
+	metrics               *string
+	backend               *string
+	loops                 *int
+	inline                *autoBool
+	cluster               *clusterFlags
+}
+
+// newServeFlags defines serve's flags on a fresh FlagSet.
+func newServeFlags() (*flag.FlagSet, *serveFlags) {
 	fs := flag.NewFlagSet("wsgate serve", flag.ContinueOnError)
-	var (
-		listen   = fs.String("listen", poller.DefaultAddr, "address to serve WebSocket and HTTP on")
-		path     = fs.String("path", poller.DefaultPath, `WebSocket path ("*" for any)`)
-		appName  = fs.String("app", "chat", "built-in application: "+appNames())
-		maxConns = fs.Int("max-conns", poller.DefaultMaxConns, "most connections at once")
-		perIP    = fs.Int("max-conns-per-ip", 0, "most connections at once from one client address, an IPv6 /64 counting as one (0: no bound; behind a proxy every client shares its address)")
-		ipRate   = fs.Float64("connect-rate-per-ip", 0, "most new connections per second from one client address (0: no bound)")
-		ipBurst  = fs.Int("connect-burst-per-ip", 0, "new connections one address may open at once before -connect-rate-per-ip paces it (0: one second's worth)")
-		msgRate  = fs.Float64("message-rate", 0, "most messages per second from one connection (0: no bound)")
-		msgBurst = fs.Int("message-burst", 0, "messages a connection may send at once before -message-rate paces it (0: one second's worth)")
-		ratePol  = fs.String("message-rate-policy", "drop", "what a message over -message-rate gets: drop (counted, the connection stays) or close (1008)")
-		maxMsg   = fs.Int64("max-message", 16<<20, "largest message in bytes (close 1009 above)")
-		budget   = fs.Int("outbound-budget", poller.DefaultOutboundBudget, "bytes queued per connection before the overflow policy applies")
-		inbound  = fs.Int64("inbound-budget", poller.DefaultInboundBudget, "bytes all connections together may hold in partial frames and messages; a frame over it closes its connection with 1013 (negative: no bound)")
-		ping     = fs.Duration("ping-interval", poller.DefaultPingInterval, "time between pings (negative disables)")
-		missed   = fs.Int("max-missed-pongs", poller.DefaultMaxMissedPongs, "unanswered pings before closing")
-		idle     = fs.Duration("idle-timeout", 0, "close connections silent this long (0 disables)")
-		origins  = fs.String("allowed-origins", "", "origins whose pages may connect, comma-separated host[:port] or scheme://host[:port], \"*\" for any (default: the request's own Host only)")
-		msgTime  = fs.Duration("message-timeout", poller.DefaultMessageTimeout, "time allowed from a message's first bytes to its last (negative disables)")
-		hsTime   = fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake")
-		drain    = fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM")
-		logLevel = fs.String("log-level", "info", "debug, info, warn or error")
-		metrics  = fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)")
-		backend  = fs.String("poller", string(poller.BackendEpoll), "event loop beneath the connections: epoll (our own loops, small idle connections) or netpoll (cloudwego/netpoll)")
-		loops    = fs.Int("loops", 0, "epoll event loops (0: one per CPU)")
-		inline   = fs.Bool("inline-handlers", false, "run handlers on the event loop's goroutine (poller.Options.InlineHandlers); default: the app's choice, on for echo and broadcast, off for chat")
-		cluster  = addClusterFlags(fs)
-	)
-	help := cli.Usage(fs, "usage: wsgate serve [flags]\n\nruns a gateway node: WebSocket clients on -listen, the built-in -app, and the node's place in a cluster\n")
+	f := &serveFlags{
+		listen:   fs.String("listen", poller.DefaultAddr, "address to serve WebSocket and HTTP on"),
+		path:     fs.String("path", poller.DefaultPath, `WebSocket path ("*" for any)`),
+		appName:  fs.String("app", "chat", "built-in application: "+appNames()),
+		maxConns: fs.Int("max-conns", poller.DefaultMaxConns, "most connections at once"),
+		perIP:    fs.Int("max-conns-per-ip", 0, "most connections at once from one client address, an IPv6 /64 counting as one (0: no bound; behind a proxy every client shares its address)"),
+		ipRate:   fs.Float64("connect-rate-per-ip", 0, "most new connections per second from one client address (0: no bound)"),
+		ipBurst:  fs.Int("connect-burst-per-ip", 0, "new connections one address may open at once before -connect-rate-per-ip paces it (0: one second's worth)"),
+		msgRate:  fs.Float64("message-rate", 0, "most messages per second from one connection (0: no bound)"),
+		msgBurst: fs.Int("message-burst", 0, "messages a connection may send at once before -message-rate paces it (0: one second's worth)"),
+		ratePol:  fs.String("message-rate-policy", "drop", "what a message over -message-rate gets: drop (counted, the connection stays) or close (1008)"),
+		maxMsg:   fs.Int64("max-message", 16<<20, "largest message in bytes (close 1009 above)"),
+		budget:   fs.Int("outbound-budget", poller.DefaultOutboundBudget, "bytes queued per connection before the overflow policy applies"),
+		inbound:  fs.Int64("inbound-budget", poller.DefaultInboundBudget, "bytes all connections together may hold in partial frames and messages; a frame over it closes its connection with 1013 (negative: no bound)"),
+		ping:     fs.Duration("ping-interval", poller.DefaultPingInterval, "time between pings (negative disables)"),
+		missed:   fs.Int("max-missed-pongs", poller.DefaultMaxMissedPongs, "unanswered pings before closing"),
+		idle:     fs.Duration("idle-timeout", 0, "close connections silent this long (0 disables)"),
+		origins:  new(listValue),
+		msgTime:  fs.Duration("message-timeout", poller.DefaultMessageTimeout, "time allowed from a message's first bytes to its last (negative disables)"),
+		hsTime:   fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake"),
+		drain:    fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM"),
+		logs:     addLogFlags(fs),
+		metrics:  fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)"),
+		backend:  fs.String("poller", string(poller.BackendEpoll), "event loop beneath the connections: epoll (our own loops, small idle connections) or netpoll (cloudwego/netpoll)"),
+		loops:    fs.Int("loops", 0, "epoll event loops (0: one per CPU)"),
+		inline:   new(autoBool),
+		cluster:  addClusterFlags(fs),
+	}
+	fs.Var(f.origins, "allowed-origins", "`origins` whose pages may connect, comma-separated host[:port] or scheme://host[:port], \"*\" for any (default: the request's own Host only)")
+	fs.Var(f.inline, "inline-handlers", "run handlers on the event loop's goroutine (poller.Options.InlineHandlers): true, false, or auto, the app's choice (on for echo and broadcast, off for chat)")
+	addConfigFlag(fs)
+	return fs, f
+}
+
+// serveConfig is what serve's flags come to once checked: everything the
+// node needs, nothing yet bound or listening.
+type serveConfig struct {
+	out             *output
+	nodeID          api.NodeID
+	cluster         *api.ClusterOptions // nil: a node with no cluster
+	generatedSecret bool
+	app             api.Application
+	page            func(*wsproto.Request) (int, http.Header, []byte) // nil: none
+	server          poller.Options
+}
+
+// check turns the flags into the node's configuration, or says which flag
+// is wrong. It is all the checking serve does before it binds, and all
+// that wsgate config check does. from says where each flag was set; out
+// is where the node's output will go.
+func (f *serveFlags) check(from sources, out io.Writer) (*serveConfig, error) {
+	c := &serveConfig{}
+	var err error
+	if c.nodeID, c.cluster, c.generatedSecret, err = f.cluster.options(from); err != nil {
+		return nil, err
+	}
+	if c.out, err = f.logs.newOutput(out); err != nil {
+		return nil, err
+	}
+	pollerBackend, err := poller.ParseBackend(*f.backend)
+	if err != nil {
+		return nil, fmt.Errorf("-poller %q: want epoll or netpoll", *f.backend)
+	}
+	ratePolicy, err := parseMessageRatePolicy(*f.ratePol)
+	if err != nil {
+		return nil, err
+	}
+	builtin, err := lookupApp(*f.appName)
+	if err != nil {
+		return nil, err
+	}
+	c.app, c.page = builtin.new(*f.path)
+	if c.cluster != nil {
+		c.cluster.Logger = c.out.log
+	}
+	c.server = poller.Options{
+		Addr:              *f.listen,
+		Path:              *f.path,
+		HTTPFallback:      c.page,
+		MaxConns:          *f.maxConns,
+		MaxConnsPerIP:     *f.perIP,
+		ConnectRatePerIP:  *f.ipRate,
+		ConnectBurstPerIP: *f.ipBurst,
+		MessageRate:       *f.msgRate,
+		MessageBurst:      *f.msgBurst,
+		MessageRatePolicy: ratePolicy,
+		MaxMessageSize:    *f.maxMsg,
+		MaxFrameSize:      *f.maxMsg,
+		OutboundBudget:    *f.budget,
+		InboundBudget:     *f.inbound,
+		PingInterval:      *f.ping,
+		MaxMissedPongs:    *f.missed,
+		IdleTimeout:       *f.idle,
+		HandshakeTimeout:  *f.hsTime,
+		MessageTimeout:    *f.msgTime,
+		AllowedOrigins:    f.origins.list(),
+		InlineHandlers:    f.inline.or(builtin.inline),
+		Backend:           pollerBackend,
+		Loops:             *f.loops,
+	}
+	return c, nil
+}
+
+func serve(args []string, stdout, stderr io.Writer) int {
+	fs, f := newServeFlags()
+	help := cli.Usage(fs, "usage: wsgate serve [flags]\n\nruns a gateway node: WebSocket clients on -listen, the built-in -app, and the node's place in a cluster\n\n"+
+		"every flag may also come from the environment, -metrics-listen as WSGATE_METRICS_LISTEN, or from the YAML\n"+
+		"file that -config names, metrics-listen: as the key (wsgate config default prints one); flags win over\n"+
+		"the environment, which wins over the file. Logs and the listening lines go to stdout.\n")
 	if code, done := cli.Parse(fs, args, help, stdout, stderr); done {
 		return code
 	}
 	if err := cli.NoArgs(fs.Args()); err != nil {
 		return cli.UsageError(stderr, fs.Name(), err)
 	}
-	nodeID, clusterOpts, generatedSecret, err := cluster.options()
+	from, err := layer(fs, os.Environ())
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 2
 	}
-	log, err := newLogger(stderr, *logLevel)
+	cfg, err := f.check(from, stdout)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 2
 	}
-
-	pollerBackend, err := poller.ParseBackend(*backend)
-	if err != nil {
-		fmt.Fprintf(stderr, "wsgate serve: --poller %q: want epoll or netpoll\n", *backend)
-		return 2
-	}
-	ratePolicy, err := parseMessageRatePolicy(*ratePol)
-	if err != nil {
-		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
-		return 2
-	}
-	builtin, err := lookupApp(*appName)
-	if err != nil {
-		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
-		return 2
-	}
-	app, page := builtin.new(*path)
-	inlineHandlers := builtin.inlineHandlers(fs, *inline)
+	out, log, clusterOpts := cfg.out, cfg.out.log, cfg.cluster
+	logEffective(log, fs, from)
 	files, err := raiseOpenFiles()
 	if err != nil {
 		log.Warn("cannot raise the open files limit", "err", err)
 	}
-	if clusterOpts != nil {
-		clusterOpts.Logger = log
-	}
-	gw, err := api.NewGateway(api.Options{NodeID: nodeID, Cluster: clusterOpts, Logger: log, Server: poller.Options{
-		Addr:              *listen,
-		Path:              *path,
-		HTTPFallback:      page,
-		MaxConns:          *maxConns,
-		MaxConnsPerIP:     *perIP,
-		ConnectRatePerIP:  *ipRate,
-		ConnectBurstPerIP: *ipBurst,
-		MessageRate:       *msgRate,
-		MessageBurst:      *msgBurst,
-		MessageRatePolicy: ratePolicy,
-		MaxMessageSize:    *maxMsg,
-		MaxFrameSize:      *maxMsg,
-		OutboundBudget:    *budget,
-		InboundBudget:     *inbound,
-		PingInterval:      *ping,
-		MaxMissedPongs:    *missed,
-		IdleTimeout:       *idle,
-		HandshakeTimeout:  *hsTime,
-		MessageTimeout:    *msgTime,
-		AllowedOrigins:    splitList(*origins),
-		InlineHandlers:    inlineHandlers,
-		Backend:           pollerBackend,
-		Loops:             *loops,
-	}}, app)
+	gw, err := api.NewGateway(api.Options{NodeID: cfg.nodeID, Cluster: clusterOpts, Logger: log, Server: cfg.server}, cfg.app)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n%s", err, addrInUseHint(err, clusterOpts))
 		return 2
 	}
-	stopMetrics, err := serveMetrics(*metrics, gw, log, stdout)
+	stopMetrics, err := serveMetrics(*f.metrics, gw, out)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
 		return 1
@@ -148,36 +216,42 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		cancel()
 		if errors.Is(err, register.ErrSecretRefused) {
 			fmt.Fprintf(stderr, "wsgate serve: %v: the cluster secret (-secret-file, WSGATE_SECRET or -secret) must be the register's\n", err)
-			sctx, scancel := context.WithTimeout(context.Background(), *drain)
+			sctx, scancel := context.WithTimeout(context.Background(), *f.drain)
 			gw.Shutdown(sctx)
 			scancel()
 			return 1
 		}
 	}
-	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "poller", *backend, "open_files", files, "node", gw.NodeID().String())
-	fmt.Fprintf(stdout, "listening on %s\n", gw.Addr())
-	if *path != "*" {
-		fmt.Fprintf(stdout, "WebSocket at ws://%s%s\n", gw.Addr(), *path)
+	// Catch the signals before saying where the node listens: whoever
+	// waits for that line may stop the node at once, and should see it
+	// drain, not die.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	log.Info("serving", "addr", gw.Addr().String(), "path", *f.path, "app", *f.appName, "poller", *f.backend, "open_files", files, "node", gw.NodeID().String())
+	out.announce("listening on "+gw.Addr().String(), "addr", gw.Addr().String())
+	if *f.path != "*" {
+		url := "ws://" + gw.Addr().String() + *f.path
+		out.announce("WebSocket at "+url, "url", url)
 	}
-	if page != nil {
-		fmt.Fprintf(stdout, "open http://%s/ in a browser\n", gw.Addr())
+	if cfg.page != nil {
+		url := "http://" + gw.Addr().String() + "/"
+		out.announce("open "+url+" in a browser", "url", url)
 	}
 	if clusterOpts != nil {
-		fmt.Fprintf(stdout, "node %s, rpc on %s\n", gw.NodeID(), gw.RPCAddr())
+		out.announce(fmt.Sprintf("node %s, rpc on %s", gw.NodeID(), gw.RPCAddr()), "node", gw.NodeID().String(), "rpc", gw.RPCAddr().String())
 		if addr := gw.RegisterAddr(); addr != nil {
-			fmt.Fprintf(stdout, "register on %s\n", addr)
+			out.announce("register on "+addr.String(), "addr", addr.String())
 		}
-		if generatedSecret {
-			// Printed once, so that other nodes can join this one's register.
-			fmt.Fprintf(stdout, "cluster secret (generated; pass -secret to choose one): %s\n", clusterOpts.Secret)
+		if cfg.generatedSecret {
+			// Announced once, so that other nodes can join this one's
+			// register; the effective config redacts it like any secret.
+			out.announce("cluster secret (generated; pass -secret to choose one): "+clusterOpts.Secret, "secret", clusterOpts.Secret)
 		}
 	}
 
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	log.Info("draining", "conns", gw.Stats().Conns)
-	ctx, cancel := context.WithTimeout(context.Background(), *drain)
+	ctx, cancel := context.WithTimeout(context.Background(), *f.drain)
 	defer cancel()
 	if err := gw.Shutdown(ctx); err != nil {
 		log.Warn("drain incomplete", "err", err)
@@ -185,24 +259,6 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	st := gw.Stats()
 	log.Info("stopped", "accepted", st.Accepted, "protocol_errors", st.ProtocolErrors, "overflows", st.Overflows)
 	return 0
-}
-
-// inlineHandlers says whether the app's handlers run inline: its own
-// choice, unless the command line gave --inline-handlers (whose value is v).
-func (b builtinApp) inlineHandlers(fs *flag.FlagSet, v bool) bool {
-	if flagGiven(fs, "inline-handlers") {
-		return v
-	}
-	return b.inline
-}
-
-// flagGiven reports whether the command line set the named flag, so that a
-// flag whose default depends on other flags can tell "not given" from its
-// zero value.
-func flagGiven(fs *flag.FlagSet, name string) bool {
-	given := false
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
-	return given
 }
 
 // addrInUseHint says what to do when an address is taken, most often by a

@@ -31,8 +31,8 @@ func TestServeFailsOnRefusedSecret(t *testing.T) {
 	go reg.Serve(lis)
 	defer reg.Stop()
 
-	var stdout bytes.Buffer
-	var stderr testutil.LogBuffer // the logger writes to it from other goroutines
+	// The node's output writes to them from other goroutines.
+	var stdout, stderr testutil.LogBuffer
 	began := time.Now()
 	code := serve([]string{"--listen", "127.0.0.1:0", "--rpc", "127.0.0.1:0", "--register", lis.Addr().String(),
 		"--register-listen=", "--secret", "another-secret", "--log-level", "error"}, &stdout, &stderr)
@@ -71,7 +71,7 @@ func TestSecretSources(t *testing.T) {
 		if err := fs.Parse(tc.args); err != nil {
 			t.Fatal(err)
 		}
-		got, err := f.resolve()
+		got, err := f.resolve(commandLine(fs))
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("%q: got %q, %v; want %q (error %v)", tc.args, got, err, tc.want, tc.err)
 		}

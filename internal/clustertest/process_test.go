@@ -80,6 +80,9 @@ func startProc(t testing.TB, name string, args ...string) *proc {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			// wsgate logs to stdout: keep its lines with stderr's for the
+			// log a failing test prints.
+			fmt.Fprintln(p.log, sc.Text())
 			select {
 			case p.lines <- sc.Text():
 			default: // nobody asks for more than the first few lines
