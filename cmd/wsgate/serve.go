@@ -50,6 +50,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		metrics  = fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)")
 		backend  = fs.String("poller", string(poller.BackendEpoll), "event loop beneath the connections: epoll (our own loops, small idle connections) or netpoll (cloudwego/netpoll)")
 		loops    = fs.Int("loops", 0, "epoll event loops (0: one per CPU)")
+		compress = fs.Bool("compression", false, "accept permessage-deflate (RFC 7692) when a client offers it, as browsers do; no compression state is kept between messages, and a broadcast is compressed once for all its recipients")
+		zThresh  = fs.Int("compression-threshold", poller.DefaultCompressionThreshold, "with --compression, the smallest message in bytes sent compressed")
+		zLevel   = fs.Int("compression-level", poller.DefaultCompressionLevel, "with --compression, the compress/flate level: 1 (fastest) to 9 (smallest)")
 		inline   = fs.Bool("inline-handlers", false, "run handlers on the event loop's goroutine (poller.Options.InlineHandlers); default: the app's choice, on for echo and broadcast, off for chat")
 		cluster  = addClusterFlags(fs)
 	)
@@ -96,29 +99,32 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		clusterOpts.Logger = log
 	}
 	gw, err := api.NewGateway(api.Options{NodeID: nodeID, Cluster: clusterOpts, Logger: log, Server: poller.Options{
-		Addr:              *listen,
-		Path:              *path,
-		HTTPFallback:      page,
-		MaxConns:          *maxConns,
-		MaxConnsPerIP:     *perIP,
-		ConnectRatePerIP:  *ipRate,
-		ConnectBurstPerIP: *ipBurst,
-		MessageRate:       *msgRate,
-		MessageBurst:      *msgBurst,
-		MessageRatePolicy: ratePolicy,
-		MaxMessageSize:    *maxMsg,
-		MaxFrameSize:      *maxMsg,
-		OutboundBudget:    *budget,
-		InboundBudget:     *inbound,
-		PingInterval:      *ping,
-		MaxMissedPongs:    *missed,
-		IdleTimeout:       *idle,
-		HandshakeTimeout:  *hsTime,
-		MessageTimeout:    *msgTime,
-		AllowedOrigins:    splitList(*origins),
-		InlineHandlers:    inlineHandlers,
-		Backend:           pollerBackend,
-		Loops:             *loops,
+		Addr:                 *listen,
+		Path:                 *path,
+		HTTPFallback:         page,
+		MaxConns:             *maxConns,
+		MaxConnsPerIP:        *perIP,
+		ConnectRatePerIP:     *ipRate,
+		ConnectBurstPerIP:    *ipBurst,
+		MessageRate:          *msgRate,
+		MessageBurst:         *msgBurst,
+		MessageRatePolicy:    ratePolicy,
+		MaxMessageSize:       *maxMsg,
+		MaxFrameSize:         *maxMsg,
+		OutboundBudget:       *budget,
+		InboundBudget:        *inbound,
+		PingInterval:         *ping,
+		MaxMissedPongs:       *missed,
+		IdleTimeout:          *idle,
+		HandshakeTimeout:     *hsTime,
+		MessageTimeout:       *msgTime,
+		AllowedOrigins:       splitList(*origins),
+		Compression:          *compress,
+		CompressionThreshold: *zThresh,
+		CompressionLevel:     *zLevel,
+		InlineHandlers:       inlineHandlers,
+		Backend:              pollerBackend,
+		Loops:                *loops,
 	}}, app)
 	if err != nil {
 		fmt.Fprintf(stderr, "wsgate serve: %v\n%s", err, addrInUseHint(err, clusterOpts))
@@ -154,7 +160,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "poller", *backend, "open_files", files, "node", gw.NodeID().String())
+	log.Info("serving", "addr", gw.Addr().String(), "path", *path, "app", *appName, "poller", *backend, "compression", *compress, "open_files", files, "node", gw.NodeID().String())
 	fmt.Fprintf(stdout, "listening on %s\n", gw.Addr())
 	if *path != "*" {
 		fmt.Fprintf(stdout, "WebSocket at ws://%s%s\n", gw.Addr(), *path)
