@@ -82,6 +82,10 @@ type Loop struct {
 	rng     *rand.PCG
 	cur     *Conn // connection whose bytes the decoder is handling
 	stopped atomic.Bool
+	// compression offers permessage-deflate on every handshake (set
+	// before Run).
+	compression bool
+	wireIn      int64 // bytes read from open connections
 }
 
 // NewLoop creates a loop that calls hooks.Tick every tick.
@@ -201,7 +205,7 @@ func (l *Loop) connected(c *Conn) {
 	}
 	c.state = stateHandshaking
 	c.key = newKey()
-	l.frame = appendUpgrade(l.frame[:0], c.target, c.key)
+	l.frame = appendUpgrade(l.frame[:0], c.target, c.key, l.compression)
 	l.write(c, l.frame)
 }
 
@@ -223,6 +227,7 @@ func (l *Loop) read(c *Conn, now int64) {
 			return
 		}
 	}
+	l.wireIn += int64(len(p))
 	l.cur = c
 	_, err = c.dec.Feed(p, l)
 	l.cur = nil
@@ -242,10 +247,12 @@ func (l *Loop) handshake(c *Conn, p []byte, now int64) []byte {
 		}
 		return nil
 	}
-	if err := checkUpgradeResponse(c.head[:end+4], c.key); err != nil {
+	compressed, err := checkUpgradeResponse(c.head[:end+4], c.key, l.compression)
+	if err != nil {
 		l.fail(c, err)
 		return nil
 	}
+	c.dec.Compression = compressed
 	rest := p[len(p)-(len(c.head)-end-4):]
 	c.head, c.key = nil, ""
 	c.dec.FromServer = true

@@ -109,35 +109,63 @@ func newKey() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// appendUpgrade appends the opening handshake request for t.
-func appendUpgrade(dst []byte, t *Target, key string) []byte {
+// deflateOffer is what browsers offer: permessage-deflate, with a window
+// of the client's own that the server may bound.
+const deflateOffer = wsproto.DeflateExtension + "; client_max_window_bits"
+
+// appendUpgrade appends the opening handshake request for t, offering
+// permessage-deflate if compression is set.
+func appendUpgrade(dst []byte, t *Target, key string, compression bool) []byte {
 	dst = append(dst, "GET "...)
 	dst = append(dst, t.path...)
 	dst = append(dst, " HTTP/1.1\r\nHost: "...)
 	dst = append(dst, t.host...)
 	dst = append(dst, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: "...)
 	dst = append(dst, key...)
+	if compression {
+		dst = append(dst, "\r\nSec-WebSocket-Extensions: "+deflateOffer...)
+	}
 	return append(dst, "\r\n\r\n"...)
 }
 
 // checkUpgradeResponse checks a complete response head for a 101 with the
-// right Sec-WebSocket-Accept.
-func checkUpgradeResponse(head []byte, key string) error {
+// right Sec-WebSocket-Accept, and reports whether the server accepted
+// permessage-deflate (offered says the client did offer it).
+func checkUpgradeResponse(head []byte, key string, offered bool) (compressed bool, err error) {
 	line, rest, _ := bytes.Cut(head, []byte("\r\n"))
 	if !bytes.HasPrefix(line, []byte("HTTP/1.1 101")) {
-		return fmt.Errorf("handshake refused: %q", line)
+		return false, fmt.Errorf("handshake refused: %q", line)
 	}
 	want := wsproto.AcceptKey(key)
+	accepted := false
+	var extensions []string
 	for len(rest) > 0 {
 		var l []byte
 		l, rest, _ = bytes.Cut(rest, []byte("\r\n"))
 		name, value, ok := bytes.Cut(l, []byte(":"))
-		if ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("Sec-WebSocket-Accept")) {
+		name = bytes.TrimSpace(name)
+		switch {
+		case !ok:
+		case bytes.EqualFold(name, []byte("Sec-WebSocket-Accept")):
 			if string(bytes.TrimSpace(value)) != want {
-				return fmt.Errorf("handshake: wrong Sec-WebSocket-Accept")
+				return false, fmt.Errorf("handshake: wrong Sec-WebSocket-Accept")
 			}
-			return nil
+			accepted = true
+		case bytes.EqualFold(name, []byte("Sec-WebSocket-Extensions")):
+			extensions = append(extensions, string(bytes.TrimSpace(value)))
 		}
 	}
-	return fmt.Errorf("handshake: no Sec-WebSocket-Accept")
+	if !accepted {
+		return false, fmt.Errorf("handshake: no Sec-WebSocket-Accept")
+	}
+	if len(extensions) == 0 {
+		return false, nil
+	}
+	// The answer names one extension, permessage-deflate, with the
+	// parameters a server may send; anything else we did not offer.
+	_, ok := wsproto.NegotiateDeflate(extensions)
+	if !offered || !ok {
+		return false, fmt.Errorf("handshake: extensions %q not offered", extensions)
+	}
+	return true, nil
 }

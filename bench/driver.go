@@ -242,6 +242,7 @@ func (d *driver) result() *Result {
 	r.Errors = d.count.errors.Load()
 	r.Sent = d.count.sent.Load()
 	r.Received = d.count.recv.Load()
+	r.WireIn = d.loop.wireIn
 	r.FirstDial = d.dialStart
 	r.LastOpen = d.lastOpen
 	r.Handshake = d.handshake

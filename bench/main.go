@@ -62,6 +62,7 @@ type Options struct {
 	UIDs             int           // bcast with APIRegister: connect as users u0...u(UIDs-1) and publish with SendToUIDs to all of them; 0 is none
 	Churn            float64       // bcast: percent of the connections closed and dialed again per second of the window; 0 is none
 	ChurnGrace       time.Duration // bcast with Churn: how long a message may be in flight (spans.go); default 1s
+	Compression      bool          // offer permessage-deflate as browsers do, and inflate what the server compressed
 	JSON             bool          // print the report as JSON
 	HTML             string        // also write the report with plots to this file; "" is none
 }
@@ -108,6 +109,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.APIRegister, "api-register", "", "bcast: publish with SendToAll (SendToGroup with -group) from a connection-less cluster member that joins the register at `host:port`, instead of from a client connection; the cluster secret comes from WSGATE_SECRET")
 	fs.IntVar(&o.UIDs, "uids", 0, "bcast with -api-register: connection i connects with ?uid=u(i mod `N`) (the server binds it), so every user has clients on every -url, and each message is published with SendToUIDs to all N users")
 	fs.Float64Var(&o.Churn, "churn", 0, "bcast: close `P` percent of the connections every second of the window (round robin, spread over the second) and dial each again; a re-dialed connection owes only the messages published from -churn-grace after its handshake, a chosen one none published later than -churn-grace before its close")
+	fs.BoolVar(&o.Compression, "compression", false, "offer permessage-deflate (as browsers do: client_max_window_bits) and inflate compressed messages; the report counts the bytes on the wire. Messages are sent uncompressed (every message carries JSON-like text after its stamp, so that it compresses as real traffic does)")
 	fs.DurationVar(&o.ChurnGrace, "churn-grace", time.Second, "bcast with -churn: the longest a message may take to reach every connection")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "server process to sample for RSS and CPU (0: none)")
 	fs.StringVar(&o.ServerMetrics, "server-metrics", "", "instead of -server-pid, sample RSS, CPU and goroutines from the server's Prometheus `URL` (e.g. http://127.0.0.1:9100/metrics, from wsgate serve -metrics-listen)")

@@ -101,14 +101,20 @@ type Report struct {
 	ConnectRate   float64 `json:"connect_per_s"`
 	Handshake     Latency `json:"handshake"`
 
-	Sent       int64      `json:"sent"`
-	Received   int64      `json:"received"`
-	Unanswered int64      `json:"unanswered,omitempty"`
-	Invalid    int64      `json:"invalid,omitempty"` // echo: replies that were not echoes
-	PerSecond  float64    `json:"msgs_per_s"`
-	Latency    Latency    `json:"latency"`
-	Broadcast  *Broadcast `json:"broadcast,omitempty"`
-	Churn      *Churn     `json:"churn,omitempty"`
+	Sent       int64 `json:"sent"`
+	Received   int64 `json:"received"`
+	Unanswered int64 `json:"unanswered,omitempty"`
+	Invalid    int64 `json:"invalid,omitempty"` // echo: replies that were not echoes
+	// Compression says the client offered permessage-deflate; WireIn is
+	// the bytes read from the server once connections were open (frames,
+	// headers included), WireInPerMessage that over Received.
+	Compression      bool       `json:"compression,omitempty"`
+	WireIn           int64      `json:"wire_in_bytes"`
+	WireInPerMessage float64    `json:"wire_in_per_message"`
+	PerSecond        float64    `json:"msgs_per_s"`
+	Latency          Latency    `json:"latency"`
+	Broadcast        *Broadcast `json:"broadcast,omitempty"`
+	Churn            *Churn     `json:"churn,omitempty"`
 
 	// Timeline has the run's totals at each whole second from its start;
 	// the window is the part from WindowFrom to WindowTo (seconds on the
@@ -134,7 +140,7 @@ func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Re
 		Size: o.Size, Rate: o.Rate, Window: window.Seconds(), Settle: o.Settle.Seconds(), Interrupted: interrupted,
 		Requested: o.Conns, Opened: r.Opened, ConnectErrors: r.ConnectErrors, Errors: r.Errors,
 		Handshake: latencyOf(r.Handshake), Sent: r.Sent, Received: r.Received, Unanswered: r.Unanswered, Invalid: r.Invalid,
-		Latency: latencyOf(r.Latency), ErrorSamples: r.ErrorSamples,
+		Latency: latencyOf(r.Latency), ErrorSamples: r.ErrorSamples, Compression: o.Compression, WireIn: r.WireIn,
 		LatencyCurve: curveOf(r.Latency), HandshakeCurve: curveOf(r.Handshake), Timeline: r.Timeline,
 	}
 	if r.LastOpen > r.FirstDial && r.FirstDial > 0 {
@@ -142,6 +148,9 @@ func newReport(o Options, r *Result, window time.Duration, interrupted bool) *Re
 	}
 	if window > 0 {
 		rep.PerSecond = float64(r.Received) / window.Seconds()
+	}
+	if r.Received > 0 {
+		rep.WireInPerMessage = float64(r.WireIn) / float64(r.Received)
 	}
 	if o.Workload == "bcast" {
 		b := &Broadcast{
@@ -236,6 +245,8 @@ func (r *Report) WriteText(w io.Writer) error {
 			row("not echoes", "%d replies were not the echo of a message sent: the server does not echo (wsgate serve --app echo does)", r.Invalid)
 		}
 		row("throughput", "%.0f msgs/s", r.PerSecond)
+		row("wire", "%d bytes from the server, %.0f per message received (%s)", r.WireIn, r.WireInPerMessage,
+			map[bool]string{true: "permessage-deflate offered", false: "no compression offered"}[r.Compression])
 		row("latency", "%s", lat(r.Latency))
 	}
 	if c := r.Churn; c != nil {

@@ -24,6 +24,10 @@ type Result struct {
 	Excused     int64 `json:"excused"` // churn: of published × subscribers, not owed (spans.go)
 	Outside     int64 `json:"outside"` // churn: deliveries outside the receiver's span
 
+	// WireIn is the bytes read from open connections: frames from the
+	// server, headers included, compressed if they were.
+	WireIn int64 `json:"wire_in_bytes"`
+
 	Closed          int64 `json:"closed"`           // churn: connections closed on purpose
 	Reconnects      int64 `json:"reconnects"`       // churn: re-dials that opened
 	ReconnectErrors int64 `json:"reconnect_errors"` // churn: re-dials that failed
@@ -66,6 +70,7 @@ func (r *Result) Merge(o *Result) {
 	r.OutOfOrder += o.OutOfOrder
 	r.Excused += o.Excused
 	r.Outside += o.Outside
+	r.WireIn += o.WireIn
 	r.Closed += o.Closed
 	r.Reconnects += o.Reconnects
 	r.ReconnectErrors += o.ReconnectErrors

@@ -21,6 +21,7 @@ func Run(o Options, stderr io.Writer) (*Report, error) {
 		Loops: o.Loops, HandshakeTimeout: o.HandshakeTimeout, Drain: o.Drain,
 		Publisher: o.Workload == "bcast" && o.APIRegister == "", UIDs: o.UIDs,
 		Churn: o.Churn, ChurnGrace: o.ChurnGrace, Epoch: time.Now().UnixNano(),
+		Compression: o.Compression,
 	}
 	cfgs := splitConfigs(base, o.Procs)
 

@@ -33,7 +33,8 @@ type WorkerConfig struct {
 	Loops            int           `json:"loops"`
 	HandshakeTimeout time.Duration `json:"handshake_timeout"`
 	Drain            time.Duration `json:"drain"`
-	Epoch            int64         `json:"epoch_ns"` // the run's start, Unix ns: the timeline's clock
+	Epoch            int64         `json:"epoch_ns"`    // the run's start, Unix ns: the timeline's clock
+	Compression      bool          `json:"compression"` // offer permessage-deflate
 }
 
 // eventType says what an event reports.
@@ -117,6 +118,7 @@ func newWorker(cfg WorkerConfig) (*worker, error) {
 			w.closeLoops()
 			return nil, err
 		}
+		l.compression = cfg.Compression
 		d.loop = l
 		w.drivers = append(w.drivers, d)
 	}

@@ -44,7 +44,7 @@ func newBcastLoad(d *driver, cfg *WorkerConfig) *bcastLoad {
 	return &bcastLoad{
 		d: d, rate: cfg.Rate, limit: cfg.Messages,
 		subs: make([]*Conn, d.n), spans: make([]span, d.n), counted: make([]bool, d.n),
-		payload: make([]byte, max(cfg.Size, minPayload)),
+		payload: newPayload(cfg.Size),
 		churn:   cfg.Churn > 0, grace: int64(cfg.ChurnGrace),
 	}
 }

@@ -29,7 +29,7 @@ type echoLoad struct {
 }
 
 func newEchoLoad(d *driver, cfg *WorkerConfig) *echoLoad {
-	e := &echoLoad{d: d, payload: make([]byte, max(cfg.Size, minPayload))}
+	e := &echoLoad{d: d, payload: newPayload(cfg.Size)}
 	// After the stamp, a fixed pattern: an echo must carry it back as is.
 	for i := minPayload; i < len(e.payload); i++ {
 		e.payload[i] = byte(i*7 + 1)

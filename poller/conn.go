@@ -92,7 +92,12 @@ type Conn struct {
 	wantWrite, readPaused bool
 	// proto is 1 + the index in Options.Subprotocols of the negotiated
 	// subprotocol, 0 for none; set during the handshake.
-	proto uint16
+	proto uint8
+	// deflate is the LZ77 window (8 to 15 bits) that the messages sent
+	// must keep to when permessage-deflate was negotiated, 0 when it was
+	// not; set during the handshake. Nothing else of compression lives
+	// on the connection: no context is kept between messages.
+	deflate uint8
 }
 
 // ID is the connection's number, unique within its Server.
@@ -166,6 +171,7 @@ func (c *Conn) readFrames(p []byte) {
 	if d.Closed() {
 		return // nothing after a close frame counts
 	}
+	d.Compression = c.deflate != 0 // the decoder was lent by the server's pool
 	_, err := d.Feed(p, (*frameHandler)(c))
 	if d.Idle() {
 		// Between frames a decoder holds nothing of the stream: an idle

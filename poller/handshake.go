@@ -73,7 +73,14 @@ func (c *Conn) handshake(head []byte) bool {
 		return false
 	}
 	if p := wsproto.SelectProtocol(o.Subprotocols, req.Protocols); p != "" {
-		c.proto = uint16(slices.Index(o.Subprotocols, p) + 1)
+		c.proto = uint8(slices.Index(o.Subprotocols, p) + 1)
+	}
+	extensions := ""
+	if o.Compression {
+		if offer, ok := wsproto.NegotiateDeflate(req.Header["Sec-Websocket-Extensions"]); ok {
+			c.deflate = offer.WindowBits()
+			extensions = wsproto.DeflateResponse(offer)
+		}
 	}
 	if err := c.callOnHandshake(req); err != nil {
 		var herr *wsproto.HTTPError
@@ -94,13 +101,18 @@ func (c *Conn) handshake(head []byte) bool {
 	if o.PingInterval <= 0 && o.IdleTimeout <= 0 {
 		s.wheel.cancel(c) // drop the handshake deadline
 	}
-	resp := rawFrame(func(b []byte) []byte { return wsproto.AppendAccept(b, req.Key, c.Subprotocol(), nil) })
+	resp := rawFrame(func(b []byte) []byte {
+		return wsproto.AppendAcceptExtensions(b, req.Key, c.Subprotocol(), extensions, nil)
+	})
 	accepted := c.accept(resp)
 	resp.Release()
 	if !accepted {
 		return false
 	}
 	s.stats.opened.Add(1)
+	if c.deflate != 0 {
+		s.stats.compressedConns.Add(1)
+	}
 	func() {
 		defer c.recoverHandler("OnOpen")
 		o.Handler.OnOpen(c)

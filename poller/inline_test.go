@@ -60,6 +60,12 @@ var connectionTests = []struct {
 	{"Shutdown", TestShutdown},
 	{"AbortWhileReading", TestAbortWhileReading},
 	{"NoGoroutinePerConnection", TestNoGoroutinePerConnection},
+	{"CompressionNegotiation", TestCompressionNegotiation},
+	{"CompressedEcho", TestCompressedEcho},
+	{"CompressionWindow", TestCompressionWindow},
+	{"CompressedProtocolErrors", TestCompressedProtocolErrors},
+	{"CompressedFanOut", TestCompressedFanOut},
+	{"IncompressibleFrameSentPlain", TestIncompressibleFrameSentPlain},
 }
 
 // runSuite runs connectionTests with the given backend and handler mode.

@@ -95,8 +95,28 @@ type Options struct {
 	// handshake from another origin is answered 403; one with no Origin
 	// header (not a browser) passes.
 	AllowedOrigins []string
-	// Subprotocols the server speaks, in order of preference.
+	// Subprotocols the server speaks, in order of preference; at most
+	// 255.
 	Subprotocols []string
+
+	// Compression accepts the permessage-deflate extension (RFC 7692)
+	// when a client offers it, as browsers do. Neither side keeps a
+	// compression context between messages (the server answers
+	// server_no_context_takeover and client_no_context_takeover): an
+	// idle connection holds no compressor or decompressor, and a message
+	// sent to many connections is compressed once for all of them.
+	// Context takeover is not offered. Default false.
+	Compression bool
+	// CompressionThreshold is the smallest message, in bytes, sent
+	// compressed to a connection that negotiated compression; smaller
+	// ones go as they are, since a few bytes saved are not worth the
+	// CPU. Received messages are inflated whatever their size. Default
+	// 512.
+	CompressionThreshold int
+	// CompressionLevel is compress/flate's level, 1 (BestSpeed) to 9
+	// (BestCompression). Default 1: higher levels cost much more per
+	// message for a few percent less.
+	CompressionLevel int
 
 	// HandshakeTimeout bounds the time from accept to a complete request
 	// head (slowloris). Default 5s.
@@ -174,6 +194,10 @@ const (
 	DefaultOutboundBudget   = 4 << 20
 	DefaultInboundBudget    = 256 << 20
 	DefaultMessageTimeout   = 60 * time.Second
+	// DefaultCompressionThreshold and DefaultCompressionLevel apply to
+	// connections that negotiated permessage-deflate.
+	DefaultCompressionThreshold = 512
+	DefaultCompressionLevel     = wsproto.DefaultCompressionLevel
 	// DefaultReadBufferSize is the epoll loops' shared read buffer;
 	// DefaultNetpollReadBufferSize netpoll's node size.
 	DefaultReadBufferSize        = 64 << 10
@@ -253,8 +277,17 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if len(o.Subprotocols) > math.MaxUint16 {
-		return o, fmt.Errorf("poller: %d subprotocols, at most %d", len(o.Subprotocols), math.MaxUint16)
+	if len(o.Subprotocols) > math.MaxUint8 {
+		return o, fmt.Errorf("poller: %d subprotocols, at most %d", len(o.Subprotocols), math.MaxUint8)
+	}
+	if o.CompressionThreshold <= 0 {
+		o.CompressionThreshold = DefaultCompressionThreshold
+	}
+	if o.CompressionLevel == 0 {
+		o.CompressionLevel = DefaultCompressionLevel
+	}
+	if !wsproto.ValidCompressionLevel(o.CompressionLevel) {
+		return o, fmt.Errorf("poller: compression level %d: want 1 (fastest) to 9 (smallest)", o.CompressionLevel)
 	}
 	return o, nil
 }

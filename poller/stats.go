@@ -29,6 +29,17 @@ type Stats struct {
 	// SlowInlineTasks counts inline read tasks that held the event loop
 	// for SlowInlineTask or longer (see Options.InlineHandlers).
 	SlowInlineTasks uint64
+	// CompressedConns counts handshakes that negotiated permessage-deflate
+	// (Options.Compression).
+	CompressedConns uint64
+	// MessagesDeflated counts the messages compressed for sending: once
+	// per message, however many connections it went to.
+	// DeflateBytesIn and DeflateBytesOut are their payload bytes before
+	// and after (a message that would not shrink is sent as it is and
+	// counts the same on both sides).
+	MessagesDeflated uint64
+	DeflateBytesIn   uint64
+	DeflateBytesOut  uint64
 }
 
 type counters struct {
@@ -36,6 +47,7 @@ type counters struct {
 	protocolErrors, overflows, pingTimeouts, writeTimeouts, messagesIn atomic.Uint64
 	slowInlineTasks, inboundRefusals, messageTimeouts                  atomic.Uint64
 	refusedConnsPerIP, refusedConnectRate, messageRateExceeded         atomic.Uint64
+	compressedConns, messagesDeflated, deflateBytesIn, deflateBytesOut atomic.Uint64
 	lastSlowLog                                                        atomic.Int64 // unix ns of the last slow-task warning
 }
 
@@ -61,5 +73,9 @@ func (s *Server) Stats() Stats {
 		RefusedConnsPerIP:   c.refusedConnsPerIP.Load(),
 		RefusedConnectRate:  c.refusedConnectRate.Load(),
 		MessageRateExceeded: c.messageRateExceeded.Load(),
+		CompressedConns:     c.compressedConns.Load(),
+		MessagesDeflated:    c.messagesDeflated.Load(),
+		DeflateBytesIn:      c.deflateBytesIn.Load(),
+		DeflateBytesOut:     c.deflateBytesOut.Load(),
 	}
 }

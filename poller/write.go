@@ -84,6 +84,9 @@ func (c *Conn) enqueueDeferred(f *Frame) error {
 // caller became the writer (c.writing was clear and is now set), which
 // then must see the queue flushed.
 func (c *Conn) add(f *Frame, final, closeAfter bool) (start bool, err error) {
+	if c.deflate != 0 {
+		f = c.compressed(f)
+	}
 	n := f.Len()
 	c.mu.Lock()
 	if c.state == stateClosed || (!final && c.state != stateOpen) {
@@ -282,4 +285,25 @@ func writev(fd int, iov []syscall.Iovec) (int, error) {
 			return 0, errno
 		}
 	}
+}
+
+// compressed is the form of f to send to c, which negotiated
+// permessage-deflate: compressed if f is a data message of at least
+// Options.CompressionThreshold bytes and no longer than the window c's
+// client allows (a message compressed on its own refers back no further
+// than its length), else f.
+func (c *Conn) compressed(f *Frame) *Frame {
+	s := c.srv
+	n := f.payloadLen()
+	if n < s.opts.CompressionThreshold || c.deflate < wsproto.MaxWindowBits && n > 1<<c.deflate {
+		return f
+	}
+	z, made := f.deflate(s.opts.CompressionLevel)
+	if made {
+		s.stats.messagesDeflated.Add(1)
+		s.stats.deflateBytesIn.Add(uint64(n))
+		_, hn, _ := wsproto.ParseHeader(z.buf.B)
+		s.stats.deflateBytesOut.Add(uint64(z.Len() - hn))
+	}
+	return z
 }

@@ -51,6 +51,12 @@ type Decoder struct {
 	// arrive, and a frame that does not fit fails with ErrInboundBudget.
 	// Nil is no bound beyond MaxMessageSize.
 	Budget *Budget
+	// Compression says permessage-deflate (RFC 7692) was negotiated: RSV1
+	// on the first frame of a data message marks it compressed, and the
+	// message is inflated before it is handed over, its inflated size
+	// held to MaxMessageSize and Budget. Without it RSV1 is a protocol
+	// error, as every reserved bit is.
+	Compression bool
 
 	hdr  [MaxHeaderSize]byte // a header split across Feed calls
 	hdrN uint8
@@ -62,6 +68,7 @@ type Decoder struct {
 	// message in progress
 	msgOp      OpCode // OpText or OpBinary while a message is in progress, else 0
 	fragmented bool   // msgOp continues in later frames
+	compressed bool   // the message in progress had RSV1 set
 	msgLen     int64
 	msg        *bytebufferpool.ByteBuffer // assembly buffer, nil when unused
 	ctrl       []byte                     // a control payload split across Feed calls
@@ -102,7 +109,7 @@ func (d *Decoder) Release() {
 		putMessage(d.msg)
 	}
 	d.giveBack()
-	*d = Decoder{MaxFrameSize: d.MaxFrameSize, MaxMessageSize: d.MaxMessageSize, FromServer: d.FromServer, Budget: d.Budget}
+	*d = Decoder{MaxFrameSize: d.MaxFrameSize, MaxMessageSize: d.MaxMessageSize, FromServer: d.FromServer, Budget: d.Budget, Compression: d.Compression}
 }
 
 // reserve takes n more bytes from the budget for the message being
@@ -235,7 +242,15 @@ func (d *Decoder) readHeader(p []byte) (int, error) {
 // begin checks a frame header against RFC 6455 and the limits, and starts
 // the frame.
 func (d *Decoder) begin(h Header) error {
+	compressed := false
 	switch {
+	case h.Rsv == rsv1 && d.Compression:
+		// RSV1 marks a compressed message on its first frame only
+		// (RFC 7692 section 6.1).
+		if h.OpCode.IsControl() || h.OpCode == OpContinuation {
+			return ErrCompressedFrame
+		}
+		compressed = true
 	case h.Rsv != 0:
 		return ErrReservedBits
 	case h.OpCode.IsReserved():
@@ -264,7 +279,7 @@ func (d *Decoder) begin(h Header) error {
 			if d.fragmented {
 				return ErrExpectedContinue
 			}
-			d.msgOp, d.msgLen = h.OpCode, 0
+			d.msgOp, d.msgLen, d.compressed = h.OpCode, 0, compressed
 			d.utf8.Reset()
 		}
 		d.msgLen += h.Length
@@ -289,7 +304,7 @@ func (d *Decoder) accumulate(chunk []byte) error {
 		d.ctrl = append(d.ctrl, chunk...)
 		return nil
 	}
-	if d.msgOp == OpText && !d.utf8.Write(chunk) {
+	if d.msgOp == OpText && !d.compressed && !d.utf8.Write(chunk) {
 		return ErrInvalidUTF8
 	}
 	if d.got == int64(len(chunk)) {
@@ -323,11 +338,16 @@ func (d *Decoder) frameDone(whole []byte, h Handler) error {
 	if whole != nil {
 		// A single-frame message needs no assembly.
 		if !d.fragmented && d.msg == nil {
-			if d.msgOp == OpText && !ValidUTF8(whole) {
-				return ErrInvalidUTF8
-			}
 			op := d.msgOp
 			d.msgOp = 0
+			if d.compressed {
+				err := d.inflate(op, whole, h)
+				d.giveBack()
+				return err
+			}
+			if op == OpText && !ValidUTF8(whole) {
+				return ErrInvalidUTF8
+			}
 			return h.HandleMessage(op, whole)
 		}
 		if err := d.accumulateWhole(whole); err != nil {
@@ -337,7 +357,7 @@ func (d *Decoder) frameDone(whole []byte, h Handler) error {
 	if d.fragmented {
 		return nil
 	}
-	if d.msgOp == OpText && !d.utf8.Complete() {
+	if d.msgOp == OpText && !d.compressed && !d.utf8.Complete() {
 		return ErrInvalidUTF8
 	}
 	op, buf := d.msgOp, d.msg
@@ -346,7 +366,12 @@ func (d *Decoder) frameDone(whole []byte, h Handler) error {
 	if buf != nil {
 		payload = buf.B
 	}
-	err := h.HandleMessage(op, payload)
+	var err error
+	if d.compressed {
+		err = d.inflate(op, payload, h)
+	} else {
+		err = h.HandleMessage(op, payload)
+	}
 	if buf != nil {
 		putMessage(buf)
 	}
@@ -357,7 +382,7 @@ func (d *Decoder) frameDone(whole []byte, h Handler) error {
 // accumulateWhole stores an already unmasked frame payload that belongs to a
 // fragmented message.
 func (d *Decoder) accumulateWhole(p []byte) error {
-	if d.msgOp == OpText && !d.utf8.Write(p) {
+	if d.msgOp == OpText && !d.compressed && !d.utf8.Write(p) {
 		return ErrInvalidUTF8
 	}
 	if err := d.reserve(int64(len(p))); err != nil {
@@ -372,4 +397,27 @@ func limit(v, def int64) int64 {
 		return def
 	}
 	return v
+}
+
+// inflate hands over a compressed message once inflated, text checked as
+// UTF-8 after inflating (RFC 7692 section 6.1: the compressed bytes are
+// not text). The inflated bytes count against MaxMessageSize and are held
+// from Budget until the handler returns; the caller gives them back.
+func (d *Decoder) inflate(op OpCode, compressed []byte, h Handler) error {
+	var reserve func(int64) error
+	if d.Budget != nil {
+		reserve = func(n int64) error {
+			if !d.Budget.reserve(n) {
+				return ErrInboundBudget
+			}
+			d.held += n
+			return nil
+		}
+	}
+	return Inflate(compressed, limit(d.MaxMessageSize, DefaultMaxMessageSize), reserve, func(msg []byte) error {
+		if op == OpText && !ValidUTF8(msg) {
+			return ErrInvalidUTF8
+		}
+		return h.HandleMessage(op, msg)
+	})
 }

@@ -43,6 +43,7 @@ var ErrInboundBudget = protocolError(CloseTryAgainLater, "inbound memory budget 
 var (
 	ErrLengthOverflow       = protocolError(CloseProtocolError, "64-bit payload length has its top bit set")
 	ErrReservedBits         = protocolError(CloseProtocolError, "reserved bits set without a negotiated extension")
+	ErrCompressedFrame      = protocolError(CloseProtocolError, "RSV1 set on a control or continuation frame")
 	ErrReservedOpCode       = protocolError(CloseProtocolError, "reserved opcode")
 	ErrUnmasked             = protocolError(CloseProtocolError, "client frame is not masked")
 	ErrMaskedServer         = protocolError(CloseProtocolError, "server frame is masked")

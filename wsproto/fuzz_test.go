@@ -54,13 +54,22 @@ func FuzzDecoder(f *testing.F) {
 	seed([]byte{0x02, 200, 0x00, 200, 0x00, 200, 0x80, 200}, 2)
 	seed([]byte{0x88, 1, 0x03}, 2)
 	seed([]byte{0x81, 3, 0xed, 0xa0, 0x80}, 2)
+	// permessage-deflate (mode 4): compressed messages whole and in
+	// fragments, RSV1 where it does not belong, a bomb.
+	c = client{}
+	c.deflated(OpText, []byte("hello hello hello"), 1).deflated(OpBinary, jsonish(900), 3).text("plain")
+	seed(c.b, 4)
+	c = client{}
+	c.deflated(OpBinary, make([]byte, 5000), 1)
+	seed(c.b, 4)
+	seed([]byte{0xc1, 3, 0xf2, 0x48, 0x05, 0x89, 1, 0x00}, 6)
 
 	f.Fuzz(func(t *testing.T, data, splits []byte, mode byte) {
 		if mode&2 != 0 {
 			data = fuzzFrames(data)
 		}
 		newDecoder := func() *Decoder {
-			return &Decoder{MaxFrameSize: fuzzMaxFrame, MaxMessageSize: fuzzMaxMessage, FromServer: mode&1 != 0}
+			return &Decoder{MaxFrameSize: fuzzMaxFrame, MaxMessageSize: fuzzMaxMessage, FromServer: mode&1 != 0, Compression: mode&4 != 0}
 		}
 		// A long run of zero sizes would feed mostly empty slices and make
 		// each input slow to decode; a few are as good as many.

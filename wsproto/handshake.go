@@ -283,11 +283,20 @@ func appendAcceptKey(dst []byte, key string) []byte {
 // AppendAccept appends the 101 response that completes a handshake.
 // protocol is the chosen subprotocol or "".
 func AppendAccept(dst []byte, key, protocol string, extra http.Header) []byte {
+	return AppendAcceptExtensions(dst, key, protocol, "", extra)
+}
+
+// AppendAcceptExtensions is AppendAccept with the accepted extensions, the
+// value of Sec-WebSocket-Extensions ("" for none; see DeflateResponse).
+func AppendAcceptExtensions(dst []byte, key, protocol, extensions string, extra http.Header) []byte {
 	dst = append(dst, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
 	dst = appendAcceptKey(dst, key)
 	dst = append(dst, "\r\n"...)
 	if protocol != "" {
 		dst = appendField(dst, "Sec-WebSocket-Protocol", protocol)
+	}
+	if extensions != "" {
+		dst = appendField(dst, "Sec-WebSocket-Extensions", extensions)
 	}
 	dst = appendFields(dst, extra)
 	return append(dst, "\r\n"...)

@@ -49,6 +49,9 @@ type serveFlags struct {
 	metrics               *string
 	backend               *string
 	loops                 *int
+	compress              *bool
+	zThresh               *int
+	zLevel                *int
 	inline                *autoBool
 	cluster               *clusterFlags
 }
@@ -81,6 +84,9 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 		metrics:  fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)"),
 		backend:  fs.String("poller", string(poller.BackendEpoll), "event loop beneath the connections: epoll (our own loops, small idle connections) or netpoll (cloudwego/netpoll)"),
 		loops:    fs.Int("loops", 0, "epoll event loops (0: one per CPU)"),
+		compress: fs.Bool("compression", false, "accept permessage-deflate (RFC 7692) when a client offers it, as browsers do; no compression state is kept between messages, and a broadcast is compressed once for all its recipients"),
+		zThresh:  fs.Int("compression-threshold", poller.DefaultCompressionThreshold, "with --compression, the smallest message in bytes sent compressed"),
+		zLevel:   fs.Int("compression-level", poller.DefaultCompressionLevel, "with --compression, the compress/flate level: 1 (fastest) to 9 (smallest)"),
 		inline:   new(autoBool),
 		cluster:  addClusterFlags(fs),
 	}
@@ -132,29 +138,32 @@ func (f *serveFlags) check(from sources, out io.Writer) (*serveConfig, error) {
 		c.cluster.Logger = c.out.log
 	}
 	c.server = poller.Options{
-		Addr:              *f.listen,
-		Path:              *f.path,
-		HTTPFallback:      c.page,
-		MaxConns:          *f.maxConns,
-		MaxConnsPerIP:     *f.perIP,
-		ConnectRatePerIP:  *f.ipRate,
-		ConnectBurstPerIP: *f.ipBurst,
-		MessageRate:       *f.msgRate,
-		MessageBurst:      *f.msgBurst,
-		MessageRatePolicy: ratePolicy,
-		MaxMessageSize:    *f.maxMsg,
-		MaxFrameSize:      *f.maxMsg,
-		OutboundBudget:    *f.budget,
-		InboundBudget:     *f.inbound,
-		PingInterval:      *f.ping,
-		MaxMissedPongs:    *f.missed,
-		IdleTimeout:       *f.idle,
-		HandshakeTimeout:  *f.hsTime,
-		MessageTimeout:    *f.msgTime,
-		AllowedOrigins:    f.origins.list(),
-		InlineHandlers:    f.inline.or(builtin.inline),
-		Backend:           pollerBackend,
-		Loops:             *f.loops,
+		Addr:                 *f.listen,
+		Path:                 *f.path,
+		HTTPFallback:         c.page,
+		MaxConns:             *f.maxConns,
+		MaxConnsPerIP:        *f.perIP,
+		ConnectRatePerIP:     *f.ipRate,
+		ConnectBurstPerIP:    *f.ipBurst,
+		MessageRate:          *f.msgRate,
+		MessageBurst:         *f.msgBurst,
+		MessageRatePolicy:    ratePolicy,
+		MaxMessageSize:       *f.maxMsg,
+		MaxFrameSize:         *f.maxMsg,
+		OutboundBudget:       *f.budget,
+		InboundBudget:        *f.inbound,
+		PingInterval:         *f.ping,
+		MaxMissedPongs:       *f.missed,
+		IdleTimeout:          *f.idle,
+		HandshakeTimeout:     *f.hsTime,
+		MessageTimeout:       *f.msgTime,
+		AllowedOrigins:       f.origins.list(),
+		Compression:          *f.compress,
+		CompressionThreshold: *f.zThresh,
+		CompressionLevel:     *f.zLevel,
+		InlineHandlers:       f.inline.or(builtin.inline),
+		Backend:              pollerBackend,
+		Loops:                *f.loops,
 	}
 	return c, nil
 }
@@ -227,7 +236,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// drain, not die.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	log.Info("serving", "addr", gw.Addr().String(), "path", *f.path, "app", *f.appName, "poller", *f.backend, "open_files", files, "node", gw.NodeID().String())
+	log.Info("serving", "addr", gw.Addr().String(), "path", *f.path, "app", *f.appName, "poller", *f.backend, "compression", *f.compress, "open_files", files, "node", gw.NodeID().String())
 	out.announce("listening on "+gw.Addr().String(), "addr", gw.Addr().String())
 	if *f.path != "*" {
 		url := "ws://" + gw.Addr().String() + *f.path

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/poller"
 )
 
 // chromiumPath finds a Chromium to drive, or "" if none is installed.
@@ -21,7 +23,10 @@ func chromiumPath() string {
 
 // TestChatInBrowser drives the chat page in headless Chromium: two tabs log
 // in, join a room, and each sees the other's message; one asks who is in
-// the room and whispers to the other.
+// the room and whispers to the other. It runs with the server's
+// compression off, then on: Chromium offers permessage-deflate on every
+// connection, and with a threshold of one byte every message it gets is
+// compressed.
 func TestChatInBrowser(t *testing.T) {
 	exe := chromiumPath()
 	if exe == "" {
@@ -30,7 +35,23 @@ func TestChatInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
-	g := startChat(t)
+	t.Run("plain", func(t *testing.T) {
+		g := startChat(t)
+		chatInBrowser(t, exe, g)
+		if st := g.Stats(); st.CompressedConns != 0 || st.MessagesDeflated != 0 {
+			t.Errorf("compression off, yet %d connections negotiated it and %d messages were compressed", st.CompressedConns, st.MessagesDeflated)
+		}
+	})
+	t.Run("compression", func(t *testing.T) {
+		g := startChatWith(t, poller.Options{Compression: true, CompressionThreshold: 1})
+		chatInBrowser(t, exe, g)
+		if st := g.Stats(); st.CompressedConns < 2 || st.MessagesDeflated == 0 {
+			t.Errorf("%d connections negotiated compression and %d messages were compressed; want the browser's every connection and its messages", st.CompressedConns, st.MessagesDeflated)
+		}
+	})
+}
+
+func chatInBrowser(t *testing.T, exe string, g *api.Gateway) {
 	page := "http://" + g.Addr().String() + "/"
 
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),

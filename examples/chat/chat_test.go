@@ -23,11 +23,15 @@ const wait = 10 * time.Second
 // startChat runs a node with the chat app and its page.
 func startChat(t *testing.T) *api.Gateway {
 	t.Helper()
-	g, err := api.NewGateway(api.Options{Server: poller.Options{
-		Addr:         "127.0.0.1:0",
-		Path:         "/ws",
-		HTTPFallback: chat.Page("/ws"),
-	}}, chat.New())
+	return startChatWith(t, poller.Options{})
+}
+
+// startChatWith is startChat with options of the test's own (the address,
+// path and page are the chat's).
+func startChatWith(t *testing.T, o poller.Options) *api.Gateway {
+	t.Helper()
+	o.Addr, o.Path, o.HTTPFallback = "127.0.0.1:0", "/ws", chat.Page("/ws")
+	g, err := api.NewGateway(api.Options{Server: o}, chat.New())
 	if err != nil {
 		t.Fatal(err)
 	}
