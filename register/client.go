@@ -108,7 +108,8 @@ type Client struct {
 	graceUntil time.Time         // end of the rejoin grace; zero when none
 	graceTimer *time.Timer
 	peers      []Peer // merged without self, as Peers returns it
-	version    uint64 // bumped on every change of peers
+	listed     bool   // a register's list has been merged once
+	version    uint64 // bumped on every change of peers, and on the first list
 	callbacks  []func([]Peer)
 	started    bool
 	cancel     context.CancelFunc
@@ -149,7 +150,8 @@ func (c *Client) Peers() []Peer {
 }
 
 // OnChange adds fn to the functions called with the new Peers list after
-// each change. Calls come from one goroutine, in order; a slow fn delays
+// each change, and with the first list a register sends, even an empty
+// one. Calls come from one goroutine, in order; a slow fn delays
 // the next call, which then carries the newest list (changes in between
 // may be skipped, never the last one).
 func (c *Client) OnChange(fn func([]Peer)) {
@@ -392,9 +394,12 @@ func (c *Client) remergeLocked() {
 	lists = append(lists, c.kept) // nil outside a grace
 	c.merged = mergePeers(lists...)
 	peers := slices.DeleteFunc(slices.Clone(c.merged), func(p Peer) bool { return p.ID == c.opts.Self.ID })
-	if slices.Equal(peers, c.peers) {
+	// The first list is news even when it holds no one but this node:
+	// OnChange functions learn that the node knows its peers.
+	if c.listed && slices.Equal(peers, c.peers) {
 		return
 	}
+	c.listed = true
 	c.peers = peers
 	c.version++
 	select {
