@@ -135,6 +135,12 @@ type Options struct {
 	CloseTimeout time.Duration
 	// WriteTimeout bounds a flush blocked on a full socket buffer. Default 10s.
 	WriteTimeout time.Duration
+	// DrainWindow spreads Shutdown's closes evenly over this long, so that
+	// the clients of a node going away do not all reconnect elsewhere in
+	// the same instant (a reconnect storm on the nodes that stay). It is
+	// cut to nine tenths of what is left of Shutdown's context, so the last
+	// close handshakes still fit. Default 0: all at once.
+	DrainWindow time.Duration
 
 	// OutboundBudget is the most bytes queued for one connection and not
 	// yet written to its socket. One message larger than the budget is

@@ -61,7 +61,8 @@ type Server struct {
 	count    atomic.Int64
 	mu       sync.Mutex
 	started  bool
-	stopping atomic.Bool
+	stopping atomic.Bool // no longer accepting
+	shutdown atomic.Bool // Shutdown has begun
 }
 
 // NewServer checks the options and prepares a server; Start listens.
@@ -138,19 +139,33 @@ func (s *Server) Serving() bool {
 // closing, or in OnClose.
 func (s *Server) Len() int { return int(s.count.Load()) }
 
-// Shutdown stops accepting, closes every connection with 1001 and waits
-// for the close handshakes, the flushes and every OnClose. When ctx ends
-// first, the remaining connections are dropped and ctx's error is returned
-// at once; OnClose calls still running finish on their own.
+// StopAccepting closes the listener: new connections are refused and
+// Serving turns false, while the open ones carry on. Shutdown does it
+// first; calling it earlier lets a caller do something in between, such
+// as leaving a cluster, without taking new clients meanwhile.
+func (s *Server) StopAccepting() {
+	s.mu.Lock()
+	started := s.started
+	s.mu.Unlock()
+	if started && s.stopping.CompareAndSwap(false, true) {
+		s.tr.stopAccepting()
+	}
+}
+
+// Shutdown stops accepting, closes every connection with 1001 and
+// ShutdownReason (spread over Options.DrainWindow) and waits for the close
+// handshakes, the flushes and every OnClose. When ctx ends first, the
+// remaining connections are dropped and ctx's error is returned at once;
+// OnClose calls still running finish on their own.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	started := s.started
 	s.mu.Unlock()
-	if !started || !s.stopping.CompareAndSwap(false, true) {
+	if !started || !s.shutdown.CompareAndSwap(false, true) {
 		return nil
 	}
-	s.tr.stopAccepting()
-	s.conns.each(func(c *Conn) { c.Close(wsproto.CloseGoingAway, "server shutting down") })
+	s.StopAccepting()
+	s.closeSpread(ctx, s.opts.DrainWindow)
 	var err error
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
