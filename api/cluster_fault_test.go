@@ -193,10 +193,10 @@ func TestRestartedNodeNeverReusesClientIDs(t *testing.T) {
 	}
 }
 
-// TestShutdownDrainsThenLeaves: a node shutting down closes its clients
-// while still in the cluster (their OnClose can reach other nodes), then
-// says goodbye, so the others drop it at once rather than after the
-// heartbeat timeout.
+// TestShutdownDrainsThenLeaves: a node shutting down says goodbye to the
+// register, so the others drop it at once rather than after the heartbeat
+// timeout, and its clients' OnClose still reaches the other nodes (its rpc
+// node stays up until they have all closed).
 func TestShutdownDrainsThenLeaves(t *testing.T) {
 	reg := startRegister(t, "127.0.0.1:0")
 	n1 := startNode(t, nodeIPs[0], Options{Cluster: clusterOptions(nodeIPs[0], reg.addr)}, newRecorder())

@@ -15,6 +15,11 @@ import (
 // otherwise: a free port on loopback.
 const DefaultRPCListen = "127.0.0.1:0"
 
+// DefaultJoinTimeout is how long Gateway.Start waits for the first peer
+// list unless told otherwise: a register on the same network answers in
+// milliseconds; a few seconds of silence mean it is down or unreachable.
+const DefaultJoinTimeout = 5 * time.Second
+
 // ClusterOptions make a Gateway (or a Client) a member of a cluster: it
 // joins the registers, learns its peers from them, and reaches the peers'
 // clients over rpc. Zero values mean the documented defaults.
@@ -60,6 +65,14 @@ type ClusterOptions struct {
 	// CallTimeout bounds a call that needs an answer from another node
 	// when its context has no deadline. Default 2s.
 	CallTimeout time.Duration
+	// JoinTimeout bounds how long Gateway.Start waits for the first peer
+	// list from a register before it listens, so that a call for a client
+	// of another node does not answer ErrClientOffline just because the
+	// list has not arrived yet. When it passes, Start logs a warning and
+	// listens anyway (see Gateway.Start for why); Ready stays an error
+	// until the list comes. Negative: do not wait. Default
+	// DefaultJoinTimeout.
+	JoinTimeout time.Duration
 	// RegisterMaxBackoff caps the wait between attempts to reach a
 	// register that is down. Default 5s.
 	RegisterMaxBackoff time.Duration
@@ -88,6 +101,9 @@ func (o *ClusterOptions) setDefaults(gateway bool, log *slog.Logger) error {
 	}
 	if o.CallTimeout <= 0 {
 		o.CallTimeout = 2 * time.Second
+	}
+	if o.JoinTimeout == 0 {
+		o.JoinTimeout = DefaultJoinTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = log

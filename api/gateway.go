@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/poller"
+	"github.com/wsgate/wsgate/register"
 	"github.com/wsgate/wsgate/router"
 	"github.com/wsgate/wsgate/rpc"
 	"github.com/wsgate/wsgate/wsproto"
@@ -57,6 +58,8 @@ type Gateway struct {
 	srv    *poller.Server
 	member *cluster.Member // nil for a single node, which its methods take
 	leave  sync.Once
+
+	joinTimeout time.Duration // ClusterOptions.JoinTimeout, defaults applied
 
 	started atomic.Bool
 
@@ -109,6 +112,7 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 			return nil, fmt.Errorf("api: %w", err)
 		}
 		g.member = m
+		g.joinTimeout = clusterOpts.JoinTimeout
 		peers = m.Node()
 	}
 	g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, peers)}
@@ -116,9 +120,10 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 }
 
 // Start runs the Application's OnStart, if it has one, joins the cluster
-// if there is one, then listens. It returns once the listener is up; the
-// peer list arrives from the registers in the background. A Gateway starts
-// once.
+// if there is one and waits for the first peer list (up to
+// ClusterOptions.JoinTimeout), then listens. It returns once the listener
+// is up. It fails if a register refuses the cluster secret. A Gateway
+// starts once.
 func (g *Gateway) Start() error {
 	if !g.started.CompareAndSwap(false, true) {
 		return errors.New("api: gateway already started")
@@ -134,6 +139,10 @@ func (g *Gateway) Start() error {
 			g.leaveCluster(nil)
 			return fmt.Errorf("api: %w", err)
 		}
+		if err := g.awaitPeers(); err != nil {
+			g.leaveCluster(nil)
+			return err
+		}
 	}
 	if err := g.srv.Start(); err != nil {
 		g.leaveCluster(nil)
@@ -142,14 +151,49 @@ func (g *Gateway) Start() error {
 	return nil
 }
 
-// Shutdown drains the node: it stops accepting, closes every client with
-// 1001 after flushing its queue, waits until each OnClose has returned;
-// then, in a cluster, it sends what is queued for peers, leaves the
-// registers and closes its rpc server (and embedded register); last, it
+// awaitPeers waits up to the join timeout for the first peer list, so that
+// the first clients' calls for clients of other nodes find those nodes.
+//
+// When no register answers in time, the node listens anyway, with a
+// warning, and Ready stays an error until the list comes. Failing instead
+// would turn a register that is down or restarting into every node
+// crash-looping: the supervisors' backoff (systemd's RestartSec,
+// Kubernetes' CrashLoopBackOff, up to minutes) would keep the cluster down
+// well after the register is back. A listening node behind a readiness
+// check gets no clients from the balancer meanwhile, and is ready the
+// moment the list arrives. A refused secret is different: waiting never
+// fixes it, so Start fails.
+func (g *Gateway) awaitPeers() error {
+	if g.joinTimeout < 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), g.joinTimeout)
+	defer cancel()
+	err := g.member.WaitPeers(ctx)
+	switch {
+	case errors.Is(err, register.ErrSecretRefused):
+		return fmt.Errorf("api: %w", err)
+	case err != nil:
+		g.log.Warn("gateway: no peer list from a register yet; serving, but not ready until one comes",
+			"waited", g.joinTimeout.String(), "err", err)
+	}
+	return nil
+}
+
+// Shutdown drains the node. It stops accepting; in a cluster it says
+// goodbye to the registers first, so that the other nodes stop routing
+// here (their calls for this node's clients answer ErrClientOffline from
+// then on), while its own rpc node stays up for what it still sends. Then
+// it closes every client with 1001 after flushing its queue, spread over
+// Server.DrainWindow so that they do not all reconnect elsewhere at once,
+// and waits until each OnClose has returned; then it sends what is queued
+// for peers and closes its rpc server (and embedded register); last, it
 // runs the Application's OnStop. When ctx ends first, the remaining
 // connections are dropped and ctx's error is returned; if a callback is
 // still running then, OnStop runs when the last OnClose returns.
 func (g *Gateway) Shutdown(ctx context.Context) error {
+	g.srv.StopAccepting()
+	g.member.LeaveRegisters()
 	err := g.srv.Shutdown(ctx)
 	// The engine counts a connection gone before its OnClose has run;
 	// wait for the callbacks too, so OnStop comes after all of them.
@@ -205,8 +249,10 @@ func (g *Gateway) leaveCluster(ctx context.Context) (err error) {
 func (g *Gateway) Peers() []string { return g.member.Peers() }
 
 // Ready says whether the node should be sent new clients: nil while it
-// serves and, in a cluster, a register holds it (without one, its peers
-// do not know it and it does not know them); otherwise why not.
+// serves and, in a cluster, once it has its first peer list (before, its
+// peers do not know it and it does not know them) unless a register now
+// refuses its secret; otherwise why not. Losing the registers later does
+// not make it unready: it keeps delivering with its last peer list.
 func (g *Gateway) Ready() error {
 	if !g.Serving() {
 		return errors.New("draining or not started")

@@ -28,6 +28,7 @@ type clusterFlags struct {
 	nodeID         *string
 	heartbeat      *time.Duration
 	timeout        *time.Duration
+	joinTimeout    *time.Duration
 	tls            tlsFlags
 }
 
@@ -44,7 +45,9 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		nodeID:    fs.String("node-id", "", "node id, 1 to 4294967295 (decimal or 0x hex); default random"),
 		heartbeat: fs.Duration("heartbeat", time.Second, "heartbeat interval with the registers and peers"),
 		timeout:   fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster"),
-		tls:       addTLSFlags(fs),
+		joinTimeout: fs.Duration("join-timeout", api.DefaultJoinTimeout,
+			"at start, wait this long for the first peer list before listening; past it the node listens anyway and /readyz stays 503 until the list comes (negative: do not wait)"),
+		tls: addTLSFlags(fs),
 	}
 	fs.Var(f.registers, "register", "`registers` to join, host:port[,host:port...]; without it the node runs an embedded register on -register-listen")
 	return f
@@ -77,6 +80,7 @@ func (f *clusterFlags) options(from sources) (id api.NodeID, o *api.ClusterOptio
 		MaxConns:          *f.maxConns,
 		HeartbeatInterval: *f.heartbeat,
 		HeartbeatTimeout:  *f.timeout,
+		JoinTimeout:       *f.joinTimeout,
 	}
 	if len(registers) == 0 {
 		o.EmbeddedRegister = *f.registerListen

@@ -20,10 +20,15 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-// joinWait bounds the wait at start for a register's answer: a refused
-// secret fails the command; a register that does not answer in time may
-// be down, and the node serves and keeps trying.
-const joinWait = 5 * time.Second
+// Drain defaults: clients are closed over drainWindow, and the whole drain
+// (leaving the register, the closes, their handshakes, the last OnClose)
+// must fit in drainTimeout. A supervisor's stop timeout (systemd's
+// TimeoutStopSec, Kubernetes' terminationGracePeriodSeconds) must exceed
+// drainTimeout: see deploy/.
+const (
+	defaultDrainWindow  = 10 * time.Second
+	defaultDrainTimeout = 15 * time.Second
+)
 
 // serveFlags are the flags of wsgate serve. They are also the keys of its
 // config file and the names of its WSGATE_* variables (config.go), so a
@@ -44,7 +49,7 @@ type serveFlags struct {
 	idle                  *time.Duration
 	origins               *listValue
 	msgTime, hsTime       *time.Duration
-	drain                 *time.Duration
+	drain, window         *time.Duration
 	logs                  logFlags
 	metrics               *string
 	backend               *string
@@ -79,7 +84,8 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 		origins:  new(listValue),
 		msgTime:  fs.Duration("message-timeout", poller.DefaultMessageTimeout, "time allowed from a message's first bytes to its last (negative disables)"),
 		hsTime:   fs.Duration("handshake-timeout", poller.DefaultHandshakeTimeout, "time allowed for the opening handshake"),
-		drain:    fs.Duration("drain-timeout", 10*time.Second, "time allowed for closing connections on SIGTERM"),
+		drain:    fs.Duration("drain-timeout", defaultDrainTimeout, "time allowed for the whole drain on SIGTERM; connections still open then are dropped"),
+		window:   fs.Duration("drain-window", defaultDrainWindow, "on SIGTERM, close the clients spread evenly over this long, so they do not all reconnect elsewhere at once (0: all at once; cut to fit -drain-timeout)"),
 		logs:     addLogFlags(fs),
 		metrics:  fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)"),
 		backend:  fs.String("poller", string(poller.BackendEpoll), "event loop beneath the connections: epoll (our own loops, small idle connections) or netpoll (cloudwego/netpoll)"),
@@ -164,6 +170,7 @@ func (f *serveFlags) check(from sources, out io.Writer) (*serveConfig, error) {
 		InlineHandlers:       f.inline.or(builtin.inline),
 		Backend:              pollerBackend,
 		Loops:                *f.loops,
+		DrainWindow:          *f.window,
 	}
 	return c, nil
 }
@@ -208,6 +215,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	defer stopMetrics()
 	if err := gw.Start(); err != nil {
+		// A wrong secret is a mistake to report at once, not a lone node
+		// serving and retrying forever: Start fails on it.
+		if errors.Is(err, register.ErrSecretRefused) {
+			fmt.Fprintf(stderr, "wsgate serve: %v: the cluster secret (-secret-file, WSGATE_SECRET or -secret) must be the register's\n", err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "wsgate serve: %v\n%s", err, addrInUseHint(err, clusterOpts))
 		return 1
 	}
@@ -217,19 +230,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			warnPlaintext(log, "the embedded register", addr.String(), clusterOpts.ServerTLS != nil)
 		}
 	}
-	if clusterOpts != nil && len(clusterOpts.Registers) > 0 {
-		// A wrong secret is a mistake to report at once, not a lone node
-		// serving and retrying forever.
-		ctx, cancel := context.WithTimeout(context.Background(), joinWait)
-		err := gw.Joined(ctx)
-		cancel()
-		if errors.Is(err, register.ErrSecretRefused) {
-			fmt.Fprintf(stderr, "wsgate serve: %v: the cluster secret (-secret-file, WSGATE_SECRET or -secret) must be the register's\n", err)
-			sctx, scancel := context.WithTimeout(context.Background(), *f.drain)
-			gw.Shutdown(sctx)
-			scancel()
-			return 1
-		}
+	if *f.window > 0 && *f.window >= *f.drain {
+		log.Warn("-drain-window is not shorter than -drain-timeout: the closes will be squeezed into nine tenths of the timeout",
+			"drain_window", f.window.String(), "drain_timeout", f.drain.String())
 	}
 	// Catch the signals before saying where the node listens: whoever
 	// waits for that line may stop the node at once, and should see it
@@ -259,7 +262,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 
 	<-sig
-	log.Info("draining", "conns", gw.Stats().Conns)
+	// Shutdown leaves the register first (peers stop routing here, /readyz
+	// turns 503), then closes the clients over -drain-window.
+	log.Info("draining", "conns", gw.Stats().Conns, "window", f.window.String(), "timeout", f.drain.String())
 	ctx, cancel := context.WithTimeout(context.Background(), *f.drain)
 	defer cancel()
 	if err := gw.Shutdown(ctx); err != nil {

@@ -42,8 +42,8 @@ func TestServeFailsOnRefusedSecret(t *testing.T) {
 	if !strings.Contains(stderr.String(), "secret was refused") {
 		t.Errorf("stderr %q does not say the secret was refused", stderr.String())
 	}
-	if took := time.Since(began); took > joinWait {
-		t.Errorf("refused after %v, want within the %v join wait", took, joinWait)
+	if took := time.Since(began); took > api.DefaultJoinTimeout {
+		t.Errorf("refused after %v, want within the %v join timeout", took, api.DefaultJoinTimeout)
 	}
 }
 

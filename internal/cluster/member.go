@@ -64,16 +64,18 @@ type Member struct {
 	lis      net.Listener     // the rpc listener; nil for a member without clients
 	reg      *register.Client // nil until joined
 	embedded *register.Server
-	regAddr  net.Addr   // the embedded register's bound address
-	served   chan error // Serve's result; nil without a listener
-	regDone  chan error // the embedded register's Serve result
+	regAddr  net.Addr      // the embedded register's bound address
+	served   chan error    // Serve's result; nil without a listener
+	regDone  chan error    // the embedded register's Serve result
+	listed   chan struct{} // closed once the first peer list reached the rpc node
+	listOnce sync.Once
 	closed   sync.Once
 }
 
 // NewMember binds the rpc listener (if o.RPC.Handler is set) and the
 // embedded register, and prepares the rpc node; Join makes it take part.
 func NewMember(o MemberOptions) (m *Member, err error) {
-	m = &Member{opts: o}
+	m = &Member{opts: o, listed: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			m.Abort()
@@ -151,6 +153,7 @@ func (m *Member) setPeers(list []register.Peer) {
 		}
 	}
 	m.node.SetPeers(peers)
+	m.listOnce.Do(func() { close(m.listed) })
 }
 
 // The accessors below take a nil *Member for a node that is no member of
@@ -164,16 +167,54 @@ func (m *Member) Peers() []string {
 	return m.node.Peers()
 }
 
-// Ready is nil while a register holds the member (or before Join);
-// otherwise it says why none does.
+// Ready is nil once the member has its first peer list (or before Join),
+// unless the latest register answer refused its secret; otherwise it says
+// why not. Losing every register later does not make it unready: the
+// member keeps delivering with its last list, as the cluster promises.
 func (m *Member) Ready() error {
-	switch {
-	case m == nil || m.reg == nil || m.reg.Up():
+	if m == nil || m.reg == nil {
 		return nil
-	case m.reg.Refused():
+	}
+	if m.reg.Refused() {
 		return errors.New("the register refuses this node's secret")
 	}
-	return errors.New("no register reached")
+	select {
+	case <-m.listed:
+		return nil
+	default:
+		return errors.New("no peer list from a register yet")
+	}
+}
+
+// WaitPeers waits until the first peer list has reached the rpc node
+// (nil), a register has refused the secret before any accepted it (an
+// error wrapping register.ErrSecretRefused), or ctx ends (its error). Nil
+// before Join.
+func (m *Member) WaitPeers(ctx context.Context) error {
+	if m == nil || m.reg == nil {
+		return nil
+	}
+	if err := m.reg.Joined(ctx); err != nil {
+		return fmt.Errorf("cluster: first peer list: %w", err)
+	}
+	// Accepted: the list is on its way through the OnChange goroutine.
+	select {
+	case <-m.listed:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: first peer list: %w", ctx.Err())
+	}
+}
+
+// LeaveRegisters says goodbye to the registers, so that peers stop routing
+// to this member, while its rpc node keeps running: what it still sends
+// (an OnClose telling others a client left) goes out. Its peer list stays
+// as it was. Leave or Abort later closes the rest.
+func (m *Member) LeaveRegisters() {
+	if m == nil || m.reg == nil {
+		return
+	}
+	m.reg.Close()
 }
 
 // Joined waits until a register has accepted the member, one has refused

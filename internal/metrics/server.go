@@ -25,9 +25,11 @@ import (
 //	/healthz       200 "ok" while the node accepts clients; 503 "draining"
 //	               before Start and from the moment Shutdown begins, so a
 //	               load balancer stops sending new clients at once.
-//	/readyz        200 "ready" while the node serves and, in a cluster, a
-//	               register holds it; 503 with the reason otherwise (draining,
-//	               no register reached, the register refuses the secret).
+//	/readyz        200 "ready" while the node serves and, in a cluster, once
+//	               it has its first peer list from a register; 503 with the
+//	               reason otherwise (draining, no peer list yet, a register
+//	               now refuses the secret). A register lost later leaves it
+//	               ready: the node keeps delivering with its last list.
 //	/debug/pprof/  the runtime profiles of net/http/pprof.
 //
 // Everything is registered on a mux and a Prometheus registry of its own.

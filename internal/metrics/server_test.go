@@ -370,7 +370,9 @@ func TestClusterPeers(t *testing.T) {
 }
 
 // TestReadyz: a single node is ready while it serves; a cluster node is
-// ready only while a register holds it.
+// ready once it has its first peer list from a register, and not while it
+// drains. (A refused secret fails Start; the api tests cover a register
+// that starts refusing later.)
 func TestReadyz(t *testing.T) {
 	single := startNode(t)
 	if code, body := single.get(t, "/readyz"); code != http.StatusOK || !strings.Contains(body, "ready") {
@@ -379,21 +381,30 @@ func TestReadyz(t *testing.T) {
 
 	const secret = "readyz-test-secret"
 	first := startNodeWith(t, &api.ClusterOptions{EmbeddedRegister: "127.0.0.1:0", Secret: secret, Logger: quiet})
-	first.awaitReady(t, http.StatusOK, "ready")
+	// Start waited for the first peer list: ready at once.
+	if code, body := first.get(t, "/readyz"); code != http.StatusOK {
+		t.Fatalf("cluster node after Start: %d %q, want 200", code, body)
+	}
 
-	// A register that is not there: serving, but not ready.
+	// A register that is not there: serving once the join timeout has
+	// passed, but not ready.
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	gone := lis.Addr().String()
 	lis.Close()
-	lonely := startNodeWith(t, &api.ClusterOptions{Registers: []string{gone}, Secret: secret, Logger: quiet})
-	lonely.awaitReady(t, http.StatusServiceUnavailable, "no register reached")
+	lonely := startNodeWith(t, &api.ClusterOptions{Registers: []string{gone}, Secret: secret, JoinTimeout: 100 * time.Millisecond, Logger: quiet})
+	lonely.awaitReady(t, http.StatusServiceUnavailable, "no peer list")
 
-	// A register that refuses the secret says so.
-	refused := startNodeWith(t, &api.ClusterOptions{Registers: []string{first.gw.RegisterAddr().String()}, Secret: "not-" + secret, Logger: quiet})
-	refused.awaitReady(t, http.StatusServiceUnavailable, "refuses this node's secret")
+	// Draining: not ready.
+	close(first.app.hold)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if err := first.gw.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	first.awaitReady(t, http.StatusServiceUnavailable, "draining")
 }
 
 // awaitReady polls /readyz until it answers code with body containing want.
