@@ -67,9 +67,20 @@ if command -v systemd-analyze >/dev/null; then
 	out=$(cd "$tmp" && systemd-analyze verify ./*.service 2>&1) || true
 	if [ -n "$out" ]; then echo "$out"; exit 1; fi
 	echo ok
-	grep -q '^TimeoutStopSec=30s' deploy/systemd/wsgate.service
-	grep -q -- '--drain-timeout 15s' deploy/systemd/wsgate.service
 fi
+
+echo "== the unit's config file passes wsgate config check, and its drain fits TimeoutStopSec"
+echo "check-secret" >"$tmp/secret"
+sed "s#^secret-file: .*#secret-file: $tmp/secret#" deploy/systemd/wsgate.yaml >"$tmp/wsgate.yaml"
+"$tmp/wsgate" config check "$tmp/wsgate.yaml"
+stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' deploy/systemd/wsgate.service)
+timeout=$(sed -n 's/^drain-timeout: \([0-9]*\)s$/\1/p' deploy/systemd/wsgate.yaml)
+window=$(sed -n 's/^drain-window: \([0-9]*\)s$/\1/p' deploy/systemd/wsgate.yaml)
+[ "$window" -lt "$timeout" ] && [ "$timeout" -lt "$stop" ] || {
+	echo "want drain-window ($window) < drain-timeout ($timeout) < TimeoutStopSec ($stop)"
+	exit 1
+}
+echo "drain: window ${window}s < timeout ${timeout}s < TimeoutStopSec ${stop}s"
 
 echo "== every key of sysctl.conf exists on this kernel"
 grep -E '^-?[a-z]' deploy/sysctl.conf | sed 's/^-//; s/ *=.*//' | while read -r key; do
