@@ -10,9 +10,11 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
-// Errors returned by the write calls of a Conn.
+// Errors returned by the write calls of a Conn. ErrClosed is
+// wsproto.ErrClosed, so that a caller that only knows a connection by an
+// interface (the router) recognizes it too.
 var (
-	ErrClosed   = errors.New("poller: connection closed")
+	ErrClosed   = wsproto.ErrClosed
 	ErrOverflow = errors.New("poller: outbound queue over budget")
 )
 
@@ -62,7 +64,7 @@ type Conn struct {
 	// inbox holds bytes the loop read for a read task still running
 	// (epoll, without InlineHandlers); nil otherwise.
 	inbox       *bytebufferpool.ByteBuffer
-	queue       []*Frame
+	queue       []*wsproto.SharedFrame
 	off         int     // bytes of queue[qhead] already written
 	queued      int     // bytes queued and not yet written
 	stalledAt   int64   // coarse time the socket went full, 0 while it takes writes (epoll)
@@ -244,7 +246,7 @@ func (h *frameHandler) HandleControl(op wsproto.OpCode, payload []byte) error {
 		// A pong that cannot be queued (we are closing, or it is over the
 		// budget and dropped or failing the connection) is left out; the
 		// frames after the ping must still be read, a close above all.
-		c.writeControl(NewFrame(wsproto.OpPong, payload))
+		c.writeControl(wsproto.NewSharedFrame(wsproto.OpPong, payload))
 	case wsproto.OpClose:
 		code, reason, _ := wsproto.ParseClosePayload(payload) // validated by the decoder
 		c.onPeerClose(code, string(reason))
@@ -314,6 +316,12 @@ func (c *Conn) closeWith(code wsproto.StatusCode, reason string, now bool) error
 	return nil
 }
 
+// newCloseFrame encodes a close frame with code and reason.
+func newCloseFrame(code wsproto.StatusCode, reason string) *wsproto.SharedFrame {
+	var p [wsproto.MaxControlPayload]byte
+	return wsproto.NewSharedFrame(wsproto.OpClose, wsproto.AppendClosePayload(p[:0], code, reason))
+}
+
 // Abort closes the TCP connection at once, dropping whatever is queued.
 func (c *Conn) Abort() {
 	c.closeSocket()
@@ -348,7 +356,7 @@ func (c *Conn) onTimer(now int64) {
 				return
 			}
 			c.missed.Add(1)
-			c.writeControl(NewFrame(wsproto.OpPing, nil))
+			c.writeControl(wsproto.NewSharedFrame(wsproto.OpPing, nil))
 			c.nextPing = now + int64(o.PingInterval)
 		}
 		c.scheduleOpenTimer(now)

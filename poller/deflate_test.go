@@ -244,7 +244,7 @@ func TestCompressedFanOut(t *testing.T) {
 	}
 	// Queued from as many goroutines at once: the first to need the
 	// compressed form makes it, the others wait for it and share it.
-	f := NewFrame(wsproto.OpText, msg)
+	f := wsproto.NewSharedFrame(wsproto.OpText, msg)
 	var wg sync.WaitGroup
 	for _, sc := range conns {
 		wg.Go(func() {
@@ -282,7 +282,7 @@ func TestIncompressibleFrameSentPlain(t *testing.T) {
 		clients = append(clients, c)
 		conns = append(conns, <-h.opened)
 	}
-	f := NewFrame(wsproto.OpBinary, msg)
+	f := wsproto.NewSharedFrame(wsproto.OpBinary, msg)
 	for _, sc := range conns {
 		sc.WriteFrame(f)
 	}

@@ -101,7 +101,7 @@ func (c *Conn) handshake(head []byte) bool {
 	if o.PingInterval <= 0 && o.IdleTimeout <= 0 {
 		s.wheel.cancel(c) // drop the handshake deadline
 	}
-	resp := rawFrame(func(b []byte) []byte {
+	resp := wsproto.NewSharedBytes(func(b []byte) []byte {
 		return wsproto.AppendAcceptExtensions(b, req.Key, c.Subprotocol(), extensions, nil)
 	})
 	accepted := c.accept(resp)
@@ -134,7 +134,7 @@ func (c *Conn) callOnHandshake(req *wsproto.Request) (err error) {
 // refuse answers the handshake with an HTTP error and closes.
 func (c *Conn) refuse(e *wsproto.HTTPError) {
 	c.srv.stats.handshakesRefused.Add(1)
-	c.respondAndClose(rawFrame(func(b []byte) []byte { return wsproto.AppendRefusal(b, e) }))
+	c.respondAndClose(wsproto.NewSharedBytes(func(b []byte) []byte { return wsproto.AppendRefusal(b, e) }))
 }
 
 // serveHTTP answers a request that is not for the WebSocket endpoint.
@@ -143,12 +143,12 @@ func (c *Conn) serveHTTP(req *wsproto.Request) {
 	if fb := c.srv.opts.HTTPFallback; fb != nil {
 		status, header, body = fb(req)
 	}
-	c.respondAndClose(rawFrame(func(b []byte) []byte {
+	c.respondAndClose(wsproto.NewSharedBytes(func(b []byte) []byte {
 		return wsproto.AppendResponse(b, status, header, body)
 	}))
 }
 
-func (c *Conn) respondAndClose(f *Frame) {
+func (c *Conn) respondAndClose(f *wsproto.SharedFrame) {
 	c.mu.Lock()
 	if c.state == stateHandshake {
 		// The rest of what the client sent (the head over the limit, a
@@ -158,14 +158,4 @@ func (c *Conn) respondAndClose(f *Frame) {
 	c.mu.Unlock()
 	c.enqueue(f, true, true)
 	f.Release()
-}
-
-// rawFrame wraps bytes that are not a WebSocket frame (an HTTP response)
-// so that they travel the same queue.
-func rawFrame(appendTo func([]byte) []byte) *Frame {
-	f := framePool.Get().(*Frame)
-	f.buf = bytebufferpool.Get()
-	f.buf.B = appendTo(f.buf.B[:0])
-	f.refs.Store(1)
-	return f
 }

@@ -282,7 +282,7 @@ func (c *Conn) flushBlocked(w netpoll.Writer) {
 		}
 		bufs, total := bufs[:0], 0
 		for i := int(c.qhead); i < len(c.queue) && len(bufs) < maxIovecs; i++ {
-			b := c.queue[i].buf.B
+			b := c.queue[i].Bytes()
 			if i == int(c.qhead) {
 				b = b[c.off:]
 			}

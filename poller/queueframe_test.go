@@ -21,7 +21,7 @@ func TestQueueFrameFanOut(t *testing.T) {
 		scs[i] = <-h.opened
 	}
 	for m := range msgs {
-		f := NewFrame(wsproto.OpText, []byte(fmt.Sprintf("msg %d", m)))
+		f := wsproto.NewSharedFrame(wsproto.OpText, []byte(fmt.Sprintf("msg %d", m)))
 		for i, c := range scs {
 			var err error
 			if (m+i)%7 == 0 {
@@ -57,7 +57,7 @@ func TestQueueFrameAfterClose(t *testing.T) {
 	cl := dialWS(t, s)
 	sc := <-h.opened
 	sc.Close(wsproto.CloseNormal, "")
-	f := NewFrame(wsproto.OpText, []byte("late"))
+	f := wsproto.NewSharedFrame(wsproto.OpText, []byte("late"))
 	defer f.Release()
 	if err := sc.QueueFrame(f); err != ErrClosed {
 		t.Fatalf("QueueFrame after Close: %v, want ErrClosed", err)

@@ -24,15 +24,15 @@ var iovecPool = sync.Pool{New: func() any { return new([maxIovecs]syscall.Iovec)
 
 // WriteMessage encodes payload as one frame and queues it. It never blocks.
 func (c *Conn) WriteMessage(op wsproto.OpCode, payload []byte) error {
-	f := NewFrame(op, payload)
+	f := wsproto.NewSharedFrame(op, payload)
 	err := c.enqueue(f, false, false)
 	f.Release()
 	return err
 }
 
-// WriteFrame queues a frame encoded by NewFrame, keeping a reference until
+// WriteFrame queues a frame encoded by wsproto.NewSharedFrame, keeping a reference until
 // it is written; the caller keeps its own. It never blocks.
-func (c *Conn) WriteFrame(f *Frame) error {
+func (c *Conn) WriteFrame(f *wsproto.SharedFrame) error {
 	return c.enqueue(f, false, false)
 }
 
@@ -42,13 +42,13 @@ func (c *Conn) WriteFrame(f *Frame) error {
 // and frames queued on a connection in quick succession go out in one
 // writev. Order with WriteFrame on the same connection is kept. It never
 // blocks.
-func (c *Conn) QueueFrame(f *Frame) error {
+func (c *Conn) QueueFrame(f *wsproto.SharedFrame) error {
 	return c.enqueueDeferred(f)
 }
 
 // writeControl queues a ping or pong, which count against the budget like
 // data: a client that floods pings and never reads must not grow the queue.
-func (c *Conn) writeControl(f *Frame) error {
+func (c *Conn) writeControl(f *wsproto.SharedFrame) error {
 	err := c.enqueue(f, false, false)
 	f.Release()
 	return err
@@ -62,7 +62,7 @@ func (c *Conn) writeControl(f *Frame) error {
 //
 // The budget bounds the backlog, not one message: a frame larger than the
 // budget is accepted when nothing else is queued.
-func (c *Conn) enqueue(f *Frame, final, closeAfter bool) error {
+func (c *Conn) enqueue(f *wsproto.SharedFrame, final, closeAfter bool) error {
 	start, err := c.add(f, final, closeAfter)
 	if start {
 		c.flush()
@@ -72,7 +72,7 @@ func (c *Conn) enqueue(f *Frame, final, closeAfter bool) error {
 
 // enqueueDeferred adds f to the queue and, if no writer is at work, hands
 // the connection to a flusher.
-func (c *Conn) enqueueDeferred(f *Frame) error {
+func (c *Conn) enqueueDeferred(f *wsproto.SharedFrame) error {
 	start, err := c.add(f, false, false)
 	if start {
 		c.srv.flushers.push(c)
@@ -83,7 +83,7 @@ func (c *Conn) enqueueDeferred(f *Frame) error {
 // add appends f to the queue under the budget and reports whether the
 // caller became the writer (c.writing was clear and is now set), which
 // then must see the queue flushed.
-func (c *Conn) add(f *Frame, final, closeAfter bool) (start bool, err error) {
+func (c *Conn) add(f *wsproto.SharedFrame, final, closeAfter bool) (start bool, err error) {
 	if c.deflate != 0 {
 		f = c.compressed(f)
 	}
@@ -112,7 +112,7 @@ func (c *Conn) add(f *Frame, final, closeAfter bool) (start bool, err error) {
 // and drop the socket: the client, which already had its 101, got no
 // close frame. Now such a close comes after the response, as a close
 // frame. It reports whether the connection opened.
-func (c *Conn) accept(resp *Frame) bool {
+func (c *Conn) accept(resp *wsproto.SharedFrame) bool {
 	c.mu.Lock()
 	if c.state != stateHandshake {
 		c.mu.Unlock()
@@ -129,8 +129,8 @@ func (c *Conn) accept(resp *Frame) bool {
 
 // appendLocked appends f to the queue and reports whether the caller
 // became the writer. The caller holds c.mu.
-func (c *Conn) appendLocked(f *Frame, closeAfter bool) (start bool) {
-	f.retain()
+func (c *Conn) appendLocked(f *wsproto.SharedFrame, closeAfter bool) (start bool) {
+	f.Retain()
 	if c.queue == nil {
 		c.queue = queueArrays.Get().(*queueArray)[:0]
 	}
@@ -156,7 +156,7 @@ func (c *Conn) flush() {
 		}
 		k, total := 0, 0
 		for i := int(c.qhead); i < len(c.queue) && k < maxIovecs; i++ {
-			b := c.queue[i].buf.B
+			b := c.queue[i].Bytes()
 			if i == int(c.qhead) {
 				b = b[c.off:]
 			}
@@ -246,7 +246,7 @@ func (c *Conn) dropQueueLocked() {
 // queueArray is the backing array of a short queue. An idle connection
 // holds none: a burst borrows one from queueArrays and gives it back once
 // written, and only a longer backlog grows a queue of its own.
-type queueArray [8]*Frame
+type queueArray [8]*wsproto.SharedFrame
 
 var queueArrays = sync.Pool{New: func() any { return new(queueArray) }}
 
@@ -292,17 +292,17 @@ func writev(fd int, iov []syscall.Iovec) (int, error) {
 // Options.CompressionThreshold bytes and no longer than the window c's
 // client allows (a message compressed on its own refers back no further
 // than its length), else f.
-func (c *Conn) compressed(f *Frame) *Frame {
+func (c *Conn) compressed(f *wsproto.SharedFrame) *wsproto.SharedFrame {
 	s := c.srv
-	n := f.payloadLen()
+	n := f.PayloadLen()
 	if n < s.opts.CompressionThreshold || c.deflate < wsproto.MaxWindowBits && n > 1<<c.deflate {
 		return f
 	}
-	z, made := f.deflate(s.opts.CompressionLevel)
+	z, made := f.Deflate(s.opts.CompressionLevel)
 	if made {
 		s.stats.messagesDeflated.Add(1)
 		s.stats.deflateBytesIn.Add(uint64(n))
-		_, hn, _ := wsproto.ParseHeader(z.buf.B)
+		_, hn, _ := wsproto.ParseHeader(z.Bytes())
 		s.stats.deflateBytesOut.Add(uint64(z.Len() - hn))
 	}
 	return z

@@ -13,6 +13,10 @@ import (
 	"github.com/wsgate/wsgate/wsproto"
 )
 
+// The router's tests run on real poller connections: the router itself
+// names no connection package, and this is where that seam is checked.
+var _ Conn = (*poller.Conn)(nil)
+
 // liveNode is a real poller server whose connections are added to a router
 // as they open, with the client ends dialled over loopback and drained.
 type liveNode struct {

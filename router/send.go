@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -17,17 +16,17 @@ import (
 
 // SendToClient queues one message for the client. It returns
 // ErrClientOffline if the client is unknown or closing, and the
-// connection's error (e.g. poller.ErrOverflow) if it refused the frame.
+// connection's error (e.g. an outbound budget overflow) if it refused the frame.
 func (r *Router) SendToClient(id string, op wsproto.OpCode, data []byte) error {
 	c, err := r.lookup(id)
 	if err != nil {
 		return err
 	}
-	f := poller.NewFrame(op, data)
+	f := wsproto.NewSharedFrame(op, data)
 	err = c.conn.WriteFrame(f)
 	f.Release()
 	switch {
-	case errors.Is(err, poller.ErrClosed):
+	case errors.Is(err, wsproto.ErrClosed):
 		return fmt.Errorf("%w: %s is closing", ErrClientOffline, id)
 	case err != nil:
 		return fmt.Errorf("send to %s: %w", id, err)
@@ -60,7 +59,7 @@ func (r *Router) SendToClients(ids []string, op wsproto.OpCode, data []byte, exc
 // in exclude.
 func (r *Router) SendToAll(op wsproto.OpCode, data []byte, exclude []string) int {
 	ex := newIDSet(exclude)
-	f := poller.NewFrame(op, data)
+	f := wsproto.NewSharedFrame(op, data)
 	defer f.Release()
 	p := r.getScratch()
 	defer r.putScratch(p)
@@ -128,12 +127,12 @@ func (r *Router) CloseClient(id string, final []byte, finalOp wsproto.OpCode, co
 		return err
 	}
 	if final != nil {
-		f := poller.NewFrame(finalOp, final)
+		f := wsproto.NewSharedFrame(finalOp, final)
 		c.conn.WriteFrame(f) // a refusal here still lets the close go on
 		f.Release()
 	}
 	if err := c.conn.Close(code, reason); err != nil {
-		if errors.Is(err, poller.ErrClosed) {
+		if errors.Is(err, wsproto.ErrClosed) {
 			return fmt.Errorf("%w: %s is closing", ErrClientOffline, id)
 		}
 		return fmt.Errorf("close %s: %w", id, err)
@@ -157,15 +156,15 @@ func (r *Router) write(cs []*Client, op wsproto.OpCode, data []byte) int {
 	if len(cs) == 0 {
 		return 0
 	}
-	f := poller.NewFrame(op, data)
+	f := wsproto.NewSharedFrame(op, data)
 	n := writeFrame(cs, f)
 	f.Release()
 	return n
 }
 
 // writeFrame queues f on every client: a single recipient is written
-// right away, several are left to the flushers (see poller.Conn.QueueFrame).
-func writeFrame(cs []*Client, f *poller.Frame) int {
+// right away, several are left to the flushers (see Conn.QueueFrame).
+func writeFrame(cs []*Client, f *wsproto.SharedFrame) int {
 	if len(cs) == 1 {
 		if cs[0].conn.WriteFrame(f) == nil {
 			return 1

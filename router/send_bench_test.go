@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -16,10 +15,10 @@ import (
 // connections at smaller sizes.)
 type countingConn struct{ bytes int }
 
-func (c *countingConn) WriteFrame(f *poller.Frame) error       { c.bytes += f.Len(); return nil }
-func (c *countingConn) QueueFrame(f *poller.Frame) error       { c.bytes += f.Len(); return nil }
-func (c *countingConn) Close(wsproto.StatusCode, string) error { return nil }
-func (c *countingConn) Abort()                                 {}
+func (c *countingConn) WriteFrame(f *wsproto.SharedFrame) error { c.bytes += f.Len(); return nil }
+func (c *countingConn) QueueFrame(f *wsproto.SharedFrame) error { c.bytes += f.Len(); return nil }
+func (c *countingConn) Close(wsproto.StatusCode, string) error  { return nil }
+func (c *countingConn) Abort()                                  {}
 
 // BenchmarkSendToGroup sends a 64-byte message to a group of local members.
 // allocs/op must not grow with the member count (the frame is encoded once
