@@ -1,8 +1,6 @@
 package register
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/wsgate/wsgate/internal/connlimit"
+	"github.com/wsgate/wsgate/internal/secret"
 	"github.com/wsgate/wsgate/register/registerpb"
 )
 
@@ -93,12 +92,12 @@ const maxConnIdle = time.Minute
 // Server is the register: it keeps the list of live nodes and pushes it to
 // every node on each change.
 type Server struct {
-	opts       ServerOptions
-	secretHash [sha256.Size]byte
-	grpc       *grpc.Server
-	quit       chan struct{} // closed by Stop and GracefulStop
-	quitOnce   sync.Once
-	conns      *connlimit.Limit // bounds the open connections
+	opts     ServerOptions
+	secret   secret.Hash
+	grpc     *grpc.Server
+	quit     chan struct{} // closed by Stop and GracefulStop
+	quitOnce sync.Once
+	conns    *connlimit.Limit // bounds the open connections
 
 	mu      sync.Mutex
 	members map[string]*member // by node ID
@@ -117,11 +116,11 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		opts:       opts,
-		secretHash: sha256.Sum256([]byte(opts.Secret)),
-		quit:       make(chan struct{}),
-		members:    make(map[string]*member),
-		conns:      connlimit.New(opts.MaxConns),
+		opts:    opts,
+		secret:  secret.Of(opts.Secret),
+		quit:    make(chan struct{}),
+		members: make(map[string]*member),
+		conns:   connlimit.New(opts.MaxConns),
 	}
 	grpcOpts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxNodeMessage),
@@ -232,11 +231,6 @@ func (s *Server) notifyLocked() {
 	}
 }
 
-func (s *Server) checkSecret(secret string) bool {
-	h := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(h[:], s.secretHash[:]) == 1
-}
-
 // service implements the generated gRPC interface on behalf of a Server.
 type service struct {
 	registerpb.UnimplementedRegisterServer
@@ -288,7 +282,7 @@ func (svc *service) Join(stream registerpb.Register_JoinServer) error {
 	if hello == nil {
 		return status.Error(codes.InvalidArgument, "first message must be a hello")
 	}
-	if !s.checkSecret(hello.GetSecret()) {
+	if !s.secret.Matches(hello.GetSecret()) {
 		s.opts.Logger.Warn("register: wrong secret", "remote", remote)
 		return status.Error(codes.Unauthenticated, "wrong secret")
 	}

@@ -39,7 +39,6 @@ package rpc
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -55,6 +54,7 @@ import (
 	"google.golang.org/grpc/keepalive"
 
 	"github.com/wsgate/wsgate/internal/connlimit"
+	"github.com/wsgate/wsgate/internal/secret"
 	"github.com/wsgate/wsgate/rpc/rpcpb"
 )
 
@@ -223,9 +223,9 @@ var (
 // Node is this node's end of the cluster transport: the gRPC server peers
 // call, and a client connection, stream and queue per peer.
 type Node struct {
-	opts       Options
-	secretHash [sha256.Size]byte
-	server     *grpc.Server
+	opts   Options
+	secret secret.Hash
+	server *grpc.Server
 	// incarnation tells this process from an earlier one with the same
 	// ID: peers drop what they sent that one and it did not acknowledge.
 	incarnation uint64
@@ -247,7 +247,7 @@ func New(opts Options) (*Node, error) {
 	}
 	n := &Node{
 		opts:        opts,
-		secretHash:  sha256.Sum256([]byte(opts.Secret)),
+		secret:      secret.Of(opts.Secret),
 		peers:       make(map[string]*peer),
 		incarnation: rand.Uint64() | 1,
 		conns:       connlimit.New(opts.MaxConns),
