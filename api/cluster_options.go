@@ -56,14 +56,15 @@ type ClusterOptions struct {
 	// Certificates for mTLS). Default: plaintext.
 	ClientTLS *tls.Config
 	// HeartbeatInterval is how often the member and its registers (the
-	// embedded one included) tell each other they are alive. Default 1s.
+	// embedded one included) tell each other they are alive. Default
+	// register.DefaultHeartbeatInterval.
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout is how long a member may stay silent before the
 	// registers drop it, and so how long a dead node can stay in the
-	// other nodes' peer lists. Default 3s.
+	// other nodes' peer lists. Default register.DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
 	// CallTimeout bounds a call that needs an answer from another node
-	// when its context has no deadline. Default 2s.
+	// when its context has no deadline. Default rpc.DefaultCallTimeout.
 	CallTimeout time.Duration
 	// JoinTimeout bounds how long Gateway.Start waits for the first peer
 	// list from a register before it listens, so that a call for a client
@@ -94,13 +95,13 @@ func (o *ClusterOptions) setDefaults(gateway bool, log *slog.Logger) error {
 		o.RPCListen = DefaultRPCListen
 	}
 	if o.HeartbeatInterval <= 0 {
-		o.HeartbeatInterval = time.Second
+		o.HeartbeatInterval = register.DefaultHeartbeatInterval
 	}
 	if o.HeartbeatTimeout <= 0 {
-		o.HeartbeatTimeout = 3 * time.Second
+		o.HeartbeatTimeout = register.DefaultHeartbeatTimeout
 	}
 	if o.CallTimeout <= 0 {
-		o.CallTimeout = 2 * time.Second
+		o.CallTimeout = rpc.DefaultCallTimeout
 	}
 	if o.JoinTimeout == 0 {
 		o.JoinTimeout = DefaultJoinTimeout

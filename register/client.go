@@ -30,10 +30,11 @@ type ClientOptions struct {
 	// in nanoseconds, so a restarted node outranks its old registration.
 	Self Peer
 	// HeartbeatInterval is how often the node sends each register a
-	// heartbeat. Default 1s.
+	// heartbeat. Default DefaultHeartbeatInterval.
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout is how long a register may stay silent before the
-	// node counts its stream as down and reconnects. Default 3s.
+	// node counts its stream as down and reconnects. Default
+	// DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts to reach a
 	// register: it starts at MinBackoff, doubles per failure up to
@@ -66,10 +67,10 @@ func (o *ClientOptions) setDefaults() error {
 		o.Self.Incarnation = uint64(time.Now().UnixNano())
 	}
 	if o.HeartbeatInterval <= 0 {
-		o.HeartbeatInterval = time.Second
+		o.HeartbeatInterval = DefaultHeartbeatInterval
 	}
 	if o.HeartbeatTimeout <= 0 {
-		o.HeartbeatTimeout = 3 * time.Second
+		o.HeartbeatTimeout = DefaultHeartbeatTimeout
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 100 * time.Millisecond

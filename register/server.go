@@ -26,11 +26,11 @@ type ServerOptions struct {
 	// Secret is the cluster secret every node must present. Required.
 	Secret string
 	// HeartbeatInterval is how often the register sends each node a
-	// heartbeat. Default 1s.
+	// heartbeat. Default DefaultHeartbeatInterval.
 	HeartbeatInterval time.Duration
 	// HeartbeatTimeout is how long a node may stay silent before it leaves
 	// the list; it also bounds how long a new stream may take to say
-	// hello. Default 3s.
+	// hello. Default DefaultHeartbeatTimeout.
 	HeartbeatTimeout time.Duration
 	// TLS, when set, makes the register serve TLS (set ClientAuth and
 	// ClientCAs for mTLS). Default: plaintext.
@@ -62,10 +62,10 @@ func (o *ServerOptions) setDefaults() error {
 		return errors.New("register: ServerOptions.Secret is required")
 	}
 	if o.HeartbeatInterval <= 0 {
-		o.HeartbeatInterval = time.Second
+		o.HeartbeatInterval = DefaultHeartbeatInterval
 	}
 	if o.HeartbeatTimeout <= 0 {
-		o.HeartbeatTimeout = 3 * time.Second
+		o.HeartbeatTimeout = DefaultHeartbeatTimeout
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultMaxConns

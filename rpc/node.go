@@ -107,7 +107,7 @@ type Options struct {
 	// sides. Default 16 MiB.
 	MaxMessageBytes int
 	// CallTimeout bounds a Call or CallAll whose context has no deadline.
-	// Default 2s.
+	// Default DefaultCallTimeout.
 	CallTimeout time.Duration
 	// ConnectTimeout is how long a peer may take to open its stream before
 	// it counts as down: calls to it fail fast from then on. The opening
@@ -144,6 +144,11 @@ type Options struct {
 // some hundreds of nodes.
 const DefaultMaxConns = 1024
 
+// DefaultCallTimeout is Options.CallTimeout unless set, and the Api's
+// (api.ClusterOptions) as well: long enough for a busy peer, short enough
+// that a caller whose peer died learns it before its own client gives up.
+const DefaultCallTimeout = 2 * time.Second
+
 func (o *Options) setDefaults() error {
 	switch {
 	case o.ID == "":
@@ -161,12 +166,14 @@ func (o *Options) setDefaults() error {
 		o.MaxMessageBytes = 16 << 20
 	}
 	if o.CallTimeout <= 0 {
-		o.CallTimeout = 2 * time.Second
+		o.CallTimeout = DefaultCallTimeout
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = time.Second
 	}
 	if o.HeartbeatInterval <= 0 {
+		// The membership's default (register.DefaultHeartbeatInterval);
+		// a gateway passes its own ClusterOptions value.
 		o.HeartbeatInterval = time.Second
 	}
 	// The server sends heartbeats no faster than this, so the sender must

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/register"
 	"github.com/wsgate/wsgate/rpc"
 )
 
@@ -43,8 +44,8 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		maxConns: fs.Int("rpc-max-conns", rpc.DefaultMaxConns,
 			"most connections the rpc server, and the embedded register, each hold at once, from peers or not; over it a connection is closed at once (make it a few times the cluster's size)"),
 		nodeID:    fs.String("node-id", "", "node id, 1 to 4294967295 (decimal or 0x hex); default random"),
-		heartbeat: fs.Duration("heartbeat", time.Second, "heartbeat interval with the registers and peers"),
-		timeout:   fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster"),
+		heartbeat: fs.Duration("heartbeat", register.DefaultHeartbeatInterval, "heartbeat interval with the registers and peers"),
+		timeout:   fs.Duration("heartbeat-timeout", register.DefaultHeartbeatTimeout, "a node silent this long leaves the cluster"),
 		joinTimeout: fs.Duration("join-timeout", api.DefaultJoinTimeout,
 			"at start, wait this long for the first peer list before listening; past it the node listens anyway and /readyz stays 503 until the list comes (negative: do not wait)"),
 		tls: addTLSFlags(fs),

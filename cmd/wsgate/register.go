@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/wsgate/wsgate/internal/cli"
 	"github.com/wsgate/wsgate/register"
@@ -23,8 +22,8 @@ func registerCmd(args []string, stdout, stderr io.Writer) int {
 	var (
 		listen    = fs.String("listen", DefaultRegisterAddr, "address to serve the register on")
 		secretSrc = addSecretFlags(fs)
-		heartbeat = fs.Duration("heartbeat", time.Second, "heartbeat interval")
-		timeout   = fs.Duration("heartbeat-timeout", 3*time.Second, "a node silent this long leaves the cluster")
+		heartbeat = fs.Duration("heartbeat", register.DefaultHeartbeatInterval, "heartbeat interval")
+		timeout   = fs.Duration("heartbeat-timeout", register.DefaultHeartbeatTimeout, "a node silent this long leaves the cluster")
 		maxConns  = fs.Int("max-conns", register.DefaultMaxConns, "most connections held at once, from nodes or not; over it a connection is closed at once (make it a few times the cluster's size)")
 		logs      = addLogFlags(fs)
 		tlsOpts   = addTLSFlags(fs)
