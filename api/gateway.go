@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsgate/wsgate/internal/cluster"
+	"github.com/wsgate/wsgate/internal/safecall"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/register"
 	"github.com/wsgate/wsgate/router"
@@ -378,18 +379,19 @@ func (h *handler) OnClose(c *poller.Conn, code wsproto.StatusCode, reason string
 }
 
 // guard runs an Application callback. A panic in it must not take the node
-// down: it is logged and the client is closed with 1011.
+// down: it is logged and the client is closed with 1011. Recovering here,
+// not only in poller, names the client in the log and lets OnClose's
+// caller remove the client whatever the callback did.
 func (h *handler) guard(id, name string, f func() error) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			h.log.Error("gateway: application panicked", "callback", name, "client", id, "panic", v)
-			if cl, ok := h.router.Lookup(id); ok && name != "OnClose" {
-				cl.Conn().Close(wsproto.CloseInternalError, "internal error")
-			}
-			err = Refuse(500, "internal error")
-		}
-	}()
-	return f()
+	p := safecall.Run(func() { err = f() })
+	if p == nil {
+		return err
+	}
+	p.Log(h.log, name, "client", id)
+	if cl, ok := h.router.Lookup(id); ok && name != "OnClose" {
+		cl.Conn().Close(wsproto.CloseInternalError, "internal error")
+	}
+	return Refuse(500, "internal error")
 }
 
 // randomNodeID picks a non-zero node id, so that nodes started without one

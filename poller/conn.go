@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/valyala/bytebufferpool"
+	"github.com/wsgate/wsgate/internal/safecall"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -225,18 +226,17 @@ func (h *frameHandler) HandleMessage(op wsproto.OpCode, payload []byte) error {
 		}
 		return nil
 	}
-	defer c.recoverHandler("OnMessage")
-	c.srv.opts.Handler.OnMessage(c, op, payload)
+	if p := safecall.Run(func() { c.srv.opts.Handler.OnMessage(c, op, payload) }); p != nil {
+		c.handlerPanicked(p, "OnMessage")
+	}
 	return nil
 }
 
-// recoverHandler keeps a panic in application code from taking the process
-// down: it is logged and the connection closed with 1011.
-func (c *Conn) recoverHandler(callback string) {
-	if v := recover(); v != nil {
-		c.srv.opts.Logger.Error("poller: handler panicked", "callback", callback, "conn", c.id, "panic", v)
-		c.fail(wsproto.CloseInternalError, "internal error")
-	}
+// handlerPanicked answers a panic in the Handler: it must not take the
+// process down, so it is logged and the connection closed with 1011.
+func (c *Conn) handlerPanicked(p *safecall.Panic, callback string) {
+	p.Log(c.srv.opts.Logger, callback, "conn", c.id)
+	c.fail(wsproto.CloseInternalError, "internal error")
 }
 
 func (h *frameHandler) HandleControl(op wsproto.OpCode, payload []byte) error {
@@ -438,8 +438,9 @@ func (c *Conn) onDisconnect() {
 		if code == 0 {
 			code = wsproto.CloseAbnormal
 		}
-		defer c.recoverHandler("OnClose")
-		c.srv.opts.Handler.OnClose(c, code, reason)
+		if p := safecall.Run(func() { c.srv.opts.Handler.OnClose(c, code, reason) }); p != nil {
+			c.handlerPanicked(p, "OnClose")
+		}
 	}
 	// The decoder and head buffer belong to the read path, which releases
 	// them (see Conn.releaseReader).

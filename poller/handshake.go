@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/valyala/bytebufferpool"
+	"github.com/wsgate/wsgate/internal/safecall"
 	"github.com/wsgate/wsgate/wsproto"
 )
 
@@ -113,22 +114,19 @@ func (c *Conn) handshake(head []byte) bool {
 	if c.deflate != 0 {
 		s.stats.compressedConns.Add(1)
 	}
-	func() {
-		defer c.recoverHandler("OnOpen")
-		o.Handler.OnOpen(c)
-	}()
+	if p := safecall.Run(func() { o.Handler.OnOpen(c) }); p != nil {
+		c.handlerPanicked(p, "OnOpen")
+	}
 	return true
 }
 
 // callOnHandshake runs the handler's hook; a panic refuses with 500.
 func (c *Conn) callOnHandshake(req *wsproto.Request) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			c.srv.opts.Logger.Error("poller: handler panicked", "callback", "OnHandshake", "conn", c.id, "panic", v)
-			err = &wsproto.HTTPError{Status: http.StatusInternalServerError, Reason: "internal error"}
-		}
-	}()
-	return c.srv.opts.Handler.OnHandshake(c, req)
+	if p := safecall.Run(func() { err = c.srv.opts.Handler.OnHandshake(c, req) }); p != nil {
+		p.Log(c.srv.opts.Logger, "OnHandshake", "conn", c.id)
+		return &wsproto.HTTPError{Status: http.StatusInternalServerError, Reason: "internal error"}
+	}
+	return err
 }
 
 // refuse answers the handshake with an HTTP error and closes.

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 
+	"github.com/wsgate/wsgate/internal/safecall"
 	"github.com/wsgate/wsgate/rpc/rpcpb"
 )
 
@@ -306,21 +307,16 @@ func (s *service) Call(ctx context.Context, req *rpcpb.Request) (*rpcpb.Response
 // apply runs the handler on one command; a panic in it is logged and the
 // stream goes on, so one bad command cannot take the node down.
 func (s *service) apply(h Handler, from string, cmd *rpcpb.Command) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.n.opts.Logger.Error("rpc: HandleCommand panicked", "peer", from, "panic", v)
-		}
-	}()
-	h.HandleCommand(from, cmd)
+	if p := safecall.Run(func() { h.HandleCommand(from, cmd) }); p != nil {
+		p.Log(s.n.opts.Logger, "HandleCommand", "peer", from)
+	}
 }
 
 // answer runs the handler on one request; a panic becomes codes.Internal.
 func (s *service) answer(ctx context.Context, from string, req *rpcpb.Request) (resp *rpcpb.Response, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			s.n.opts.Logger.Error("rpc: HandleRequest panicked", "peer", from, "panic", v)
-			resp, err = nil, status.Error(codes.Internal, "handler panicked")
-		}
-	}()
-	return s.n.opts.Handler.HandleRequest(ctx, from, req)
+	if p := safecall.Run(func() { resp, err = s.n.opts.Handler.HandleRequest(ctx, from, req) }); p != nil {
+		p.Log(s.n.opts.Logger, "HandleRequest", "peer", from)
+		return nil, status.Error(codes.Internal, "handler panicked")
+	}
+	return resp, err
 }
