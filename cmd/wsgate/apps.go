@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/wsgate/wsgate/api"
-	"github.com/wsgate/wsgate/examples/chat"
+	"github.com/wsgate/wsgate/internal/apps/chat"
 	"github.com/wsgate/wsgate/wsproto"
 )
 

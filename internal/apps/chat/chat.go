@@ -1,7 +1,8 @@
 // Package chat is the demo application of wsgate (`wsgate serve --app
-// chat`): users log in with a name, join rooms, talk in them, whisper to
-// each other and shout to everyone. It uses the Api for all of its state,
-// so it works unchanged on a cluster.
+// chat`, or `go run ./examples/chat` for one node): users log in with a
+// name, join rooms, talk in them, whisper to each other and shout to
+// everyone. It uses the Api for all of its state, so it works unchanged on
+// a cluster.
 //
 // The protocol is JSON text frames, one object each, "type" first.
 //

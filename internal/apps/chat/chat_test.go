@@ -14,7 +14,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	"github.com/wsgate/wsgate/api"
-	"github.com/wsgate/wsgate/examples/chat"
+	"github.com/wsgate/wsgate/internal/apps/chat"
 	"github.com/wsgate/wsgate/poller"
 )
 
