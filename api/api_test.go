@@ -21,11 +21,11 @@ func TestSendToClientTextAndBinary(t *testing.T) {
 	c := dial(t, g)
 
 	must(t, a.SendToClient(bg, c.id, []byte("hello")))
-	if got := c.read(); got != "hello" {
+	if got := c.Read(); got != "hello" {
 		t.Fatalf("got %q", got)
 	}
 	must(t, a.SendToClient(bg, c.id, []byte{0xff, 0x00}, Binary))
-	s, op, err := c.next(wait)
+	s, op, err := c.Next(wait)
 	if err != nil || op != ws.OpBinary || s != "\xff\x00" {
 		t.Fatalf("binary send: %q %v %v", s, op, err)
 	}
@@ -38,8 +38,8 @@ func TestOnMessageTellsTextFromBinary(t *testing.T) {
 	app := newRecorder()
 	g := startGateway(t, app)
 	c := dial(t, g)
-	c.send("text")
-	must(t, wsutilWriteBinary(c, []byte{1, 2, 3}))
+	c.Send("text")
+	must(t, c.SendBinary([]byte{1, 2, 3}))
 	m := recv(t, app.messages, "text message")
 	if m.id != c.id || m.typ != Text || m.data != "text" {
 		t.Fatalf("got %+v", m)
@@ -58,7 +58,7 @@ func TestSendToAllListsAndExcludes(t *testing.T) {
 
 	must(t, a.SendToAll(bg, []byte("all")))
 	for _, c := range []*client{c1, c2, c3} {
-		if got := c.read(); got != "all" {
+		if got := c.Read(); got != "all" {
 			t.Fatalf("%s got %q", c.id, got)
 		}
 	}
@@ -74,7 +74,7 @@ func TestSendToAllListsAndExcludes(t *testing.T) {
 	}
 	for c, msgs := range want {
 		for _, w := range msgs {
-			if got := c.read(); got != w {
+			if got := c.Read(); got != w {
 				t.Fatalf("%s got %q, want %q", c.id, got, w)
 			}
 		}
@@ -112,7 +112,7 @@ func TestSendToUIDsAndGroups(t *testing.T) {
 	}
 	for c, msgs := range want {
 		for _, w := range msgs {
-			got, _, err := c.next(wait)
+			got, _, err := c.Next(wait)
 			if err != nil || got != w {
 				t.Fatalf("%s got %q (%v), want %q", c.id, got, err, w)
 			}
@@ -166,7 +166,7 @@ func TestUIDRules(t *testing.T) {
 		t.Fatalf("all uids %v", all)
 	}
 	// Closing the last client of a uid takes it offline (the seed's bug).
-	c1.conn.Close()
+	c1.Conn.Close()
 	recv(t, app.closes, "close of c1")
 	// OnClose has run; the client leaves its tables when it returns.
 	waitFor(t, "ann to go offline after her last client closed", func() bool {
@@ -232,7 +232,7 @@ func TestGroupRules(t *testing.T) {
 	}
 	must(t, a.SendToGroup(bg, "room", []byte("lost")))
 	must(t, a.SendToClient(bg, c3.id, []byte("still here")))
-	if got := c3.read(); got != "still here" {
+	if got := c3.Read(); got != "still here" {
 		t.Fatalf("c3 got %q", got)
 	}
 	// An empty group disappears from listings.
@@ -298,7 +298,7 @@ func TestCloseTimeRules(t *testing.T) {
 	must(t, a.JoinGroup(bg, c.id, "room"))
 	must(t, a.UpdateInfo(bg, c.id, map[string]string{"status": "here"}))
 
-	c.conn.Close()
+	c.Conn.Close()
 	s := recv(t, during, "OnClose")
 	if s.online || s.uid != "ann" || !s.uidOnline || s.groupCount != 1 || sorted(s.groups) != "[room]" || s.info["status"] != "here" {
 		t.Fatalf("during OnClose: %+v", s)
@@ -366,7 +366,7 @@ func TestCloseClient(t *testing.T) {
 		t.Fatal("c1 not online")
 	}
 	must(t, a.CloseClient(bg, c1.id, CloseOptions{Final: []byte("bye"), Code: 4001, Reason: "kicked"}))
-	ce, got := c1.closeErr()
+	ce, got := c1.CloseErr()
 	if fmt.Sprint(got) != "[bye]" || ce.Code != 4001 || ce.Reason != "kicked" {
 		t.Fatalf("close: messages %v, code %d %q", got, ce.Code, ce.Reason)
 	}
@@ -378,7 +378,7 @@ func TestCloseClient(t *testing.T) {
 	}
 
 	must(t, a.CloseClient(bg, c2.id, CloseOptions{}))
-	if ce, _ := c2.closeErr(); ce.Code != 1000 {
+	if ce, _ := c2.CloseErr(); ce.Code != 1000 {
 		t.Fatalf("default close code %d", ce.Code)
 	}
 	if err := a.CloseClient(bg, c3.id, CloseOptions{Code: 1005}); !errors.Is(err, ErrBadCloseCode) {
@@ -387,7 +387,7 @@ func TestCloseClient(t *testing.T) {
 
 	// Destroy drops the TCP connection without a close frame.
 	must(t, a.DestroyClient(bg, c3.id))
-	_, _, err := c3.next(wait)
+	_, _, err := c3.Next(wait)
 	var closed wsutil.ClosedError
 	if err == nil || errors.As(err, &closed) {
 		t.Fatalf("read after destroy: %v, want the connection dropped without a close frame", err)
@@ -436,11 +436,11 @@ func TestCloseReasonMustBeUTF8(t *testing.T) {
 		t.Fatalf("reason not UTF-8: %v, want ErrInvalidUTF8", err)
 	}
 	must(t, a.SendToClient(bg, c.id, []byte("still open")))
-	if got := c.read(); got != "still open" {
+	if got := c.Read(); got != "still open" {
 		t.Fatalf("got %q", got)
 	}
 	must(t, a.CloseClient(bg, c.id, CloseOptions{Code: 4000, Reason: "ok"}))
-	if ce, _ := c.closeErr(); ce.Code != 4000 || ce.Reason != "ok" {
+	if ce, _ := c.CloseErr(); ce.Code != 4000 || ce.Reason != "ok" {
 		t.Fatalf("close %d %q", ce.Code, ce.Reason)
 	}
 }
@@ -494,7 +494,7 @@ func TestSendsToOneClientKeepCallOrder(t *testing.T) {
 		}
 	}()
 	for i := 0; i < n; i++ {
-		if got := c.read(); got != fmt.Sprint(i) {
+		if got := c.Read(); got != fmt.Sprint(i) {
 			t.Fatalf("message %d is %q", i, got)
 		}
 	}

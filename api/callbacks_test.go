@@ -68,14 +68,13 @@ func TestCallbacksNeverOverlapOnClose(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			app := newSelfDropper(tc.onConnect)
 			g := startGateway(t, app)
-			c, err := dialPath(g, "/ws")
+			c, err := dialPath(t, g, "/ws")
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer c.conn.Close()
-			c.t = t
+			defer c.Conn.Close()
 			if !tc.onConnect {
-				c.send("drop me")
+				c.Send("drop me")
 			}
 			recv(t, app.closed, "OnClose")
 			if app.overlap.Load() {

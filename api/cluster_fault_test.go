@@ -94,7 +94,7 @@ func TestKilledNodeLeavesAndItsClientsAreOffline(t *testing.T) {
 		t.Errorf("IsUIDOnline of the dead node's uid: %v %v", on, err)
 	}
 	must(t, n2.Api().SendToClient(bg, local.id, []byte("still here")))
-	if got := local.read(); got != "still here" {
+	if got := local.Read(); got != "still here" {
 		t.Fatalf("got %q", got)
 	}
 }
@@ -118,10 +118,10 @@ func TestSendsFlowWhileRegisterIsDown(t *testing.T) {
 	for i := 0; time.Now().Before(deadline); i++ {
 		must(t, n1.Api().SendToClient(bg, c2.id, []byte("to c2")))
 		must(t, n2.Api().SendToAll(bg, []byte("to all"), Exclude(c2.id)))
-		if got := c2.read(); got != "to c2" {
+		if got := c2.Read(); got != "to c2" {
 			t.Fatalf("c2 got %q", got)
 		}
-		if got := c1.read(); got != "to all" {
+		if got := c1.Read(); got != "to all" {
 			t.Fatalf("c1 got %q", got)
 		}
 		time.Sleep(100 * time.Millisecond) // pace the rounds over the outage
@@ -137,7 +137,7 @@ func TestSendsFlowWhileRegisterIsDown(t *testing.T) {
 	waitConnected(t, n1, n2, n3)
 	c3 := dial(t, n3)
 	must(t, n1.Api().SendToClient(bg, c3.id, []byte("welcome")))
-	if got := c3.read(); got != "welcome" {
+	if got := c3.Read(); got != "welcome" {
 		t.Fatalf("c3 got %q", got)
 	}
 }
@@ -183,7 +183,7 @@ func TestRestartedNodeNeverReusesClientIDs(t *testing.T) {
 		return on && err == nil
 	})
 	must(t, n1.Api().SendToClient(bg, c.id, []byte("hello again")))
-	if got := c.read(); got != "hello again" {
+	if got := c.Read(); got != "hello again" {
 		t.Fatalf("got %q", got)
 	}
 	for _, o := range oldIDs {
@@ -215,11 +215,11 @@ func TestShutdownDrainsThenLeaves(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- n2.Shutdown(ctx) }()
-	if ce, _ := leaving.closeErr(); ce.Code != 1001 { // answers the close
+	if ce, _ := leaving.CloseErr(); ce.Code != 1001 { // answers the close
 		t.Fatalf("leaving client closed with %d, want 1001", ce.Code)
 	}
 	must(t, recv(t, done, "n2's shutdown"))
-	if got := stay.read(); got != "bye from "+leaving.id {
+	if got := stay.Read(); got != "bye from "+leaving.id {
 		t.Fatalf("got %q", got)
 	}
 	waitFor(t, "n1 to drop n2", func() bool { return !hasPeer(n1, n2) })
@@ -241,7 +241,7 @@ func TestSeveralRegisters(t *testing.T) {
 	waitConnected(t, n1, n2, n3)
 	c := dial(t, n3)
 	must(t, n1.Api().SendToClient(bg, c.id, []byte("via the second register")))
-	if got := c.read(); got != "via the second register" {
+	if got := c.Read(); got != "via the second register" {
 		t.Fatalf("got %q", got)
 	}
 }

@@ -64,8 +64,8 @@ func clusterOptions(ip string, registers ...string) *ClusterOptions {
 	}
 }
 
-// startNode runs a cluster node for app on ip with the given options
-// (Cluster must be set) until the test ends.
+// startNode runs a node for app on a free port of ip with the given
+// options until the test ends; with o.Cluster set, a cluster node.
 func startNode(t testing.TB, ip string, o Options, app Application) *Gateway {
 	t.Helper()
 	o.Server.Addr = ip + ":0"

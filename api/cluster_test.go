@@ -41,7 +41,7 @@ func TestClusterAnswersAsOneNode(t *testing.T) {
 
 	// Clear the cluster, then run the script from a connection-less member.
 	for _, cl := range clients {
-		cl.conn.Close()
+		cl.Conn.Close()
 	}
 	waitFor(t, "every client gone", func() bool {
 		n, err := c.nodes[0].Api().GetAllClientCount(bg)
@@ -195,7 +195,7 @@ func apiScript(t *testing.T, a Api, cs []*client, unknown string) []string {
 	for i, c := range cs {
 		var got []string
 		for {
-			s, op, err := c.next(wait)
+			s, op, err := c.Next(wait)
 			if err != nil {
 				t.Fatalf("c%d read: %v", i, err)
 			}
@@ -224,9 +224,9 @@ func apiScript(t *testing.T, a Api, cs []*client, unknown string) []string {
 	rec("CloseClient unknown: %s", errText(a.CloseClient(bg, unknown, CloseOptions{})))
 	rec("DestroyClient c5: %s", errText(a.DestroyClient(bg, c5)))
 	rec("DestroyClient unknown: %s", errText(a.DestroyClient(bg, unknown)))
-	ce, before := cs[3].closeErr()
+	ce, before := cs[3].CloseErr()
 	rec("c3 closed: %d %q after %q", ce.Code, ce.Reason, before)
-	if _, _, err := cs[5].next(wait); err == nil || strings.Contains(err.Error(), "timeout") {
+	if _, _, err := cs[5].Next(wait); err == nil || strings.Contains(err.Error(), "timeout") {
 		t.Fatalf("c5 after DestroyClient: %v, want the connection dropped", err)
 	}
 	waitFor(t, "c3 and c5 gone", func() bool {
@@ -282,7 +282,7 @@ func TestAsyncSendSkipsTheCheck(t *testing.T) {
 	}
 	must(t, a.SendToClient(bg, gone, []byte("x"), Async()))
 	must(t, a.SendToClient(bg, cl.id, []byte("async"), Async()))
-	if got := cl.read(); got != "async" {
+	if got := cl.Read(); got != "async" {
 		t.Fatalf("got %q", got)
 	}
 }

@@ -28,7 +28,7 @@ func TestClusterOverMutualTLS(t *testing.T) {
 	waitConnected(t, n1, n2)
 	c := dial(t, n2)
 	must(t, n1.Api().SendToClient(bg, c.id, []byte("over TLS")))
-	if got := c.read(); got != "over TLS" {
+	if got := c.Read(); got != "over TLS" {
 		t.Fatalf("got %q", got)
 	}
 	n, err := n1.Api().GetAllClientCount(bg)

@@ -41,7 +41,7 @@ func testConcurrentUse(t *testing.T, inline bool) {
 		go func() {
 			defer readers.Done()
 			for {
-				if _, _, err := c.next(wait); err != nil {
+				if _, _, err := c.Next(wait); err != nil {
 					return
 				}
 			}
@@ -95,11 +95,11 @@ func testConcurrentUse(t *testing.T, inline bool) {
 	}
 	// Clients also leave on their own while the workers run.
 	for i := 0; i < clients; i += 4 {
-		cs[i].conn.Close()
+		cs[i].Conn.Close()
 	}
 	workers.Wait()
 	for _, c := range cs {
-		c.conn.Close()
+		c.Conn.Close()
 	}
 	readers.Wait()
 	waitFor(t, "every client gone", func() bool { n, _ := a.GetAllClientCount(bg); return n == 0 })

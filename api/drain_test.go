@@ -40,7 +40,7 @@ func TestDrainLeavesFirstThenSpreads(t *testing.T) {
 	)
 	for _, c := range clients {
 		wg.Go(func() {
-			ce, _ := c.closeErr()
+			ce, _ := c.CloseErr()
 			if ce.Code != 1001 || ce.Reason != poller.ShutdownReason {
 				t.Errorf("closed with %d %q, want 1001 %q", ce.Code, ce.Reason, poller.ShutdownReason)
 			}

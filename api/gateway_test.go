@@ -25,7 +25,7 @@ func TestHandshakeHook(t *testing.T) {
 	g := startGateway(t, app)
 	a := g.Api()
 
-	_, err := dialPath(g, "/ws?token=bad")
+	_, err := dialPath(t, g, "/ws?token=bad")
 	var status ws.StatusError
 	if !errors.As(err, &status) || int(status) != http.StatusUnauthorized {
 		t.Fatalf("refused dial: %v, want status 401", err)
@@ -70,7 +70,7 @@ func TestShutdownDrains(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- g.Shutdown(ctx) }()
 	for _, c := range []*client{c1, c2} {
-		ce, got := c.closeErr()
+		ce, got := c.CloseErr()
 		if ce.Code != ws.StatusGoingAway || len(got) != 1 || got[0] != "last words" {
 			t.Fatalf("%s: close %d, messages %v", c.id, ce.Code, got)
 		}
@@ -84,7 +84,7 @@ func TestShutdownDrains(t *testing.T) {
 	if len(app.closes) != 2 {
 		t.Fatalf("%d OnClose calls before OnStop, want 2", len(app.closes))
 	}
-	if _, err := dialPath(g, "/ws"); err == nil {
+	if _, err := dialPath(t, g, "/ws"); err == nil {
 		t.Fatal("dial after shutdown succeeded")
 	}
 }
@@ -98,12 +98,12 @@ func TestPanicInCallbackClosesClientOnly(t *testing.T) {
 	app := panicky{newRecorder()}
 	g := startGateway(t, app)
 	c1, c2 := dial(t, g), dial(t, g)
-	c1.send("boom")
-	if ce, _ := c1.closeErr(); ce.Code != ws.StatusInternalServerError {
+	c1.Send("boom")
+	if ce, _ := c1.CloseErr(); ce.Code != ws.StatusInternalServerError {
 		t.Fatalf("close code %d, want 1011", ce.Code)
 	}
 	must(t, g.Api().SendToClient(bg, c2.id, []byte("alive")))
-	if got := c2.read(); got != "alive" {
+	if got := c2.Read(); got != "alive" {
 		t.Fatalf("c2 got %q", got)
 	}
 }
@@ -153,7 +153,7 @@ func TestStartTwiceIsRefused(t *testing.T) {
 	}
 	c := dial(t, g)
 	must(t, g.Api().SendToClient(bg, c.id, []byte("still serving")))
-	if got := c.read(); got != "still serving" {
+	if got := c.Read(); got != "still serving" {
 		t.Fatalf("got %q", got)
 	}
 }

@@ -27,7 +27,7 @@ func TestStartWaitsForPeerList(t *testing.T) {
 		if err := n2.Api().SendToClient(bg, c.id, []byte("right away")); err != nil {
 			t.Fatalf("start %d: send to n1's client as Start returned: %v", i, err)
 		}
-		if got := c.read(); got != "right away" {
+		if got := c.Read(); got != "right away" {
 			t.Fatalf("got %q", got)
 		}
 		shutdown(t, n2)

@@ -49,18 +49,18 @@ func TestApiFromInsideCallbacks(t *testing.T) {
 	if uid, _ := a.GetUIDByClientID(bg, c1.id); uid != "u-"+c1.id {
 		t.Fatalf("uid bound in OnConnect: %q", uid)
 	}
-	c1.send("close me")
-	ce, got := c1.closeErr()
+	c1.Send("close me")
+	ce, got := c1.CloseErr()
 	if ce.Code != 4000 || len(got) != 1 || got[0] != "bye" {
 		t.Fatalf("close %d, messages %v", ce.Code, got)
 	}
 	if err := recv(t, app.afterClose, "the send after CloseClient"); !errors.Is(err, ErrClientOffline) {
 		t.Fatalf("send after CloseClient: %v, want ErrClientOffline", err)
 	}
-	if s := c2.read(); s != "left:"+c1.id {
+	if s := c2.Read(); s != "left:"+c1.id {
 		t.Fatalf("c2 got %q", s)
 	}
-	if s := c2.read(); s != "gone:"+c1.id {
+	if s := c2.Read(); s != "gone:"+c1.id {
 		t.Fatalf("c2 got %q", s)
 	}
 	recv(t, app.closes, "OnClose")

@@ -34,7 +34,7 @@ func TestOnStopAfterOnCloseWhenShutdownTimesOut(t *testing.T) {
 	must(t, err)
 	must(t, g.Start())
 	c := dial(t, g)
-	c.send("take your time")
+	c.Send("take your time")
 	recv(t, app.inMessage, "OnMessage")
 
 	ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
