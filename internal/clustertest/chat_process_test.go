@@ -39,9 +39,9 @@ func startCluster(t *testing.T, n int) (*registerProc, []*node) {
 // cluster: it answers only when every node it lists answers, so this also
 // waits for the nodes to reach each other (or to drop a dead one).
 func waitStats(u *user, clients, users int) time.Time {
-	u.t.Helper()
+	u.T.Helper()
 	want := fmt.Sprintf(`{"type":"stats","clients":%d,"users":%d}`, clients, users)
-	return u.waitReply("cluster stats", `{"type":"stats"}`, want)
+	return u.WaitReply("cluster stats", `{"type":"stats"}`, want)
 }
 
 // TestProcessChatAcrossNodes plays the chat protocol between three node
@@ -53,61 +53,61 @@ func TestProcessChatAcrossNodes(t *testing.T) {
 		waitStats(u, 3, 3)
 	}
 
-	alice.send(`{"type":"whisper","to":"bob","text":"psst"}`)
-	bob.expectRaw(`{"type":"whispered","from":"alice","text":"psst"}`)
-	alice.send(`{"type":"whisper","to":"zed","text":"hello?"}`)
-	alice.expectRaw(`{"type":"error","error":"zed is offline"}`)
+	alice.Send(`{"type":"whisper","to":"bob","text":"psst"}`)
+	bob.ExpectRaw(`{"type":"whispered","from":"alice","text":"psst"}`)
+	alice.Send(`{"type":"whisper","to":"zed","text":"hello?"}`)
+	alice.ExpectRaw(`{"type":"error","error":"zed is offline"}`)
 
 	// A room spread over the three nodes. Before each join, a whisper from
 	// every member to the joiner has arrived: the members' own join news,
 	// sent before on the same node-to-node streams, has been applied on the
 	// joiner's node, so the joiner does not get it.
-	alice.send(`{"type":"join","room":"lobby"}`)
-	alice.expectRaw(`{"type":"joined","room":"lobby","name":"alice"}`)
-	alice.send(`{"type":"whisper","to":"bob","text":"join us"}`)
-	bob.expectRaw(`{"type":"whispered","from":"alice","text":"join us"}`)
-	bob.send(`{"type":"join","room":"lobby"}`)
+	alice.Send(`{"type":"join","room":"lobby"}`)
+	alice.ExpectRaw(`{"type":"joined","room":"lobby","name":"alice"}`)
+	alice.Send(`{"type":"whisper","to":"bob","text":"join us"}`)
+	bob.ExpectRaw(`{"type":"whispered","from":"alice","text":"join us"}`)
+	bob.Send(`{"type":"join","room":"lobby"}`)
 	for _, u := range []*user{alice, bob} {
-		u.expectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
+		u.ExpectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
 	}
 	for _, from := range []*user{alice, bob} {
-		from.send(`{"type":"whisper","to":"cat","text":"come"}`)
-		cat.expectRaw(`{"type":"whispered","from":"` + from.name + `","text":"come"}`)
+		from.Send(`{"type":"whisper","to":"cat","text":"come"}`)
+		cat.ExpectRaw(`{"type":"whispered","from":"` + from.Name + `","text":"come"}`)
 	}
-	cat.send(`{"type":"join","room":"lobby"}`)
+	cat.Send(`{"type":"join","room":"lobby"}`)
 	for _, u := range []*user{alice, bob, cat} {
-		u.expectRaw(`{"type":"joined","room":"lobby","name":"cat"}`)
+		u.ExpectRaw(`{"type":"joined","room":"lobby","name":"cat"}`)
 	}
-	bob.send(`{"type":"say","room":"lobby","text":"hi all"}`)
+	bob.Send(`{"type":"say","room":"lobby","text":"hi all"}`)
 	for _, u := range []*user{alice, bob, cat} {
-		u.expectRaw(`{"type":"said","room":"lobby","from":"bob","text":"hi all"}`)
+		u.ExpectRaw(`{"type":"said","room":"lobby","from":"bob","text":"hi all"}`)
 	}
 
 	// Listings and counts aggregate over the nodes.
-	cat.send(`{"type":"who","room":"lobby"}`)
-	cat.expectRaw(`{"type":"who","room":"lobby","names":["alice","bob","cat"],"clients":3}`)
-	bob.send(`{"type":"join","room":"attic"}`)
-	bob.expectRaw(`{"type":"joined","room":"attic","name":"bob"}`)
-	alice.send(`{"type":"rooms"}`)
-	alice.expectRaw(`{"type":"rooms","rooms":["attic","lobby"]}`)
+	cat.Send(`{"type":"who","room":"lobby"}`)
+	cat.ExpectRaw(`{"type":"who","room":"lobby","names":["alice","bob","cat"],"clients":3}`)
+	bob.Send(`{"type":"join","room":"attic"}`)
+	bob.ExpectRaw(`{"type":"joined","room":"attic","name":"bob"}`)
+	alice.Send(`{"type":"rooms"}`)
+	alice.ExpectRaw(`{"type":"rooms","rooms":["attic","lobby"]}`)
 	// bob's name is his alone across the nodes: a client on node 1 that
 	// tries it stays logged out, and whois lists bob's client only.
 	fake := connect(t, n[0].url(), "fake bob")
-	fake.send(`{"type":"login","name":"bob"}`)
-	fake.expectRaw(`{"type":"error","error":"name bob is taken"}`)
-	alice.send(`{"type":"stats"}`)
-	alice.expectRaw(`{"type":"stats","clients":4,"users":3}`)
-	alice.send(`{"type":"whois","name":"bob"}`)
-	alice.expectRaw(`{"type":"whois","name":"bob","online":true,"clients":[{"client_id":"` + bob.id + `","status":""}]}`)
+	fake.Send(`{"type":"login","name":"bob"}`)
+	fake.ExpectRaw(`{"type":"error","error":"name bob is taken"}`)
+	alice.Send(`{"type":"stats"}`)
+	alice.ExpectRaw(`{"type":"stats","clients":4,"users":3}`)
+	alice.Send(`{"type":"whois","name":"bob"}`)
+	alice.ExpectRaw(`{"type":"whois","name":"bob","online":true,"clients":[{"client_id":"` + bob.ID + `","status":""}]}`)
 
-	cat.send(`{"type":"shout","text":"HEY"}`)
+	cat.Send(`{"type":"shout","text":"HEY"}`)
 	for _, u := range []*user{alice, bob, cat, fake} {
-		u.expectRaw(`{"type":"shouted","from":"cat","text":"HEY"}`)
+		u.ExpectRaw(`{"type":"shouted","from":"cat","text":"HEY"}`)
 	}
 	// bob's node-3 client leaves: the room hears of it on the other nodes.
-	bob.conn.Close()
+	bob.Conn.Close()
 	for _, u := range []*user{alice, cat} {
-		u.expectRaw(`{"type":"left","room":"lobby","name":"bob"}`)
+		u.ExpectRaw(`{"type":"left","room":"lobby","name":"bob"}`)
 	}
 }
 
@@ -128,15 +128,15 @@ func TestProcessKilledNodeLeaves(t *testing.T) {
 	for _, u := range []*user{alice, cat} {
 		at := waitStats(u, 2, 2)
 		if d := at.Sub(t0); d > heartbeatTimeout+dropMargin {
-			t.Fatalf("%s's node dropped the killed node after %v, want within %v (+%v margin)", u.name, d, heartbeatTimeout, dropMargin)
+			t.Fatalf("%s's node dropped the killed node after %v, want within %v (+%v margin)", u.Name, d, heartbeatTimeout, dropMargin)
 		} else {
-			t.Logf("%s's node dropped the killed node %v after the kill", u.name, d.Round(time.Millisecond))
+			t.Logf("%s's node dropped the killed node %v after the kill", u.Name, d.Round(time.Millisecond))
 		}
 	}
 
 	fastest := time.Hour
 	for range 5 {
-		reply, d := alice.ask(`{"type":"whisper","to":"bob","text":"still there?"}`)
+		reply, d := alice.Ask(`{"type":"whisper","to":"bob","text":"still there?"}`)
 		if reply != `{"type":"error","error":"bob is offline"}` || d > neverHangs {
 			t.Fatalf("whisper to the killed node's user: %s after %v, want offline within %v", reply, d, neverHangs)
 		}
@@ -146,8 +146,8 @@ func TestProcessKilledNodeLeaves(t *testing.T) {
 		t.Fatalf("whisper to the killed node's user answered offline in %v at best, want within %v", fastest, offlineWithin)
 	}
 	t.Logf("offline answer for the killed node's user: %v at best, round trip included", fastest)
-	cat.send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
-	alice.expectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
+	cat.Send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
+	alice.ExpectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
 }
 
 // TestProcessFrozenNodeLeaves: a node process stopped with SIGSTOP keeps
@@ -167,14 +167,14 @@ func TestProcessFrozenNodeLeaves(t *testing.T) {
 	for _, u := range []*user{alice, cat} {
 		at := waitStats(u, 2, 2)
 		if d := at.Sub(t0); d > heartbeatTimeout+dropMargin {
-			t.Fatalf("%s's node dropped the frozen node after %v, want within %v (+%v margin)", u.name, d, heartbeatTimeout, dropMargin)
+			t.Fatalf("%s's node dropped the frozen node after %v, want within %v (+%v margin)", u.Name, d, heartbeatTimeout, dropMargin)
 		} else {
-			t.Logf("%s's node dropped the frozen node %v after it froze", u.name, d.Round(time.Millisecond))
+			t.Logf("%s's node dropped the frozen node %v after it froze", u.Name, d.Round(time.Millisecond))
 		}
 	}
 	fastest := time.Hour
 	for range 5 {
-		reply, d := alice.ask(`{"type":"whisper","to":"bob","text":"still there?"}`)
+		reply, d := alice.Ask(`{"type":"whisper","to":"bob","text":"still there?"}`)
 		if reply != `{"type":"error","error":"bob is offline"}` || d > neverHangs {
 			t.Fatalf("whisper to the frozen node's user: %s after %v, want offline within %v", reply, d, neverHangs)
 		}
@@ -183,8 +183,8 @@ func TestProcessFrozenNodeLeaves(t *testing.T) {
 	if fastest > offlineWithin {
 		t.Fatalf("whisper to the frozen node's user answered offline in %v at best, want within %v", fastest, offlineWithin)
 	}
-	cat.send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
-	alice.expectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
+	cat.Send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
+	alice.ExpectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
 	// A login asks every node whether it holds the name, and fails while
 	// one does not answer; once the frozen node is dropped, logins work.
 	login(t, n[0].url(), "dave")
@@ -205,14 +205,14 @@ func TestProcessRegisterDown(t *testing.T) {
 	deadline := time.Now().Add(heartbeatTimeout + time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
 		text := fmt.Sprint("round ", i)
-		alice.send(`{"type":"whisper","to":"cat","text":"` + text + `"}`)
-		cat.expectRaw(`{"type":"whispered","from":"alice","text":"` + text + `"}`)
-		cat.send(`{"type":"whisper","to":"alice","text":"` + text + `"}`)
-		alice.expectRaw(`{"type":"whispered","from":"cat","text":"` + text + `"}`)
+		alice.Send(`{"type":"whisper","to":"cat","text":"` + text + `"}`)
+		cat.ExpectRaw(`{"type":"whispered","from":"alice","text":"` + text + `"}`)
+		cat.Send(`{"type":"whisper","to":"alice","text":"` + text + `"}`)
+		alice.ExpectRaw(`{"type":"whispered","from":"cat","text":"` + text + `"}`)
 		time.Sleep(200 * time.Millisecond) // pace the rounds over the outage
 	}
-	alice.send(`{"type":"stats"}`)
-	alice.expectRaw(`{"type":"stats","clients":2,"users":2}`)
+	alice.Send(`{"type":"stats"}`)
+	alice.ExpectRaw(`{"type":"stats","clients":2,"users":2}`)
 
 	// The register comes back on its address; the old nodes rejoin it and
 	// a new node joins.
@@ -222,10 +222,10 @@ func TestProcessRegisterDown(t *testing.T) {
 	for _, u := range []*user{alice, cat, dave} {
 		waitStats(u, 3, 3)
 	}
-	alice.send(`{"type":"whisper","to":"dave","text":"welcome"}`)
-	dave.expectRaw(`{"type":"whispered","from":"alice","text":"welcome"}`)
-	dave.send(`{"type":"whisper","to":"cat","text":"thanks"}`)
-	cat.expectRaw(`{"type":"whispered","from":"dave","text":"thanks"}`)
+	alice.Send(`{"type":"whisper","to":"dave","text":"welcome"}`)
+	dave.ExpectRaw(`{"type":"whispered","from":"alice","text":"welcome"}`)
+	dave.Send(`{"type":"whisper","to":"cat","text":"thanks"}`)
+	cat.ExpectRaw(`{"type":"whispered","from":"dave","text":"thanks"}`)
 }
 
 // TestProcessRestartedNodeNewIDs: a node killed and started again with the
@@ -252,22 +252,22 @@ func TestProcessRestartedNodeNewIDs(t *testing.T) {
 	for i := range 3 {
 		bobs = append(bobs, login(t, restarted.url(), fmt.Sprint("bob", i)))
 	}
-	oldParts, err := router.ParseClientID(oldBobs[0].id)
+	oldParts, err := router.ParseClientID(oldBobs[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, b := range bobs {
-		p, err := router.ParseClientID(b.id)
+		p, err := router.ParseClientID(b.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if p.Node != oldParts.Node || p.Incarnation <= oldParts.Incarnation {
 			t.Fatalf("new id %s: node %s incarnation %d, want node %s and an incarnation above %d",
-				b.id, p.Node, p.Incarnation, oldParts.Node, oldParts.Incarnation)
+				b.ID, p.Node, p.Incarnation, oldParts.Node, oldParts.Incarnation)
 		}
 		for _, o := range oldBobs {
-			if o.id == b.id {
-				t.Fatalf("clientID %s issued again after the restart", b.id)
+			if o.ID == b.ID {
+				t.Fatalf("clientID %s issued again after the restart", b.ID)
 			}
 		}
 	}
@@ -275,9 +275,9 @@ func TestProcessRestartedNodeNewIDs(t *testing.T) {
 	// Node 1 sees exactly the new clients of the names, at the new
 	// address.
 	for _, b := range bobs {
-		alice.waitReply("whois "+b.name+" after the restart", `{"type":"whois","name":"`+b.name+`"}`,
-			`{"type":"whois","name":"`+b.name+`","online":true,"clients":[{"client_id":"`+b.id+`","status":""}]}`)
-		alice.send(`{"type":"whisper","to":"` + b.name + `","text":"hello again"}`)
-		b.expectRaw(`{"type":"whispered","from":"alice","text":"hello again"}`)
+		alice.WaitReply("whois "+b.Name+" after the restart", `{"type":"whois","name":"`+b.Name+`"}`,
+			`{"type":"whois","name":"`+b.Name+`","online":true,"clients":[{"client_id":"`+b.ID+`","status":""}]}`)
+		alice.Send(`{"type":"whisper","to":"` + b.Name + `","text":"hello again"}`)
+		b.ExpectRaw(`{"type":"whispered","from":"alice","text":"hello again"}`)
 	}
 }

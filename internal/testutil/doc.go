@@ -1,5 +1,7 @@
 // Package testutil holds what the tests of several packages need alike: a
-// TCP proxy that can freeze or reset its connections, as a hung machine or a
-// broken network would, and a self-signed certificate for TLS tests. Only
-// tests import it.
+// WebSocket test client, a TCP proxy that can freeze or reset its
+// connections, as a hung machine or a broken network would, a self-signed
+// certificate for TLS tests, and a log sink safe for concurrent writes.
+// Only tests import it. It imports no package of wsgate, so that every
+// package's own tests can use it.
 package testutil

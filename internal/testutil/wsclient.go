@@ -24,8 +24,10 @@ type WSClient struct {
 	// Name says which client failed; tests set it to what they know it by
 	// (its clientID, a user name).
 	Name string
-	t    testing.TB
-	r    io.Reader // what the handshake read ahead of Conn, then Conn
+	// T is the test the client reports to; clients built on this one
+	// (a chat user) fail through it too.
+	T testing.TB
+	r io.Reader // what the handshake read ahead of Conn, then Conn
 }
 
 // DialWS opens a WebSocket to url, closed when the test ends. It returns
@@ -38,7 +40,7 @@ func DialWS(t testing.TB, url string) (*WSClient, error) {
 		return nil, err
 	}
 	t.Cleanup(func() { conn.Close() })
-	c := &WSClient{Conn: conn, Name: url, t: t, r: conn}
+	c := &WSClient{Conn: conn, Name: url, T: t, r: conn}
 	if br != nil {
 		// The server may have written a first message right behind its
 		// handshake answer: the bytes the handshake read ahead come first.
@@ -59,9 +61,9 @@ func MustDialWS(t testing.TB, url string) *WSClient {
 
 // Send writes a text message.
 func (c *WSClient) Send(s string) {
-	c.t.Helper()
+	c.T.Helper()
 	if err := wsutil.WriteClientText(c.Conn, []byte(s)); err != nil {
-		c.t.Fatalf("%s: send: %v", c.Name, err)
+		c.T.Fatalf("%s: send: %v", c.Name, err)
 	}
 }
 
@@ -80,13 +82,13 @@ func (c *WSClient) Next(timeout time.Duration) (string, ws.OpCode, error) {
 
 // Read returns the next text message or fails the test.
 func (c *WSClient) Read() string {
-	c.t.Helper()
+	c.T.Helper()
 	s, op, err := c.Next(Wait)
 	if err != nil {
-		c.t.Fatalf("%s: read: %v", c.Name, err)
+		c.T.Fatalf("%s: read: %v", c.Name, err)
 	}
 	if op != ws.OpText {
-		c.t.Fatalf("%s: got opcode %v, want text", c.Name, op)
+		c.T.Fatalf("%s: got opcode %v, want text", c.Name, op)
 	}
 	return s
 }
@@ -94,7 +96,7 @@ func (c *WSClient) Read() string {
 // CloseErr reads until the server's close frame and returns it, with the
 // messages that came before it.
 func (c *WSClient) CloseErr() (wsutil.ClosedError, []string) {
-	c.t.Helper()
+	c.T.Helper()
 	var got []string
 	for {
 		s, _, err := c.Next(Wait)
@@ -104,7 +106,7 @@ func (c *WSClient) CloseErr() (wsutil.ClosedError, []string) {
 		}
 		var ce wsutil.ClosedError
 		if !errors.As(err, &ce) {
-			c.t.Fatalf("%s: %v, want a close frame", c.Name, err)
+			c.T.Fatalf("%s: %v, want a close frame", c.Name, err)
 		}
 		return ce, got
 	}

@@ -76,45 +76,45 @@ func TestChatAcrossNodes(t *testing.T) {
 	n := startChatCluster(t)
 	alice, cat, bob := login(t, n[0], "alice"), login(t, n[1], "cat"), login(t, n[2], "bob")
 
-	alice.send(`{"type":"whisper","to":"bob","text":"psst"}`)
-	bob.expectRaw(`{"type":"whispered","from":"alice","text":"psst"}`)
-	alice.send(`{"type":"whisper","to":"zed","text":"hello?"}`)
-	alice.expectRaw(`{"type":"error","error":"zed is offline"}`)
+	alice.Send(`{"type":"whisper","to":"bob","text":"psst"}`)
+	bob.ExpectRaw(`{"type":"whispered","from":"alice","text":"psst"}`)
+	alice.Send(`{"type":"whisper","to":"zed","text":"hello?"}`)
+	alice.ExpectRaw(`{"type":"error","error":"zed is offline"}`)
 
-	alice.send(`{"type":"join","room":"lobby"}`)
-	alice.expectRaw(`{"type":"joined","room":"lobby","name":"alice"}`)
+	alice.Send(`{"type":"join","room":"lobby"}`)
+	alice.ExpectRaw(`{"type":"joined","room":"lobby","name":"alice"}`)
 	// Node 3 applies node 1's fan-out sends in order and some time after
 	// they were made: once this whisper is in, the room's news of alice
 	// has been applied there, and bob, joining now, will not get it.
-	alice.send(`{"type":"whisper","to":"bob","text":"join us"}`)
-	bob.expectRaw(`{"type":"whispered","from":"alice","text":"join us"}`)
-	bob.send(`{"type":"join","room":"lobby"}`)
-	alice.expectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
-	bob.expectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
-	bob.send(`{"type":"say","room":"lobby","text":"hi alice"}`)
-	alice.expectRaw(`{"type":"said","room":"lobby","from":"bob","text":"hi alice"}`)
-	bob.expectRaw(`{"type":"said","room":"lobby","from":"bob","text":"hi alice"}`)
-	cat.send(`{"type":"who","room":"lobby"}`)
-	cat.expectRaw(`{"type":"who","room":"lobby","names":["alice","bob"],"clients":2}`)
-	cat.send(`{"type":"join","room":"attic"}`)
-	cat.expect("joined")
-	alice.send(`{"type":"rooms"}`)
-	alice.expectRaw(`{"type":"rooms","rooms":["attic","lobby"]}`)
+	alice.Send(`{"type":"whisper","to":"bob","text":"join us"}`)
+	bob.ExpectRaw(`{"type":"whispered","from":"alice","text":"join us"}`)
+	bob.Send(`{"type":"join","room":"lobby"}`)
+	alice.ExpectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
+	bob.ExpectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
+	bob.Send(`{"type":"say","room":"lobby","text":"hi alice"}`)
+	alice.ExpectRaw(`{"type":"said","room":"lobby","from":"bob","text":"hi alice"}`)
+	bob.ExpectRaw(`{"type":"said","room":"lobby","from":"bob","text":"hi alice"}`)
+	cat.Send(`{"type":"who","room":"lobby"}`)
+	cat.ExpectRaw(`{"type":"who","room":"lobby","names":["alice","bob"],"clients":2}`)
+	cat.Send(`{"type":"join","room":"attic"}`)
+	cat.Expect("joined")
+	alice.Send(`{"type":"rooms"}`)
+	alice.ExpectRaw(`{"type":"rooms","rooms":["attic","lobby"]}`)
 
-	cat.send(`{"type":"shout","text":"HEY"}`)
+	cat.Send(`{"type":"shout","text":"HEY"}`)
 	for _, u := range []*user{alice, cat, bob} {
-		u.expectRaw(`{"type":"shouted","from":"cat","text":"HEY"}`)
+		u.ExpectRaw(`{"type":"shouted","from":"cat","text":"HEY"}`)
 	}
-	bob.send(`{"type":"status","status":"away"}`)
-	bob.expectRaw(`{"type":"status","status":"away"}`)
-	alice.send(`{"type":"whois","name":"bob"}`)
-	alice.expectRaw(`{"type":"whois","name":"bob","online":true,"clients":[{"client_id":"` + bob.id + `","status":"away"}]}`)
-	alice.send(`{"type":"stats"}`)
-	alice.expectRaw(`{"type":"stats","clients":3,"users":3}`)
+	bob.Send(`{"type":"status","status":"away"}`)
+	bob.ExpectRaw(`{"type":"status","status":"away"}`)
+	alice.Send(`{"type":"whois","name":"bob"}`)
+	alice.ExpectRaw(`{"type":"whois","name":"bob","online":true,"clients":[{"client_id":"` + bob.ID + `","status":"away"}]}`)
+	alice.Send(`{"type":"stats"}`)
+	alice.ExpectRaw(`{"type":"stats","clients":3,"users":3}`)
 
 	// bob's node 3 client leaves: the room on node 1 hears of it.
-	bob.conn.Close()
-	alice.expectRaw(`{"type":"left","room":"lobby","name":"bob"}`)
+	bob.Conn.Close()
+	alice.ExpectRaw(`{"type":"left","room":"lobby","name":"bob"}`)
 }
 
 // TestChatNamesAreUniqueAcrossNodes checks that a name held on one node
@@ -123,21 +123,21 @@ func TestChatNamesAreUniqueAcrossNodes(t *testing.T) {
 	n := startChatCluster(t)
 	ann := login(t, n[0], "ann")
 	fake := connect(t, n[1])
-	fake.send(`{"type":"login","name":"ann"}`)
-	fake.expectRaw(`{"type":"error","error":"name ann is taken"}`)
+	fake.Send(`{"type":"login","name":"ann"}`)
+	fake.ExpectRaw(`{"type":"error","error":"name ann is taken"}`)
 
 	bob := login(t, n[2], "bob")
-	bob.send(`{"type":"whois","name":"ann"}`)
-	bob.expectRaw(`{"type":"whois","name":"ann","online":true,"clients":[{"client_id":"` + ann.id + `","status":""}]}`)
-	bob.send(`{"type":"whisper","to":"ann","text":"psst"}`)
-	ann.expectRaw(`{"type":"whispered","from":"bob","text":"psst"}`)
-	fake.send(`{"type":"dance"}`) // the refused client got nothing meanwhile
-	fake.expectRaw(`{"type":"error","error":"unknown type \"dance\""}`)
+	bob.Send(`{"type":"whois","name":"ann"}`)
+	bob.ExpectRaw(`{"type":"whois","name":"ann","online":true,"clients":[{"client_id":"` + ann.ID + `","status":""}]}`)
+	bob.Send(`{"type":"whisper","to":"ann","text":"psst"}`)
+	ann.ExpectRaw(`{"type":"whispered","from":"bob","text":"psst"}`)
+	fake.Send(`{"type":"dance"}`) // the refused client got nothing meanwhile
+	fake.ExpectRaw(`{"type":"error","error":"unknown type \"dance\""}`)
 
-	ann.conn.Close()
+	ann.Conn.Close()
 	takeWhenFree(t, fake, "ann")
-	bob.send(`{"type":"whois","name":"ann"}`)
-	bob.expectRaw(`{"type":"whois","name":"ann","online":true,"clients":[{"client_id":"` + fake.id + `","status":""}]}`)
+	bob.Send(`{"type":"whois","name":"ann"}`)
+	bob.ExpectRaw(`{"type":"whois","name":"ann","online":true,"clients":[{"client_id":"` + fake.ID + `","status":""}]}`)
 }
 
 // TestChatConcurrentLoginsOneName has many clients, spread over the nodes,
@@ -162,18 +162,19 @@ func TestChatConcurrentLoginsOneName(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs <- wsutil.WriteClientMessage(u.conn, ws.OpText, []byte(`{"type":"login","name":"ann"}`))
+			errs <- wsutil.WriteClientMessage(u.Conn, ws.OpText, []byte(`{"type":"login","name":"ann"}`))
 		}()
 	}
 	// The whisperer's answers ("ann is offline") are read and dropped, so
-	// that its queue never fills.
-	go io.Copy(io.Discard, whisperer.rw)
+	// that its queue never fills. (What its handshake read ahead, nothing
+	// at this point, stays unread.)
+	go io.Copy(io.Discard, whisperer.Conn)
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		<-start
 		for range 100 {
-			err := wsutil.WriteClientMessage(whisperer.conn, ws.OpText, []byte(`{"type":"whisper","to":"ann","text":"psst"}`))
+			err := wsutil.WriteClientMessage(whisperer.Conn, ws.OpText, []byte(`{"type":"whisper","to":"ann","text":"psst"}`))
 			if err != nil {
 				errs <- err
 				return
@@ -195,13 +196,13 @@ func TestChatConcurrentLoginsOneName(t *testing.T) {
 		// refused client.
 		whispers := 0
 		for {
-			m, raw := u.next()
+			m, raw := u.Next()
 			if m["type"] == "whispered" {
 				whispers++
 				continue
 			}
 			if m["type"] == "welcome" {
-				u.id = m["client_id"].(string)
+				u.ID = m["client_id"].(string)
 				winners = append(winners, u)
 				break
 			}
@@ -220,13 +221,13 @@ func TestChatConcurrentLoginsOneName(t *testing.T) {
 	t.Logf("%d of %d clients got the name", len(winners), racers)
 
 	checker := login(t, n[1], "checker")
-	checker.send(`{"type":"whois","name":"ann"}`)
+	checker.Send(`{"type":"whois","name":"ann"}`)
 	if len(winners) == 1 {
-		checker.expectRaw(`{"type":"whois","name":"ann","online":true,"clients":[{"client_id":"` + winners[0].id + `","status":""}]}`)
+		checker.ExpectRaw(`{"type":"whois","name":"ann","online":true,"clients":[{"client_id":"` + winners[0].ID + `","status":""}]}`)
 		return
 	}
 	// Nobody won: every refused client gave its claim up before it was
 	// told, so the name is free now.
-	checker.expectRaw(`{"type":"whois","name":"ann","online":false,"clients":[]}`)
+	checker.ExpectRaw(`{"type":"whois","name":"ann","online":false,"clients":[]}`)
 	login(t, n[2], "ann")
 }
