@@ -1,19 +1,13 @@
 package main
 
 import (
-	"context"
 	"flag"
-	"io"
-	"log/slog"
-	"net"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
 
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/internal/testutil"
+	"github.com/wsgate/wsgate/internal/testutil/gatewaytest"
 	"github.com/wsgate/wsgate/poller"
 )
 
@@ -25,42 +19,15 @@ func TestBroadcastAppGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	app, _ := bcast.new("/ws")
-	g, err := api.NewGateway(api.Options{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Server: poller.Options{Addr: "127.0.0.1:0", InlineHandlers: bcast.inline},
-	}, app)
-	if err != nil {
-		t.Fatal(err)
+	g := gatewaytest.Start(t, api.Options{Server: poller.Options{InlineHandlers: bcast.inline}}, app)
+	dial := func(query string) *testutil.WSClient {
+		return testutil.MustDialWS(t, "ws://"+g.Addr().String()+"/ws"+query)
 	}
-	if err := g.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		g.Shutdown(ctx)
-	})
-	dial := func(query string) net.Conn {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		c, _, _, err := ws.Dial(ctx, "ws://"+g.Addr().String()+"/ws"+query)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
-	send := func(c net.Conn, s string) {
-		if err := wsutil.WriteClientText(c, []byte(s)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	expect := func(c net.Conn, want string) {
+	send := func(c *testutil.WSClient, s string) { c.Send(s) }
+	expect := func(c *testutil.WSClient, want string) {
 		t.Helper()
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
-		got, err := wsutil.ReadServerText(c)
-		if err != nil || string(got) != want {
-			t.Fatalf("got %q %v, want %q", got, err, want)
+		if got := c.Read(); got != want {
+			t.Fatalf("got %q, want %q", got, want)
 		}
 	}
 	// Each group client is connected (and in its group) once its own
@@ -81,7 +48,7 @@ func TestBroadcastAppGroups(t *testing.T) {
 	expect(a, "to g")
 	expect(b, "to g")
 	send(all, "to all")
-	for _, c := range []net.Conn{a, b, other, all} {
+	for _, c := range []*testutil.WSClient{a, b, other, all} {
 		expect(c, "to all") // other and all did not get "to g" before it
 	}
 }

@@ -14,27 +14,18 @@ import (
 
 	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/internal/testutil"
-	"github.com/wsgate/wsgate/register"
+	"github.com/wsgate/wsgate/internal/testutil/gatewaytest"
 )
 
 // A node whose secret the register refuses fails at start, saying so,
 // instead of serving alone and retrying forever.
 func TestServeFailsOnRefusedSecret(t *testing.T) {
-	reg, err := register.NewServer(register.ServerOptions{Secret: "the-register-secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go reg.Serve(lis)
-	defer reg.Stop()
+	reg := gatewaytest.StartRegister(t, "the-register-secret")
 
 	// The node's output writes to them from other goroutines.
 	var stdout, stderr testutil.LogBuffer
 	began := time.Now()
-	code := serve([]string{"--listen", "127.0.0.1:0", "--rpc", "127.0.0.1:0", "--register", lis.Addr().String(),
+	code := serve([]string{"--listen", "127.0.0.1:0", "--rpc", "127.0.0.1:0", "--register", reg,
 		"--register-listen=", "--secret", "another-secret", "--log-level", "error"}, &stdout, &stderr)
 	if code != 1 {
 		t.Fatalf("exit code %d, want 1; stderr: %s", code, stderr.String())

@@ -19,8 +19,7 @@ import (
 
 	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/internal/testutil"
-	"github.com/wsgate/wsgate/poller"
-	"github.com/wsgate/wsgate/register"
+	"github.com/wsgate/wsgate/internal/testutil/gatewaytest"
 )
 
 // The no-loss load: senders on every node push numbered messages to
@@ -66,9 +65,6 @@ func encodeLoss(b []byte, sender, kind int, seq uint64) {
 	binary.BigEndian.PutUint64(b[8:16], seq)
 }
 
-// quietLogger drops the nodes' logs.
-var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
-
 // namedApp records the clientID of each connection under the name given
 // in its handshake query (?name=N), so the test can address its sockets.
 type namedApp struct {
@@ -101,51 +97,7 @@ func (a *namedApp) id(name string) string {
 // 127.0.0.(i+1), and waits until each reaches all the others.
 func startInProcessCluster(t *testing.T, apps []api.Application, log *slog.Logger) []*api.Gateway {
 	t.Helper()
-	const clusterSecret = "no-loss-secret"
-	reg, err := register.NewServer(register.ServerOptions{Secret: clusterSecret, Logger: quietLogger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go reg.Serve(lis)
-	t.Cleanup(reg.Stop)
-	var nodes []*api.Gateway
-	for i, app := range apps {
-		g, err := api.NewGateway(api.Options{
-			Logger: log,
-			Server: poller.Options{Addr: nodeIPs[i] + ":0"},
-			Cluster: &api.ClusterOptions{
-				Registers: []string{lis.Addr().String()},
-				Secret:    clusterSecret,
-				RPCListen: nodeIPs[i] + ":0",
-			},
-		}, app)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), wait)
-			defer cancel()
-			g.Shutdown(ctx)
-		})
-		nodes = append(nodes, g)
-	}
-	deadline := time.Now().Add(wait)
-	for _, g := range nodes {
-		for len(g.Peers()) != len(nodes)-1 {
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s reaches %v, want the %d others", g.NodeID(), g.Peers(), len(nodes)-1)
-			}
-			time.Sleep(5 * time.Millisecond) // poll the peer list
-		}
-	}
-	return nodes
+	return gatewaytest.StartCluster(t, api.Options{Logger: log}, apps...)
 }
 
 // receiver is one WebSocket client of the no-loss test, read by its own

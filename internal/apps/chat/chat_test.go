@@ -14,6 +14,7 @@ import (
 	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/internal/apps/chat"
 	"github.com/wsgate/wsgate/internal/apps/chat/chattest"
+	"github.com/wsgate/wsgate/internal/testutil/gatewaytest"
 	"github.com/wsgate/wsgate/poller"
 )
 
@@ -30,19 +31,12 @@ func startChat(t *testing.T) *api.Gateway {
 func startChatWith(t *testing.T, o poller.Options) *api.Gateway {
 	t.Helper()
 	o.Addr, o.Path, o.HTTPFallback = "127.0.0.1:0", "/ws", chat.Page("/ws")
-	g, err := api.NewGateway(api.Options{Server: o}, chat.New())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		g.Shutdown(ctx)
-	})
-	return g
+	return gatewaytest.Start(t, api.Options{Server: o}, chat.New())
+}
+
+// chatOptions serve the chat's WebSocket at /ws and its page at /.
+func chatOptions() api.Options {
+	return api.Options{Server: poller.Options{Path: "/ws", HTTPFallback: chat.Page("/ws")}}
 }
 
 // user is the chat's test client.

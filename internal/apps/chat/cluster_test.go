@@ -1,73 +1,22 @@
 package chat_test
 
 import (
-	"context"
 	"io"
-	"log/slog"
-	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/internal/apps/chat"
-	"github.com/wsgate/wsgate/poller"
-	"github.com/wsgate/wsgate/register"
+	"github.com/wsgate/wsgate/internal/testutil/gatewaytest"
 )
 
 // startChatCluster runs a register and three chat nodes on 127.0.0.1, .2
 // and .3, and waits until each node reaches the other two.
 func startChatCluster(t *testing.T) []*api.Gateway {
 	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	const secret = "chat-cluster-secret"
-	reg, err := register.NewServer(register.ServerOptions{Secret: secret, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go reg.Serve(lis)
-	t.Cleanup(reg.Stop)
-
-	var nodes []*api.Gateway
-	for _, ip := range []string{"127.0.0.1", "127.0.0.2", "127.0.0.3"} {
-		g, err := api.NewGateway(api.Options{
-			Logger: quiet,
-			Server: poller.Options{Addr: ip + ":0", Path: "/ws"},
-			Cluster: &api.ClusterOptions{
-				Registers: []string{lis.Addr().String()},
-				Secret:    secret,
-				RPCListen: ip + ":0",
-			},
-		}, chat.New())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := g.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), wait)
-			defer cancel()
-			g.Shutdown(ctx)
-		})
-		nodes = append(nodes, g)
-	}
-	deadline := time.Now().Add(wait)
-	for _, g := range nodes {
-		for len(g.Peers()) != 2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("node %s reaches %v, want the two others", g.NodeID(), g.Peers())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	return nodes
+	return gatewaytest.StartCluster(t, chatOptions(), chat.New(), chat.New(), chat.New())
 }
 
 // TestChatAcrossNodes plays the chat protocol with each user on another
