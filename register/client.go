@@ -260,22 +260,7 @@ func (c *Client) session(ctx context.Context, addr string) (gotList bool, err er
 		return false, fmt.Errorf("register: hello to %s: %w", addr, err)
 	}
 
-	incoming := make(chan *registerpb.RegisterMessage)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			msg, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case incoming <- msg:
-			case <-streamCtx.Done():
-				return
-			}
-		}
-	}()
+	incoming, recvErr := receive(streamCtx, stream.Recv)
 
 	heartbeat := time.NewTicker(c.opts.HeartbeatInterval)
 	defer heartbeat.Stop()

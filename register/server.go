@@ -245,24 +245,8 @@ func (svc *service) Join(stream registerpb.Register_JoinServer) error {
 		remote = p.Addr.String()
 	}
 
-	// Recv runs in its own goroutine so heartbeats, list pushes and the
-	// silence timer keep going while it blocks. It ends when Join returns.
-	incoming := make(chan *registerpb.NodeMessage)
-	recvErr := make(chan error, 1)
-	go func() {
-		for {
-			msg, err := stream.Recv()
-			if err != nil {
-				recvErr <- err
-				return
-			}
-			select {
-			case incoming <- msg:
-			case <-stream.Context().Done():
-				return
-			}
-		}
-	}()
+	// Recv runs in its own goroutine; it ends when Join returns.
+	incoming, recvErr := receive(stream.Context(), stream.Recv)
 
 	silence := time.NewTimer(s.opts.HeartbeatTimeout)
 	defer silence.Stop()
