@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/wsgate/wsgate/internal/testutil"
 	"github.com/wsgate/wsgate/rpc/rpcpb"
 )
@@ -196,4 +198,21 @@ func (h *countingHandler) HandleCommand(string, *rpcpb.Command) {
 
 func (h *countingHandler) HandleRequest(context.Context, string, *rpcpb.Request) (*rpcpb.Response, error) {
 	return &rpcpb.Response{Result: &rpcpb.Response_Empty{Empty: &rpcpb.Empty{}}}, nil
+}
+
+// dialAsMember connects to b as node "a", a member that never serves, for
+// tests that drive the protocol by hand. Both end with the test.
+func dialAsMember(t testing.TB, b *testNode) *grpc.ClientConn {
+	t.Helper()
+	a, err := New(Options{ID: "a", Secret: testSecret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	conn, err := a.dial(b.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }

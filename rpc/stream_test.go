@@ -165,16 +165,7 @@ func TestSendFailsWhenQueueFull(t *testing.T) {
 // after (or beside) the new one's commands.
 func TestNewerStreamSupersedesOlder(t *testing.T) {
 	b := startNode(t, "b", "127.0.0.2", nil)
-	a, err := New(Options{ID: "a", Secret: testSecret}) // a member that never serves
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	conn, err := a.dial(b.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dialAsMember(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	open := func() rpcpb.Node_CommandsClient {
