@@ -115,39 +115,7 @@ func TestProcessChatAcrossNodes(t *testing.T) {
 // the others' peer lists within the heartbeat timeout, and after that a
 // call for its clients answers offline at once.
 func TestProcessKilledNodeLeaves(t *testing.T) {
-	_, n := startCluster(t, 3)
-	alice, cat, bob := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat"), login(t, n[2].url(), "bob")
-	for _, u := range []*user{alice, cat, bob} {
-		waitStats(u, 3, 3)
-	}
-
-	t0 := time.Now()
-	n[2].kill()
-	// The cluster counts answer again (with node 3 left out) only once a
-	// node has dropped node 3 from its list.
-	for _, u := range []*user{alice, cat} {
-		at := waitStats(u, 2, 2)
-		if d := at.Sub(t0); d > heartbeatTimeout+dropMargin {
-			t.Fatalf("%s's node dropped the killed node after %v, want within %v (+%v margin)", u.Name, d, heartbeatTimeout, dropMargin)
-		} else {
-			t.Logf("%s's node dropped the killed node %v after the kill", u.Name, d.Round(time.Millisecond))
-		}
-	}
-
-	fastest := time.Hour
-	for range 5 {
-		reply, d := alice.Ask(`{"type":"whisper","to":"bob","text":"still there?"}`)
-		if reply != `{"type":"error","error":"bob is offline"}` || d > neverHangs {
-			t.Fatalf("whisper to the killed node's user: %s after %v, want offline within %v", reply, d, neverHangs)
-		}
-		fastest = min(fastest, d)
-	}
-	if fastest > offlineWithin {
-		t.Fatalf("whisper to the killed node's user answered offline in %v at best, want within %v", fastest, offlineWithin)
-	}
-	t.Logf("offline answer for the killed node's user: %v at best, round trip included", fastest)
-	cat.Send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
-	alice.ExpectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
+	checkNodeLeaves(t, "killed", func(n *node) { n.kill() })
 }
 
 // TestProcessFrozenNodeLeaves: a node process stopped with SIGSTOP keeps
@@ -156,6 +124,18 @@ func TestProcessKilledNodeLeaves(t *testing.T) {
 // clients at once. (A SIGKILL'd process has its sockets closed by the
 // kernel, which the others notice at once.)
 func TestProcessFrozenNodeLeaves(t *testing.T) {
+	n := checkNodeLeaves(t, "frozen", func(n *node) { n.freeze() })
+	// A login asks every node whether it holds the name, and fails while
+	// one does not answer; once the frozen node is dropped, logins work.
+	login(t, n[0].url(), "dave")
+}
+
+// checkNodeLeaves runs three nodes with a user each, stops the third with
+// stop, and checks that the other two drop it within the heartbeat
+// timeout, then answer offline for its user at once and still talk to
+// each other. what says how it was stopped, for the messages.
+func checkNodeLeaves(t *testing.T, what string, stop func(*node)) []*node {
+	t.Helper()
 	_, n := startCluster(t, 3)
 	alice, cat, bob := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat"), login(t, n[2].url(), "bob")
 	for _, u := range []*user{alice, cat, bob} {
@@ -163,31 +143,33 @@ func TestProcessFrozenNodeLeaves(t *testing.T) {
 	}
 
 	t0 := time.Now()
-	n[2].freeze()
+	stop(n[2])
+	// The cluster counts answer again (with node 3 left out) only once a
+	// node has dropped node 3 from its list.
 	for _, u := range []*user{alice, cat} {
 		at := waitStats(u, 2, 2)
 		if d := at.Sub(t0); d > heartbeatTimeout+dropMargin {
-			t.Fatalf("%s's node dropped the frozen node after %v, want within %v (+%v margin)", u.Name, d, heartbeatTimeout, dropMargin)
+			t.Fatalf("%s's node dropped the %s node after %v, want within %v (+%v margin)", u.Name, what, d, heartbeatTimeout, dropMargin)
 		} else {
-			t.Logf("%s's node dropped the frozen node %v after it froze", u.Name, d.Round(time.Millisecond))
+			t.Logf("%s's node dropped the %s node %v after it was stopped", u.Name, what, d.Round(time.Millisecond))
 		}
 	}
+
 	fastest := time.Hour
 	for range 5 {
 		reply, d := alice.Ask(`{"type":"whisper","to":"bob","text":"still there?"}`)
 		if reply != `{"type":"error","error":"bob is offline"}` || d > neverHangs {
-			t.Fatalf("whisper to the frozen node's user: %s after %v, want offline within %v", reply, d, neverHangs)
+			t.Fatalf("whisper to the %s node's user: %s after %v, want offline within %v", what, reply, d, neverHangs)
 		}
 		fastest = min(fastest, d)
 	}
 	if fastest > offlineWithin {
-		t.Fatalf("whisper to the frozen node's user answered offline in %v at best, want within %v", fastest, offlineWithin)
+		t.Fatalf("whisper to the %s node's user answered offline in %v at best, want within %v", what, fastest, offlineWithin)
 	}
+	t.Logf("offline answer for the %s node's user: %v at best, round trip included", what, fastest)
 	cat.Send(`{"type":"whisper","to":"alice","text":"we are fine"}`)
 	alice.ExpectRaw(`{"type":"whispered","from":"cat","text":"we are fine"}`)
-	// A login asks every node whether it holds the name, and fails while
-	// one does not answer; once the frozen node is dropped, logins work.
-	login(t, n[0].url(), "dave")
+	return n
 }
 
 // TestProcessRegisterDown: with the register killed, the nodes keep their
