@@ -65,6 +65,10 @@ type Api interface {
 	// GetClientCountByUID is the number of clients of uid (0 if it is
 	// offline).
 	GetClientCountByUID(ctx context.Context, uid string) (int, error)
+	// GetClientInfosByUID returns the info of every client of uid, by
+	// clientID (empty if it is offline): one call where GetClientIDsByUID
+	// and a GetInfo per client would take several.
+	GetClientInfosByUID(ctx context.Context, uid string) (map[string]map[string]string, error)
 	// GetAllUIDs lists every online uid.
 	GetAllUIDs(ctx context.Context) ([]string, error)
 

@@ -105,6 +105,10 @@ func (a nodeAPI) GetClientCountByUID(ctx context.Context, uid string) (int, erro
 	return cluster.Call(ctx, a.d, cluster.GetClientCountByUID, cluster.Args{UID: uid})
 }
 
+func (a nodeAPI) GetClientInfosByUID(ctx context.Context, uid string) (map[string]map[string]string, error) {
+	return cluster.Call(ctx, a.d, cluster.GetClientInfosByUID, cluster.Args{UID: uid})
+}
+
 func (a nodeAPI) GetAllUIDs(ctx context.Context) ([]string, error) {
 	return cluster.Call(ctx, a.d, cluster.GetAllUIDs, cluster.Args{})
 }

@@ -39,5 +39,7 @@
 // DestroyClient, getSession/setSession/updateSession are
 // GetInfo/SetInfo/UpdateInfo, getClientSessionsByGroup is
 // GetClientInfosByGroup, and the rest keep their names in Go spelling
-// (Uid becomes UID, Id becomes ID).
+// (Uid becomes UID, Id becomes ID). GetClientInfosByUID has no
+// counterpart there: it is getClientIdByUid and a getSession per client,
+// in one call.
 package api

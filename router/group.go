@@ -101,18 +101,7 @@ func (r *Router) UIDsByGroup(group string) []string {
 // InfosByGroup returns a copy of the info of every member of group, by
 // clientID.
 func (r *Router) InfosByGroup(group string) map[string]map[string]string {
-	p := r.getScratch()
-	defer r.putScratch(p)
-	*p = r.groupShard(group).snapshot(group, *p)
-	out := make(map[string]map[string]string, len(*p))
-	for _, c := range *p {
-		c.mu.Lock()
-		if c.state != stateGone {
-			out[c.id] = cloneInfo(c.info)
-		}
-		c.mu.Unlock()
-	}
-	return out
+	return r.infosOf(r.groupShard(group), group)
 }
 
 // Groups lists every group with a member on this node, in no order.

@@ -74,6 +74,30 @@ func (r *Router) UIDs() []string { return keys(r.uids, nil) }
 // read lock per shard, whatever the number of clients.
 func (r *Router) CountUIDs() int { return count(r.uids) }
 
+// InfosByUID returns a copy of the info of every client of uid, by
+// clientID: what a whois shows of a user, in one call.
+func (r *Router) InfosByUID(uid string) map[string]map[string]string {
+	return r.infosOf(r.uidShard(uid), uid)
+}
+
+// infosOf copies the info of every client of the set named key, by
+// clientID. The members are copied under the shard's read lock and their
+// info read after it, under each client's own lock.
+func (r *Router) infosOf(s *setShard, key string) map[string]map[string]string {
+	p := r.getScratch()
+	defer r.putScratch(p)
+	*p = s.snapshot(key, *p)
+	out := make(map[string]map[string]string, len(*p))
+	for _, c := range *p {
+		c.mu.Lock()
+		if c.state != stateGone {
+			out[c.id] = cloneInfo(c.info)
+		}
+		c.mu.Unlock()
+	}
+	return out
+}
+
 // idsOf lists the ids of the set named key.
 func (r *Router) idsOf(s *setShard, key string) []string {
 	s.mu.RLock()

@@ -136,6 +136,17 @@ var (
 			return &rpcpb.Request{Kind: &rpcpb.Request_GetClientCountByUid{GetClientCountByUid: &rpcpb.Uid{Uid: a.UID}}}
 		},
 	}
+	GetClientInfosByUID = &Request[map[string]map[string]string]{
+		to: toEveryNode,
+		apply: func(r *router.Router, a Args) (map[string]map[string]string, error) {
+			return r.InfosByUID(a.UID), nil
+		},
+		result: infos,
+		merge:  mergeInfos,
+		wire: func(a Args) *rpcpb.Request {
+			return &rpcpb.Request{Kind: &rpcpb.Request_GetClientInfosByUid{GetClientInfosByUid: &rpcpb.Uid{Uid: a.UID}}}
+		},
+	}
 	Ungroup = &Request[none]{
 		to:     toEveryNode,
 		apply:  func(r *router.Router, a Args) (none, error) { r.Ungroup(a.Group); return none{}, nil },
@@ -226,8 +237,9 @@ func requests() []request {
 	return []request{
 		BindUID, UnbindUID, JoinGroup, LeaveGroup, SetInfo, UpdateInfo,
 		GetInfo, IsOnline, GetUIDByClientID, GetGroupsByClientID,
-		IsUIDOnline, GetClientIDsByUID, GetClientCountByUID, Ungroup, GetClientCountByGroup,
-		GetClientIDsByGroup, GetUIDsByGroup, GetClientInfosByGroup,
+		IsUIDOnline, GetClientIDsByUID, GetClientCountByUID, GetClientInfosByUID,
+		Ungroup, GetClientCountByGroup, GetClientIDsByGroup, GetUIDsByGroup,
+		GetClientInfosByGroup,
 		GetAllUIDs, GetAllGroups, GetAllClientIDs, GetAllClientCount,
 	}
 }

@@ -722,6 +722,7 @@ type Request struct {
 	//	*Request_GetAllClientIds
 	//	*Request_GetAllClientCount
 	//	*Request_GetClientCountByUid
+	//	*Request_GetClientInfosByUid
 	Kind          isRequest_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -971,6 +972,15 @@ func (x *Request) GetGetClientCountByUid() *Uid {
 	return nil
 }
 
+func (x *Request) GetGetClientInfosByUid() *Uid {
+	if x != nil {
+		if x, ok := x.Kind.(*Request_GetClientInfosByUid); ok {
+			return x.GetClientInfosByUid
+		}
+	}
+	return nil
+}
+
 type isRequest_Kind interface {
 	isRequest_Kind()
 }
@@ -1072,6 +1082,10 @@ type Request_GetClientCountByUid struct {
 	GetClientCountByUid *Uid `protobuf:"bytes,32,opt,name=get_client_count_by_uid,json=getClientCountByUid,proto3,oneof"` // count
 }
 
+type Request_GetClientInfosByUid struct {
+	GetClientInfosByUid *Uid `protobuf:"bytes,33,opt,name=get_client_infos_by_uid,json=getClientInfosByUid,proto3,oneof"` // infos
+}
+
 func (*Request_BindUid) isRequest_Kind() {}
 
 func (*Request_UnbindUid) isRequest_Kind() {}
@@ -1117,6 +1131,8 @@ func (*Request_GetAllClientIds) isRequest_Kind() {}
 func (*Request_GetAllClientCount) isRequest_Kind() {}
 
 func (*Request_GetClientCountByUid) isRequest_Kind() {}
+
+func (*Request_GetClientInfosByUid) isRequest_Kind() {}
 
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1851,7 +1867,7 @@ const file_node_proto_rawDesc = "" +
 	"\adestroy\x18\x02 \x01(\bR\adestroy\x12,\n" +
 	"\x05final\x18\x03 \x01(\v2\x16.wsgate.rpc.v1.MessageR\x05final\x12\x12\n" +
 	"\x04code\x18\x04 \x01(\rR\x04code\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x88\f\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xd4\f\n" +
 	"\aRequest\x123\n" +
 	"\bbind_uid\x18\x01 \x01(\v2\x16.wsgate.rpc.v1.BindUidH\x00R\abindUid\x129\n" +
 	"\n" +
@@ -1881,7 +1897,8 @@ const file_node_proto_rawDesc = "" +
 	"\x0eget_all_groups\x18\x1d \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\fgetAllGroups\x12C\n" +
 	"\x12get_all_client_ids\x18\x1e \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\x0fgetAllClientIds\x12G\n" +
 	"\x14get_all_client_count\x18\x1f \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\x11getAllClientCount\x12J\n" +
-	"\x17get_client_count_by_uid\x18  \x01(\v2\x12.wsgate.rpc.v1.UidH\x00R\x13getClientCountByUidB\x06\n" +
+	"\x17get_client_count_by_uid\x18  \x01(\v2\x12.wsgate.rpc.v1.UidH\x00R\x13getClientCountByUid\x12J\n" +
+	"\x17get_client_infos_by_uid\x18! \x01(\v2\x12.wsgate.rpc.v1.UidH\x00R\x13getClientInfosByUidB\x06\n" +
 	"\x04kind\"\a\n" +
 	"\x05Empty\"(\n" +
 	"\tClientRef\x12\x1b\n" +
@@ -2016,25 +2033,26 @@ var file_node_proto_depIdxs = []int32{
 	11, // 31: wsgate.rpc.v1.Request.get_all_client_ids:type_name -> wsgate.rpc.v1.Empty
 	11, // 32: wsgate.rpc.v1.Request.get_all_client_count:type_name -> wsgate.rpc.v1.Empty
 	16, // 33: wsgate.rpc.v1.Request.get_client_count_by_uid:type_name -> wsgate.rpc.v1.Uid
-	23, // 34: wsgate.rpc.v1.ClientInfo.info:type_name -> wsgate.rpc.v1.ClientInfo.InfoEntry
-	11, // 35: wsgate.rpc.v1.Response.empty:type_name -> wsgate.rpc.v1.Empty
-	19, // 36: wsgate.rpc.v1.Response.strings:type_name -> wsgate.rpc.v1.Strings
-	20, // 37: wsgate.rpc.v1.Response.info:type_name -> wsgate.rpc.v1.Info
-	21, // 38: wsgate.rpc.v1.Response.infos:type_name -> wsgate.rpc.v1.Infos
-	22, // 39: wsgate.rpc.v1.Response.error:type_name -> wsgate.rpc.v1.Error
-	24, // 40: wsgate.rpc.v1.Info.values:type_name -> wsgate.rpc.v1.Info.ValuesEntry
-	25, // 41: wsgate.rpc.v1.Infos.by_client_id:type_name -> wsgate.rpc.v1.Infos.ByClientIdEntry
-	0,  // 42: wsgate.rpc.v1.Error.code:type_name -> wsgate.rpc.v1.Error.Code
-	20, // 43: wsgate.rpc.v1.Infos.ByClientIdEntry.value:type_name -> wsgate.rpc.v1.Info
-	1,  // 44: wsgate.rpc.v1.Node.Commands:input_type -> wsgate.rpc.v1.Batch
-	10, // 45: wsgate.rpc.v1.Node.Call:input_type -> wsgate.rpc.v1.Request
-	2,  // 46: wsgate.rpc.v1.Node.Commands:output_type -> wsgate.rpc.v1.Heartbeat
-	18, // 47: wsgate.rpc.v1.Node.Call:output_type -> wsgate.rpc.v1.Response
-	46, // [46:48] is the sub-list for method output_type
-	44, // [44:46] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	16, // 34: wsgate.rpc.v1.Request.get_client_infos_by_uid:type_name -> wsgate.rpc.v1.Uid
+	23, // 35: wsgate.rpc.v1.ClientInfo.info:type_name -> wsgate.rpc.v1.ClientInfo.InfoEntry
+	11, // 36: wsgate.rpc.v1.Response.empty:type_name -> wsgate.rpc.v1.Empty
+	19, // 37: wsgate.rpc.v1.Response.strings:type_name -> wsgate.rpc.v1.Strings
+	20, // 38: wsgate.rpc.v1.Response.info:type_name -> wsgate.rpc.v1.Info
+	21, // 39: wsgate.rpc.v1.Response.infos:type_name -> wsgate.rpc.v1.Infos
+	22, // 40: wsgate.rpc.v1.Response.error:type_name -> wsgate.rpc.v1.Error
+	24, // 41: wsgate.rpc.v1.Info.values:type_name -> wsgate.rpc.v1.Info.ValuesEntry
+	25, // 42: wsgate.rpc.v1.Infos.by_client_id:type_name -> wsgate.rpc.v1.Infos.ByClientIdEntry
+	0,  // 43: wsgate.rpc.v1.Error.code:type_name -> wsgate.rpc.v1.Error.Code
+	20, // 44: wsgate.rpc.v1.Infos.ByClientIdEntry.value:type_name -> wsgate.rpc.v1.Info
+	1,  // 45: wsgate.rpc.v1.Node.Commands:input_type -> wsgate.rpc.v1.Batch
+	10, // 46: wsgate.rpc.v1.Node.Call:input_type -> wsgate.rpc.v1.Request
+	2,  // 47: wsgate.rpc.v1.Node.Commands:output_type -> wsgate.rpc.v1.Heartbeat
+	18, // 48: wsgate.rpc.v1.Node.Call:output_type -> wsgate.rpc.v1.Response
+	47, // [47:49] is the sub-list for method output_type
+	45, // [45:47] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_node_proto_init() }
@@ -2073,6 +2091,7 @@ func file_node_proto_init() {
 		(*Request_GetAllClientIds)(nil),
 		(*Request_GetAllClientCount)(nil),
 		(*Request_GetClientCountByUid)(nil),
+		(*Request_GetClientInfosByUid)(nil),
 	}
 	file_node_proto_msgTypes[17].OneofWrappers = []any{
 		(*Response_Empty)(nil),
