@@ -49,6 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -373,21 +374,15 @@ func (a *App) whois(ctx context.Context, id, name string, req request) error {
 	if err != nil {
 		return err
 	}
-	ids, err := a.api.GetClientIDsByUID(ctx, who)
+	// One call for the user's clients and their status, whichever nodes
+	// they are on.
+	infos, err := a.api.GetClientInfosByUID(ctx, who)
 	if err != nil {
 		return err
 	}
-	slices.Sort(ids)
-	clients := make([]clientStatus, 0, len(ids))
-	for _, cid := range ids {
-		info, err := a.api.GetInfo(ctx, cid)
-		if errors.Is(err, api.ErrClientOffline) {
-			continue // left since the listing
-		}
-		if err != nil {
-			return err
-		}
-		clients = append(clients, clientStatus{ClientID: cid, Status: info["status"]})
+	clients := make([]clientStatus, 0, len(infos))
+	for _, cid := range slices.Sorted(maps.Keys(infos)) {
+		clients = append(clients, clientStatus{ClientID: cid, Status: infos[cid]["status"]})
 	}
 	return a.api.SendToClient(ctx, id, encode(whoisReply{Type: "whois", Name: who, Online: len(clients) > 0, Clients: clients}))
 }
