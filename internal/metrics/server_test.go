@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/internal/testutil"
 	"github.com/wsgate/wsgate/poller"
 )
 
@@ -169,50 +170,33 @@ func (n *node) await(t *testing.T, want map[string]float64) map[string]*dto.Metr
 	}
 }
 
-// wsClient is a real WebSocket client over loopback.
-type wsClient struct {
-	t    *testing.T
-	conn net.Conn
-}
+// wsClient is the tests' WebSocket client.
+type wsClient struct{ *testutil.WSClient }
 
 func (n *node) dial(t *testing.T, uid string) *wsClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	conn, _, _, err := ws.Dial(ctx, "ws://"+n.gw.Addr().String()+"/ws?uid="+uid)
-	if err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return &wsClient{t: t, conn: conn}
+	return &wsClient{testutil.MustDialWS(t, "ws://"+n.gw.Addr().String()+"/ws?uid="+uid)}
 }
 
 // echo sends msg and reads it back, so the node has handled it on return.
 func (c *wsClient) echo(msg string) {
-	c.t.Helper()
-	c.conn.SetDeadline(time.Now().Add(wait))
-	if err := wsutil.WriteClientText(c.conn, []byte(msg)); err != nil {
-		c.t.Fatalf("write: %v", err)
-	}
-	got, err := wsutil.ReadServerText(c.conn)
-	if err != nil {
-		c.t.Fatalf("read: %v", err)
-	}
-	if string(got) != msg {
-		c.t.Fatalf("echo %q, want %q", got, msg)
+	c.T.Helper()
+	c.Send(msg)
+	if got := c.Read(); got != msg {
+		c.T.Fatalf("echo %q, want %q", got, msg)
 	}
 }
 
 // close sends a close frame and waits for the node to close the socket.
 func (c *wsClient) close() {
-	c.t.Helper()
-	c.conn.SetDeadline(time.Now().Add(wait))
+	c.T.Helper()
+	c.Conn.SetDeadline(time.Now().Add(wait))
 	frame := ws.NewCloseFrame(ws.NewCloseFrameBody(ws.StatusNormalClosure, ""))
-	if err := ws.WriteFrame(c.conn, ws.MaskFrame(frame)); err != nil {
-		c.t.Fatalf("write close: %v", err)
+	if err := ws.WriteFrame(c.Conn, ws.MaskFrame(frame)); err != nil {
+		c.T.Fatalf("write close: %v", err)
 	}
-	if _, err := io.Copy(io.Discard, c.conn); err != nil {
-		c.t.Fatalf("read until closed: %v", err)
+	if _, err := io.Copy(io.Discard, c.Conn); err != nil {
+		c.T.Fatalf("read until closed: %v", err)
 	}
 }
 
@@ -259,11 +243,11 @@ func TestMetricsFollowClients(t *testing.T) {
 	})
 
 	// An unmasked frame is a protocol error; its connection goes too.
-	cs[1].conn.SetDeadline(time.Now().Add(wait))
-	if err := ws.WriteFrame(cs[1].conn, ws.NewTextFrame([]byte("unmasked"))); err != nil {
+	cs[1].Conn.SetDeadline(time.Now().Add(wait))
+	if err := ws.WriteFrame(cs[1].Conn, ws.NewTextFrame([]byte("unmasked"))); err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, cs[1].conn)
+	io.Copy(io.Discard, cs[1].Conn)
 	n.await(t, map[string]float64{
 		"wsgate_connections": 1, "wsgate_clients": 1, "wsgate_protocol_errors_total": 1,
 	})
@@ -282,7 +266,7 @@ func TestHealthzDuringDrain(t *testing.T) {
 	// the drain waits on OnClose only.
 	go func() {
 		for {
-			if _, _, err := wsutil.ReadServerData(c.conn); err != nil {
+			if _, _, err := wsutil.ReadServerData(c.Conn); err != nil {
 				return
 			}
 		}
