@@ -56,9 +56,12 @@ type Gateway struct {
 	ids    *router.IDGenerator
 	router *router.Router
 	api    Api
-	srv    *poller.Server
-	member *cluster.Member // nil for a single node, which its methods take
-	leave  sync.Once
+	// dispatch is the Api's dispatcher, for what is not an Api call (the
+	// operator's cluster view).
+	dispatch *cluster.Dispatcher
+	srv      *poller.Server
+	member   *cluster.Member // nil for a single node, which its methods take
+	leave    sync.Once
 
 	joinTimeout time.Duration // ClusterOptions.JoinTimeout, defaults applied
 
@@ -108,7 +111,7 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 	var peers *rpc.Node // none for a single node
 	if o.Cluster != nil {
 		// Bind now, so a taken address fails here rather than at Start.
-		m, err := cluster.NewMember(clusterOpts.member(o.NodeID.String(), cluster.NewHandler(g.router, o.Logger)))
+		m, err := cluster.NewMember(clusterOpts.member(o.NodeID.String(), cluster.NewHandler(g.router, o.Logger, g.nodeViewProto)))
 		if err != nil {
 			return nil, fmt.Errorf("api: %w", err)
 		}
@@ -116,7 +119,8 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 		g.joinTimeout = clusterOpts.JoinTimeout
 		peers = m.Node()
 	}
-	g.api = nodeAPI{d: cluster.NewDispatcher(g.router, o.NodeID, peers)}
+	g.dispatch = cluster.NewDispatcher(g.router, o.NodeID, peers)
+	g.api = nodeAPI{d: g.dispatch}
 	return g, nil
 }
 
@@ -297,13 +301,16 @@ type Counts struct {
 	Clients int // clients, closing ones included
 	UIDs    int // uids with a client on this node
 	Groups  int // groups with a member on this node
+	// MessagesOut counts the messages this node's clients took (queued or
+	// written) since the node started; a fan-out to n clients counts n.
+	MessagesOut uint64
 }
 
 // Counts returns this node's own counts, for metrics: unlike the Api's
 // cluster-wide calls, they ask no other node, and cost one read lock per
 // table shard whatever the number of clients.
 func (g *Gateway) Counts() Counts {
-	return Counts{Clients: g.router.ClientCount(), UIDs: g.router.CountUIDs(), Groups: g.router.CountGroups()}
+	return Counts{Clients: g.router.ClientCount(), UIDs: g.router.CountUIDs(), Groups: g.router.CountGroups(), MessagesOut: g.router.MessagesOut()}
 }
 
 // handler is the Gateway seen by the connection engine.

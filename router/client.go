@@ -161,6 +161,10 @@ func (r *Router) IsOnline(id string) bool {
 // ClientCount is the number of clients, closing ones included.
 func (r *Router) ClientCount() int { return int(r.count.Load()) }
 
+// MessagesOut is the number of messages this router's connections took
+// (queued or written) since New; a fan-out to n clients counts n.
+func (r *Router) MessagesOut() uint64 { return r.sent.Load() }
+
 // ClientIDs lists every client, closing ones included, in no order.
 func (r *Router) ClientIDs() []string {
 	ids := make([]string, 0, r.ClientCount())

@@ -33,7 +33,8 @@ type Router struct {
 	uids    []setShard // uid -> its clients
 	groups  []setShard // group -> its clients
 	count   atomic.Int64
-	scratch sync.Pool // *[]*Client, member snapshots for fan-out
+	sent    atomic.Uint64 // messages connections took, for MessagesOut
+	scratch sync.Pool     // *[]*Client, member snapshots for fan-out
 }
 
 type clientShard struct {

@@ -25,6 +25,9 @@ func (r *Router) SendToClient(id string, op wsproto.OpCode, data []byte) error {
 	f := wsproto.NewSharedFrame(op, data)
 	err = c.conn.WriteFrame(f)
 	f.Release()
+	if err == nil {
+		r.sent.Add(1)
+	}
 	switch {
 	case errors.Is(err, wsproto.ErrClosed):
 		return fmt.Errorf("%w: %s is closing", ErrClientOffline, id)
@@ -74,7 +77,7 @@ func (r *Router) SendToAll(op wsproto.OpCode, data []byte, exclude []string) int
 			}
 		}
 		sh.mu.RUnlock()
-		n += writeFrame(*p, f)
+		n += r.writeFrame(*p, f)
 	}
 	return n
 }
@@ -157,26 +160,27 @@ func (r *Router) write(cs []*Client, op wsproto.OpCode, data []byte) int {
 		return 0
 	}
 	f := wsproto.NewSharedFrame(op, data)
-	n := writeFrame(cs, f)
+	n := r.writeFrame(cs, f)
 	f.Release()
 	return n
 }
 
 // writeFrame queues f on every client: a single recipient is written
 // right away, several are left to the flushers (see Conn.QueueFrame).
-func writeFrame(cs []*Client, f *wsproto.SharedFrame) int {
+func (r *Router) writeFrame(cs []*Client, f *wsproto.SharedFrame) int {
+	n := 0
 	if len(cs) == 1 {
 		if cs[0].conn.WriteFrame(f) == nil {
-			return 1
+			n = 1
 		}
-		return 0
-	}
-	n := 0
-	for _, c := range cs {
-		if c.conn.QueueFrame(f) == nil {
-			n++
+	} else {
+		for _, c := range cs {
+			if c.conn.QueueFrame(f) == nil {
+				n++
+			}
 		}
 	}
+	r.sent.Add(uint64(n)) // once per send, not per recipient
 	return n
 }
 

@@ -39,13 +39,17 @@ type Handler struct {
 	log      *slog.Logger
 	requests map[reflect.Type]request  // by the Go type of Request.Kind
 	commands map[reflect.Type]*Command // by the Go type of Command.Kind
+	view     func() *rpcpb.NodeView    // answers GetNodeView; nil: not served
 }
 
 // NewHandler returns the rpc handler of a node whose clients are in r.
-func NewHandler(r *router.Router, log *slog.Logger) *Handler {
+// view, if not nil, gives the node's figures for the operator's cluster
+// page (NodeViews).
+func NewHandler(r *router.Router, log *slog.Logger, view func() *rpcpb.NodeView) *Handler {
 	h := &Handler{
 		router:   r,
 		log:      log,
+		view:     view,
 		requests: make(map[reflect.Type]request),
 		commands: make(map[reflect.Type]*Command),
 	}
@@ -76,6 +80,9 @@ func (h *Handler) HandleCommand(from string, cmd *rpcpb.Command) {
 
 // HandleRequest answers one request from this node's share of the cluster.
 func (h *Handler) HandleRequest(_ context.Context, _ string, req *rpcpb.Request) (*rpcpb.Response, error) {
+	if _, ok := req.GetKind().(*rpcpb.Request_GetNodeView); ok && h.view != nil {
+		return &rpcpb.Response{Result: &rpcpb.Response_NodeView{NodeView: h.view()}}, nil
+	}
 	t, m := wireKind(req.GetKind())
 	op := h.requests[t]
 	if op == nil {

@@ -30,6 +30,10 @@ import (
 //	               reason otherwise (draining, no peer list yet, a register
 //	               now refuses the secret). A register lost later leaves it
 //	               ready: the node keeps delivering with its last list.
+//	/cluster       a live page of every node of the cluster: connections,
+//	               clients, uids, groups, messages in and out per second,
+//	               outbound overflows and peer links (from /cluster.json,
+//	               every node's figures as this node gathered them).
 //	/debug/pprof/  the runtime profiles of net/http/pprof.
 //
 // Everything is registered on a mux and a Prometheus registry of its own.
@@ -49,6 +53,7 @@ func Handler(gw *api.Gateway) (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	handleCluster(mux, gw)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if !gw.Serving() {

@@ -86,7 +86,7 @@ func (x Error_Code) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Error_Code.Descriptor instead.
 func (Error_Code) EnumDescriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{21, 0}
+	return file_node_proto_rawDescGZIP(), []int{22, 0}
 }
 
 // Batch is everything the sender had queued for this peer when it woke up.
@@ -723,6 +723,7 @@ type Request struct {
 	//	*Request_GetAllClientCount
 	//	*Request_GetClientCountByUid
 	//	*Request_GetClientInfosByUid
+	//	*Request_GetNodeView
 	Kind          isRequest_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -981,6 +982,15 @@ func (x *Request) GetGetClientInfosByUid() *Uid {
 	return nil
 }
 
+func (x *Request) GetGetNodeView() *Empty {
+	if x != nil {
+		if x, ok := x.Kind.(*Request_GetNodeView); ok {
+			return x.GetNodeView
+		}
+	}
+	return nil
+}
+
 type isRequest_Kind interface {
 	isRequest_Kind()
 }
@@ -1086,6 +1096,12 @@ type Request_GetClientInfosByUid struct {
 	GetClientInfosByUid *Uid `protobuf:"bytes,33,opt,name=get_client_infos_by_uid,json=getClientInfosByUid,proto3,oneof"` // infos
 }
 
+type Request_GetNodeView struct {
+	// Not an Api call: the node's own figures, for the operator's
+	// cluster page; answer NodeView.
+	GetNodeView *Empty `protobuf:"bytes,40,opt,name=get_node_view,json=getNodeView,proto3,oneof"`
+}
+
 func (*Request_BindUid) isRequest_Kind() {}
 
 func (*Request_UnbindUid) isRequest_Kind() {}
@@ -1133,6 +1149,8 @@ func (*Request_GetAllClientCount) isRequest_Kind() {}
 func (*Request_GetClientCountByUid) isRequest_Kind() {}
 
 func (*Request_GetClientInfosByUid) isRequest_Kind() {}
+
+func (*Request_GetNodeView) isRequest_Kind() {}
 
 type Empty struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1471,6 +1489,7 @@ type Response struct {
 	//	*Response_Info
 	//	*Response_Infos
 	//	*Response_Error
+	//	*Response_NodeView
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1585,6 +1604,15 @@ func (x *Response) GetError() *Error {
 	return nil
 }
 
+func (x *Response) GetNodeView() *NodeView {
+	if x != nil {
+		if x, ok := x.Result.(*Response_NodeView); ok {
+			return x.NodeView
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1621,6 +1649,10 @@ type Response_Error struct {
 	Error *Error `protobuf:"bytes,8,opt,name=error,proto3,oneof"`
 }
 
+type Response_NodeView struct {
+	NodeView *NodeView `protobuf:"bytes,9,opt,name=node_view,json=nodeView,proto3,oneof"`
+}
+
 func (*Response_Empty) isResponse_Result() {}
 
 func (*Response_Flag) isResponse_Result() {}
@@ -1637,6 +1669,126 @@ func (*Response_Infos) isResponse_Result() {}
 
 func (*Response_Error) isResponse_Result() {}
 
+func (*Response_NodeView) isResponse_Result() {}
+
+// NodeView is one node's figures for the operator's cluster page: counts
+// now and counters since the node started.
+type NodeView struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Node          string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	Addr          string                 `protobuf:"bytes,2,opt,name=addr,proto3" json:"addr,omitempty"`
+	Conns         int64                  `protobuf:"varint,3,opt,name=conns,proto3" json:"conns,omitempty"`
+	Clients       int64                  `protobuf:"varint,4,opt,name=clients,proto3" json:"clients,omitempty"`
+	Uids          int64                  `protobuf:"varint,5,opt,name=uids,proto3" json:"uids,omitempty"`
+	Groups        int64                  `protobuf:"varint,6,opt,name=groups,proto3" json:"groups,omitempty"`
+	MessagesIn    uint64                 `protobuf:"varint,7,opt,name=messages_in,json=messagesIn,proto3" json:"messages_in,omitempty"`
+	MessagesOut   uint64                 `protobuf:"varint,8,opt,name=messages_out,json=messagesOut,proto3" json:"messages_out,omitempty"`
+	Overflows     uint64                 `protobuf:"varint,9,opt,name=overflows,proto3" json:"overflows,omitempty"`
+	Links         []*NodeView_Link       `protobuf:"bytes,10,rep,name=links,proto3" json:"links,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeView) Reset() {
+	*x = NodeView{}
+	mi := &file_node_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeView) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeView) ProtoMessage() {}
+
+func (x *NodeView) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeView.ProtoReflect.Descriptor instead.
+func (*NodeView) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *NodeView) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *NodeView) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+func (x *NodeView) GetConns() int64 {
+	if x != nil {
+		return x.Conns
+	}
+	return 0
+}
+
+func (x *NodeView) GetClients() int64 {
+	if x != nil {
+		return x.Clients
+	}
+	return 0
+}
+
+func (x *NodeView) GetUids() int64 {
+	if x != nil {
+		return x.Uids
+	}
+	return 0
+}
+
+func (x *NodeView) GetGroups() int64 {
+	if x != nil {
+		return x.Groups
+	}
+	return 0
+}
+
+func (x *NodeView) GetMessagesIn() uint64 {
+	if x != nil {
+		return x.MessagesIn
+	}
+	return 0
+}
+
+func (x *NodeView) GetMessagesOut() uint64 {
+	if x != nil {
+		return x.MessagesOut
+	}
+	return 0
+}
+
+func (x *NodeView) GetOverflows() uint64 {
+	if x != nil {
+		return x.Overflows
+	}
+	return 0
+}
+
+func (x *NodeView) GetLinks() []*NodeView_Link {
+	if x != nil {
+		return x.Links
+	}
+	return nil
+}
+
 type Strings struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Values        []string               `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty"`
@@ -1646,7 +1798,7 @@ type Strings struct {
 
 func (x *Strings) Reset() {
 	*x = Strings{}
-	mi := &file_node_proto_msgTypes[18]
+	mi := &file_node_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1658,7 +1810,7 @@ func (x *Strings) String() string {
 func (*Strings) ProtoMessage() {}
 
 func (x *Strings) ProtoReflect() protoreflect.Message {
-	mi := &file_node_proto_msgTypes[18]
+	mi := &file_node_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1671,7 +1823,7 @@ func (x *Strings) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Strings.ProtoReflect.Descriptor instead.
 func (*Strings) Descriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{18}
+	return file_node_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Strings) GetValues() []string {
@@ -1690,7 +1842,7 @@ type Info struct {
 
 func (x *Info) Reset() {
 	*x = Info{}
-	mi := &file_node_proto_msgTypes[19]
+	mi := &file_node_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1702,7 +1854,7 @@ func (x *Info) String() string {
 func (*Info) ProtoMessage() {}
 
 func (x *Info) ProtoReflect() protoreflect.Message {
-	mi := &file_node_proto_msgTypes[19]
+	mi := &file_node_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1715,7 +1867,7 @@ func (x *Info) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Info.ProtoReflect.Descriptor instead.
 func (*Info) Descriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{19}
+	return file_node_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Info) GetValues() map[string]string {
@@ -1735,7 +1887,7 @@ type Infos struct {
 
 func (x *Infos) Reset() {
 	*x = Infos{}
-	mi := &file_node_proto_msgTypes[20]
+	mi := &file_node_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1747,7 +1899,7 @@ func (x *Infos) String() string {
 func (*Infos) ProtoMessage() {}
 
 func (x *Infos) ProtoReflect() protoreflect.Message {
-	mi := &file_node_proto_msgTypes[20]
+	mi := &file_node_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1760,7 +1912,7 @@ func (x *Infos) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Infos.ProtoReflect.Descriptor instead.
 func (*Infos) Descriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{20}
+	return file_node_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Infos) GetByClientId() map[string]*Info {
@@ -1781,7 +1933,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_node_proto_msgTypes[21]
+	mi := &file_node_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1945,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_node_proto_msgTypes[21]
+	mi := &file_node_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1958,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_node_proto_rawDescGZIP(), []int{21}
+	return file_node_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Error) GetCode() Error_Code {
@@ -1821,6 +1973,75 @@ func (x *Error) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+// Link is the node's stream to one peer.
+type NodeView_Link struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Peer          string                 `protobuf:"bytes,1,opt,name=peer,proto3" json:"peer,omitempty"`
+	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	QueuedBytes   int64                  `protobuf:"varint,3,opt,name=queued_bytes,json=queuedBytes,proto3" json:"queued_bytes,omitempty"`
+	UnackedBytes  int64                  `protobuf:"varint,4,opt,name=unacked_bytes,json=unackedBytes,proto3" json:"unacked_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeView_Link) Reset() {
+	*x = NodeView_Link{}
+	mi := &file_node_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeView_Link) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeView_Link) ProtoMessage() {}
+
+func (x *NodeView_Link) ProtoReflect() protoreflect.Message {
+	mi := &file_node_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeView_Link.ProtoReflect.Descriptor instead.
+func (*NodeView_Link) Descriptor() ([]byte, []int) {
+	return file_node_proto_rawDescGZIP(), []int{18, 0}
+}
+
+func (x *NodeView_Link) GetPeer() string {
+	if x != nil {
+		return x.Peer
+	}
+	return ""
+}
+
+func (x *NodeView_Link) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *NodeView_Link) GetQueuedBytes() int64 {
+	if x != nil {
+		return x.QueuedBytes
+	}
+	return 0
+}
+
+func (x *NodeView_Link) GetUnackedBytes() int64 {
+	if x != nil {
+		return x.UnackedBytes
+	}
+	return 0
 }
 
 var File_node_proto protoreflect.FileDescriptor
@@ -1867,7 +2088,7 @@ const file_node_proto_rawDesc = "" +
 	"\adestroy\x18\x02 \x01(\bR\adestroy\x12,\n" +
 	"\x05final\x18\x03 \x01(\v2\x16.wsgate.rpc.v1.MessageR\x05final\x12\x12\n" +
 	"\x04code\x18\x04 \x01(\rR\x04code\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xd4\f\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"\x90\r\n" +
 	"\aRequest\x123\n" +
 	"\bbind_uid\x18\x01 \x01(\v2\x16.wsgate.rpc.v1.BindUidH\x00R\abindUid\x129\n" +
 	"\n" +
@@ -1898,7 +2119,8 @@ const file_node_proto_rawDesc = "" +
 	"\x12get_all_client_ids\x18\x1e \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\x0fgetAllClientIds\x12G\n" +
 	"\x14get_all_client_count\x18\x1f \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\x11getAllClientCount\x12J\n" +
 	"\x17get_client_count_by_uid\x18  \x01(\v2\x12.wsgate.rpc.v1.UidH\x00R\x13getClientCountByUid\x12J\n" +
-	"\x17get_client_infos_by_uid\x18! \x01(\v2\x12.wsgate.rpc.v1.UidH\x00R\x13getClientInfosByUidB\x06\n" +
+	"\x17get_client_infos_by_uid\x18! \x01(\v2\x12.wsgate.rpc.v1.UidH\x00R\x13getClientInfosByUid\x12:\n" +
+	"\rget_node_view\x18( \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\vgetNodeViewB\x06\n" +
 	"\x04kind\"\a\n" +
 	"\x05Empty\"(\n" +
 	"\tClientRef\x12\x1b\n" +
@@ -1919,7 +2141,7 @@ const file_node_proto_rawDesc = "" +
 	"\x03Uid\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\tR\x03uid\"\x1d\n" +
 	"\x05Group\x12\x14\n" +
-	"\x05group\x18\x01 \x01(\tR\x05group\"\xc1\x02\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\"\xf9\x02\n" +
 	"\bResponse\x12,\n" +
 	"\x05empty\x18\x01 \x01(\v2\x14.wsgate.rpc.v1.EmptyH\x00R\x05empty\x12\x14\n" +
 	"\x04flag\x18\x02 \x01(\bH\x00R\x04flag\x12\x16\n" +
@@ -1928,8 +2150,27 @@ const file_node_proto_rawDesc = "" +
 	"\astrings\x18\x05 \x01(\v2\x16.wsgate.rpc.v1.StringsH\x00R\astrings\x12)\n" +
 	"\x04info\x18\x06 \x01(\v2\x13.wsgate.rpc.v1.InfoH\x00R\x04info\x12,\n" +
 	"\x05infos\x18\a \x01(\v2\x14.wsgate.rpc.v1.InfosH\x00R\x05infos\x12,\n" +
-	"\x05error\x18\b \x01(\v2\x14.wsgate.rpc.v1.ErrorH\x00R\x05errorB\b\n" +
-	"\x06result\"!\n" +
+	"\x05error\x18\b \x01(\v2\x14.wsgate.rpc.v1.ErrorH\x00R\x05error\x126\n" +
+	"\tnode_view\x18\t \x01(\v2\x17.wsgate.rpc.v1.NodeViewH\x00R\bnodeViewB\b\n" +
+	"\x06result\"\x9e\x03\n" +
+	"\bNodeView\x12\x12\n" +
+	"\x04node\x18\x01 \x01(\tR\x04node\x12\x12\n" +
+	"\x04addr\x18\x02 \x01(\tR\x04addr\x12\x14\n" +
+	"\x05conns\x18\x03 \x01(\x03R\x05conns\x12\x18\n" +
+	"\aclients\x18\x04 \x01(\x03R\aclients\x12\x12\n" +
+	"\x04uids\x18\x05 \x01(\x03R\x04uids\x12\x16\n" +
+	"\x06groups\x18\x06 \x01(\x03R\x06groups\x12\x1f\n" +
+	"\vmessages_in\x18\a \x01(\x04R\n" +
+	"messagesIn\x12!\n" +
+	"\fmessages_out\x18\b \x01(\x04R\vmessagesOut\x12\x1c\n" +
+	"\toverflows\x18\t \x01(\x04R\toverflows\x122\n" +
+	"\x05links\x18\n" +
+	" \x03(\v2\x1c.wsgate.rpc.v1.NodeView.LinkR\x05links\x1ax\n" +
+	"\x04Link\x12\x12\n" +
+	"\x04peer\x18\x01 \x01(\tR\x04peer\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12!\n" +
+	"\fqueued_bytes\x18\x03 \x01(\x03R\vqueuedBytes\x12#\n" +
+	"\runacked_bytes\x18\x04 \x01(\x03R\funackedBytes\"!\n" +
 	"\aStrings\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"z\n" +
 	"\x04Info\x127\n" +
@@ -1969,7 +2210,7 @@ func file_node_proto_rawDescGZIP() []byte {
 }
 
 var file_node_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_node_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_node_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_node_proto_goTypes = []any{
 	(Error_Code)(0),       // 0: wsgate.rpc.v1.Error.Code
 	(*Batch)(nil),         // 1: wsgate.rpc.v1.Batch
@@ -1990,13 +2231,15 @@ var file_node_proto_goTypes = []any{
 	(*Uid)(nil),           // 16: wsgate.rpc.v1.Uid
 	(*Group)(nil),         // 17: wsgate.rpc.v1.Group
 	(*Response)(nil),      // 18: wsgate.rpc.v1.Response
-	(*Strings)(nil),       // 19: wsgate.rpc.v1.Strings
-	(*Info)(nil),          // 20: wsgate.rpc.v1.Info
-	(*Infos)(nil),         // 21: wsgate.rpc.v1.Infos
-	(*Error)(nil),         // 22: wsgate.rpc.v1.Error
-	nil,                   // 23: wsgate.rpc.v1.ClientInfo.InfoEntry
-	nil,                   // 24: wsgate.rpc.v1.Info.ValuesEntry
-	nil,                   // 25: wsgate.rpc.v1.Infos.ByClientIdEntry
+	(*NodeView)(nil),      // 19: wsgate.rpc.v1.NodeView
+	(*Strings)(nil),       // 20: wsgate.rpc.v1.Strings
+	(*Info)(nil),          // 21: wsgate.rpc.v1.Info
+	(*Infos)(nil),         // 22: wsgate.rpc.v1.Infos
+	(*Error)(nil),         // 23: wsgate.rpc.v1.Error
+	nil,                   // 24: wsgate.rpc.v1.ClientInfo.InfoEntry
+	(*NodeView_Link)(nil), // 25: wsgate.rpc.v1.NodeView.Link
+	nil,                   // 26: wsgate.rpc.v1.Info.ValuesEntry
+	nil,                   // 27: wsgate.rpc.v1.Infos.ByClientIdEntry
 }
 var file_node_proto_depIdxs = []int32{
 	3,  // 0: wsgate.rpc.v1.Batch.commands:type_name -> wsgate.rpc.v1.Command
@@ -2034,25 +2277,28 @@ var file_node_proto_depIdxs = []int32{
 	11, // 32: wsgate.rpc.v1.Request.get_all_client_count:type_name -> wsgate.rpc.v1.Empty
 	16, // 33: wsgate.rpc.v1.Request.get_client_count_by_uid:type_name -> wsgate.rpc.v1.Uid
 	16, // 34: wsgate.rpc.v1.Request.get_client_infos_by_uid:type_name -> wsgate.rpc.v1.Uid
-	23, // 35: wsgate.rpc.v1.ClientInfo.info:type_name -> wsgate.rpc.v1.ClientInfo.InfoEntry
-	11, // 36: wsgate.rpc.v1.Response.empty:type_name -> wsgate.rpc.v1.Empty
-	19, // 37: wsgate.rpc.v1.Response.strings:type_name -> wsgate.rpc.v1.Strings
-	20, // 38: wsgate.rpc.v1.Response.info:type_name -> wsgate.rpc.v1.Info
-	21, // 39: wsgate.rpc.v1.Response.infos:type_name -> wsgate.rpc.v1.Infos
-	22, // 40: wsgate.rpc.v1.Response.error:type_name -> wsgate.rpc.v1.Error
-	24, // 41: wsgate.rpc.v1.Info.values:type_name -> wsgate.rpc.v1.Info.ValuesEntry
-	25, // 42: wsgate.rpc.v1.Infos.by_client_id:type_name -> wsgate.rpc.v1.Infos.ByClientIdEntry
-	0,  // 43: wsgate.rpc.v1.Error.code:type_name -> wsgate.rpc.v1.Error.Code
-	20, // 44: wsgate.rpc.v1.Infos.ByClientIdEntry.value:type_name -> wsgate.rpc.v1.Info
-	1,  // 45: wsgate.rpc.v1.Node.Commands:input_type -> wsgate.rpc.v1.Batch
-	10, // 46: wsgate.rpc.v1.Node.Call:input_type -> wsgate.rpc.v1.Request
-	2,  // 47: wsgate.rpc.v1.Node.Commands:output_type -> wsgate.rpc.v1.Heartbeat
-	18, // 48: wsgate.rpc.v1.Node.Call:output_type -> wsgate.rpc.v1.Response
-	47, // [47:49] is the sub-list for method output_type
-	45, // [45:47] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	11, // 35: wsgate.rpc.v1.Request.get_node_view:type_name -> wsgate.rpc.v1.Empty
+	24, // 36: wsgate.rpc.v1.ClientInfo.info:type_name -> wsgate.rpc.v1.ClientInfo.InfoEntry
+	11, // 37: wsgate.rpc.v1.Response.empty:type_name -> wsgate.rpc.v1.Empty
+	20, // 38: wsgate.rpc.v1.Response.strings:type_name -> wsgate.rpc.v1.Strings
+	21, // 39: wsgate.rpc.v1.Response.info:type_name -> wsgate.rpc.v1.Info
+	22, // 40: wsgate.rpc.v1.Response.infos:type_name -> wsgate.rpc.v1.Infos
+	23, // 41: wsgate.rpc.v1.Response.error:type_name -> wsgate.rpc.v1.Error
+	19, // 42: wsgate.rpc.v1.Response.node_view:type_name -> wsgate.rpc.v1.NodeView
+	25, // 43: wsgate.rpc.v1.NodeView.links:type_name -> wsgate.rpc.v1.NodeView.Link
+	26, // 44: wsgate.rpc.v1.Info.values:type_name -> wsgate.rpc.v1.Info.ValuesEntry
+	27, // 45: wsgate.rpc.v1.Infos.by_client_id:type_name -> wsgate.rpc.v1.Infos.ByClientIdEntry
+	0,  // 46: wsgate.rpc.v1.Error.code:type_name -> wsgate.rpc.v1.Error.Code
+	21, // 47: wsgate.rpc.v1.Infos.ByClientIdEntry.value:type_name -> wsgate.rpc.v1.Info
+	1,  // 48: wsgate.rpc.v1.Node.Commands:input_type -> wsgate.rpc.v1.Batch
+	10, // 49: wsgate.rpc.v1.Node.Call:input_type -> wsgate.rpc.v1.Request
+	2,  // 50: wsgate.rpc.v1.Node.Commands:output_type -> wsgate.rpc.v1.Heartbeat
+	18, // 51: wsgate.rpc.v1.Node.Call:output_type -> wsgate.rpc.v1.Response
+	50, // [50:52] is the sub-list for method output_type
+	48, // [48:50] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_node_proto_init() }
@@ -2092,6 +2338,7 @@ func file_node_proto_init() {
 		(*Request_GetAllClientCount)(nil),
 		(*Request_GetClientCountByUid)(nil),
 		(*Request_GetClientInfosByUid)(nil),
+		(*Request_GetNodeView)(nil),
 	}
 	file_node_proto_msgTypes[17].OneofWrappers = []any{
 		(*Response_Empty)(nil),
@@ -2102,6 +2349,7 @@ func file_node_proto_init() {
 		(*Response_Info)(nil),
 		(*Response_Infos)(nil),
 		(*Response_Error)(nil),
+		(*Response_NodeView)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2109,7 +2357,7 @@ func file_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_node_proto_rawDesc), len(file_node_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

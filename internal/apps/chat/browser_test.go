@@ -2,24 +2,14 @@ package chat_test
 
 import (
 	"context"
-	"os/exec"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/internal/testutil"
 	"github.com/wsgate/wsgate/poller"
 )
-
-// chromiumPath finds a Chromium to drive, or "" if none is installed.
-func chromiumPath() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // TestChatInBrowser drives the chat page in headless Chromium: two tabs log
 // in, join a room, and each sees the other's message; one asks who is in
@@ -28,13 +18,7 @@ func chromiumPath() string {
 // connection, and with a threshold of one byte every message it gets is
 // compressed.
 func TestChatInBrowser(t *testing.T) {
-	exe := chromiumPath()
-	if exe == "" {
-		t.Skip("chromium is not installed (Debian: apt-get install chromium); skipping the browser test")
-	}
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
+	exe := testutil.Chromium(t)
 	t.Run("plain", func(t *testing.T) {
 		g := startChat(t)
 		chatInBrowser(t, exe, g)
@@ -54,24 +38,7 @@ func TestChatInBrowser(t *testing.T) {
 func chatInBrowser(t *testing.T, exe string, g *api.Gateway) {
 	page := "http://" + g.Addr().String() + "/"
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	defer cancelAlloc()
-	ctx, cancel := context.WithTimeout(alloc, 90*time.Second)
-	defer cancel()
-	ann, cancelAnn := chromedp.NewContext(ctx) // the browser's first tab
-	defer cancelAnn()
+	ann := testutil.Browser(t, exe, 90*time.Second) // the browser's first tab
 
 	enter := func(tab context.Context, name string) {
 		t.Helper()
@@ -147,11 +114,11 @@ func chatInBrowser(t *testing.T, exe string, g *api.Gateway) {
 	// bob's connection drops, and before his page reconnects someone else
 	// takes his name: the page's login is refused, and it shows itself
 	// logged out, ready for another name.
-	ids, err := g.Api().GetClientIDsByUID(ctx, "bob")
+	ids, err := g.Api().GetClientIDsByUID(ann, "bob")
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("bob's clients: %v %v", ids, err)
 	}
-	if err := g.Api().DestroyClient(ctx, ids[0]); err != nil {
+	if err := g.Api().DestroyClient(ann, ids[0]); err != nil {
 		t.Fatal(err)
 	}
 	takeWhenFree(t, connect(t, g), "bob")
