@@ -12,6 +12,7 @@
 //	{"type":"leave","room":R}                  {"type":"left","room":R,"name":N} to the room and the leaver
 //	{"type":"say","room":R,"text":T}           {"type":"said","room":R,"from":N,"text":T} to the room
 //	{"type":"whisper","to":M,"text":T}         {"type":"whispered","from":N,"text":T} to M
+//	  with "confirm":true, also                {"type":"whisper_sent","to":M,"text":T} to the client
 //	{"type":"shout","text":T}                  {"type":"shouted","from":N,"text":T} to everyone
 //	{"type":"who","room":R}                    {"type":"who","room":R,"names":[...],"clients":K}
 //	{"type":"status","status":S}               {"type":"status","status":S}
@@ -115,6 +116,8 @@ type request struct {
 	Text   *string `json:"text"`
 	To     *string `json:"to"`
 	Status *string `json:"status"`
+	// Confirm asks for a whisper_sent reply once a whisper went out.
+	Confirm bool `json:"confirm"`
 }
 
 // errBadRequest marks the client's mistakes, which it is told about; other
@@ -330,7 +333,13 @@ func (a *App) whisper(ctx context.Context, id, name string, req request) error {
 	if !online {
 		return badRequest(to + " is offline")
 	}
-	return a.api.SendToUID(ctx, to, encode(whispered{Type: "whispered", From: name, Text: text}))
+	if err := a.api.SendToUID(ctx, to, encode(whispered{Type: "whispered", From: name, Text: text})); err != nil {
+		return err
+	}
+	if !req.Confirm {
+		return nil
+	}
+	return a.api.SendToClient(ctx, id, encode(whisperSent{Type: "whisper_sent", To: to, Text: text}))
 }
 
 func (a *App) shout(ctx context.Context, id, name string, req request) error {

@@ -137,6 +137,36 @@ func TestChatWhisperShoutStatusStats(t *testing.T) {
 	ann.ExpectRaw(`{"type":"error","error":"bob is offline"}`)
 }
 
+// TestChatWhisperConfirm checks the opt-in confirmation of a whisper: sent
+// to the whisperer only once the whisper went out, and never for one that
+// failed, so that a page shows a whisper as sent only when it was.
+func TestChatWhisperConfirm(t *testing.T) {
+	g := startChat(t)
+	ann, bob := login(t, g, "ann"), login(t, g, "bob")
+
+	ann.Send(`{"type":"whisper","to":"bob","text":"psst","confirm":true}`)
+	bob.ExpectRaw(`{"type":"whispered","from":"ann","text":"psst"}`)
+	ann.ExpectRaw(`{"type":"whisper_sent","to":"bob","text":"psst"}`)
+
+	// To someone offline: the error, and no confirmation before or after
+	// it (the next message answers the next request).
+	ann.Send(`{"type":"whisper","to":"zed","text":"hello?","confirm":true}`)
+	ann.ExpectRaw(`{"type":"error","error":"zed is offline"}`)
+	ann.Send(`{"type":"stats"}`)
+	ann.Expect("stats")
+
+	// Whispering to oneself: the whisper, then its confirmation.
+	ann.Send(`{"type":"whisper","to":"ann","text":"note to self","confirm":true}`)
+	ann.ExpectRaw(`{"type":"whispered","from":"ann","text":"note to self"}`)
+	ann.ExpectRaw(`{"type":"whisper_sent","to":"ann","text":"note to self"}`)
+
+	// Not asked for, not sent.
+	ann.Send(`{"type":"whisper","to":"bob","text":"quiet","confirm":false}`)
+	bob.Expect("whispered")
+	ann.Send(`{"type":"stats"}`)
+	ann.Expect("stats")
+}
+
 // TestChatNamesAreUnique checks that a name in use cannot be taken by
 // another client, so that nobody can speak as, or be whispered to in the
 // place of, someone else; and that the name is free again once its client

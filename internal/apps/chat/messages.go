@@ -34,6 +34,19 @@ type whispered struct {
 
 type shouted whispered
 
+// whisperSent confirms a whisper to its sender, who asked for it with
+// "confirm":true. Without it a client cannot tell a whisper that went out
+// from one still waiting for its error: the server answers a connection's
+// requests in order, but sends nothing for a whisper that succeeded. It is
+// opt-in so that clients written before it get no message they do not
+// know. The text is echoed so that the client can show the line from the
+// confirmation alone.
+type whisperSent struct {
+	Type string `json:"type"`
+	To   string `json:"to"`
+	Text string `json:"text"`
+}
+
 type whoReply struct {
 	Type    string   `json:"type"`
 	Room    string   `json:"room"`
