@@ -26,8 +26,16 @@ const DefaultJoinTimeout = 5 * time.Second
 type ClusterOptions struct {
 	// Registers are the registers to join, host:port each; the member
 	// joins every one and merges their peer lists, so any one may be
-	// down. At least one of Registers and EmbeddedRegister is required.
+	// down. One of Registers, EmbeddedRegister and Source is required.
 	Registers []string
+	// Source, if set, is where the member learns its peers instead of the
+	// registers: it is called once, at join, with the member as it
+	// announces itself (its id and advertised rpc address), and returns
+	// for instance register.NewEtcd or register.NewStatic. Registers and
+	// EmbeddedRegister must then be empty, and HeartbeatTimeout does not
+	// bound how long a dead node stays listed: the source does (an etcd
+	// lease's TTL). Default: the registers.
+	Source func(self register.Peer) (register.Source, error)
 	// EmbeddedRegister, if set, runs a register inside this node on that
 	// address (host:port) and joins it, besides Registers. It lives and
 	// dies with the node; the other nodes keep their last peer list while
@@ -86,8 +94,10 @@ func (o *ClusterOptions) setDefaults(gateway bool, log *slog.Logger) error {
 	switch {
 	case o.Secret == "":
 		return errors.New("api: ClusterOptions.Secret is required")
-	case len(o.Registers) == 0 && o.EmbeddedRegister == "":
-		return errors.New("api: ClusterOptions needs Registers or an EmbeddedRegister")
+	case o.Source != nil && (len(o.Registers) > 0 || o.EmbeddedRegister != ""):
+		return errors.New("api: ClusterOptions.Source replaces Registers and EmbeddedRegister: give one")
+	case len(o.Registers) == 0 && o.EmbeddedRegister == "" && o.Source == nil:
+		return errors.New("api: ClusterOptions needs Registers, an EmbeddedRegister or a Source")
 	case !gateway && o.EmbeddedRegister != "":
 		return errors.New("api: a Client cannot run an EmbeddedRegister")
 	}
@@ -129,6 +139,7 @@ func (o *ClusterOptions) member(id string, handler rpc.Handler) cluster.MemberOp
 		},
 		RPCListen: o.RPCListen,
 		Advertise: o.Advertise,
+		Source:    o.Source,
 		Register: register.ClientOptions{
 			Addrs:             o.Registers,
 			Secret:            o.Secret,

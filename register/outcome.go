@@ -74,6 +74,16 @@ func (o *outcome) wait(ctx context.Context) error {
 // A command line uses it to fail at start rather than serve as a lone node.
 func (c *Client) Joined(ctx context.Context) error { return c.joined.wait(ctx) }
 
+// Ready is nil unless the latest answer of a register refused this
+// client's secret. Registers being down does not make it unready: the
+// node keeps delivering with its last list, and rejoins when one returns.
+func (c *Client) Ready() error {
+	if c.Refused() {
+		return errors.New("the register refuses this node's secret")
+	}
+	return nil
+}
+
 // Refused reports whether the latest answer of a register was a refusal of
 // the secret (one that had accepted this client may have changed secret).
 func (c *Client) Refused() bool {

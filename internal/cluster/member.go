@@ -49,8 +49,11 @@ type MemberOptions struct {
 	// Advertise is the rpc address peers dial; default the bound one.
 	Advertise string
 	// Register configures the register client; Self is filled in, and the
-	// embedded register goes first in Addrs.
+	// embedded register goes first in Addrs. Unused with a Source.
 	Register register.ClientOptions
+	// Source, if set, makes the member's source of peers, given the member
+	// as it announces itself, instead of a register client.
+	Source func(self register.Peer) (register.Source, error)
 	// Embedded, if set, runs a register in this process on EmbeddedListen.
 	Embedded       *register.ServerOptions
 	EmbeddedListen string
@@ -61,8 +64,8 @@ type MemberOptions struct {
 type Member struct {
 	opts     MemberOptions
 	node     *rpc.Node
-	lis      net.Listener     // the rpc listener; nil for a member without clients
-	reg      *register.Client // nil until joined
+	lis      net.Listener    // the rpc listener; nil for a member without clients
+	reg      register.Source // nil until joined
 	embedded *register.Server
 	regAddr  net.Addr      // the embedded register's bound address
 	served   chan error    // Serve's result; nil without a listener
@@ -128,13 +131,11 @@ func (m *Member) advertised() string {
 }
 
 // Join registers the member and keeps its rpc peers in step with the
-// register's list.
+// source's list.
 func (m *Member) Join() error {
-	o := m.opts.Register
-	o.Self = register.Peer{ID: m.ID(), Addr: m.advertised()}
-	reg, err := register.NewClient(o)
+	reg, err := m.newSource(register.Peer{ID: m.ID(), Addr: m.advertised()})
 	if err != nil {
-		return fmt.Errorf("cluster: register client: %w", err)
+		return err
 	}
 	reg.OnChange(m.setPeers)
 	if err := reg.Start(context.Background()); err != nil {
@@ -142,6 +143,25 @@ func (m *Member) Join() error {
 	}
 	m.reg = reg
 	return nil
+}
+
+// newSource makes the source of peers: the configured one, or a client of
+// the registers.
+func (m *Member) newSource(self register.Peer) (register.Source, error) {
+	if m.opts.Source != nil {
+		src, err := m.opts.Source(self)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: source of peers: %w", err)
+		}
+		return src, nil
+	}
+	o := m.opts.Register
+	o.Self = self
+	reg, err := register.NewClient(o)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: register client: %w", err)
+	}
+	return reg, nil
 }
 
 // setPeers hands the gateways of a register list to the rpc node.
@@ -168,15 +188,17 @@ func (m *Member) Peers() []string {
 }
 
 // Ready is nil once the member has its first peer list (or before Join),
-// unless the latest register answer refused its secret; otherwise it says
-// why not. Losing every register later does not make it unready: the
-// member keeps delivering with its last list, as the cluster promises.
+// unless its source says otherwise now: the latest register answer
+// refused its secret, or its etcd lease is not being renewed. Losing every
+// register later does not make it unready: the member keeps delivering
+// with its last list, as the cluster promises. Losing etcd does (the
+// member still delivers): its lease lapses and its peers drop it.
 func (m *Member) Ready() error {
 	if m == nil || m.reg == nil {
 		return nil
 	}
-	if m.reg.Refused() {
-		return errors.New("the register refuses this node's secret")
+	if err := m.reg.Ready(); err != nil {
+		return err
 	}
 	select {
 	case <-m.listed:
