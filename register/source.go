@@ -34,4 +34,5 @@ type Source interface {
 var (
 	_ Source = (*Client)(nil)
 	_ Source = (*Static)(nil)
+	_ Source = (*Etcd)(nil)
 )

@@ -1,0 +1,197 @@
+package register
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// keepRegistered holds the node's key on a live lease until ctx ends:
+// it registers, follows the lease's renewals, and registers again on a
+// new lease whenever the old one is lost (etcd down longer than the TTL,
+// a frozen process, a partition).
+func (e *Etcd) keepRegistered(ctx context.Context) {
+	backoff := e.opts.MinBackoff
+	for ctx.Err() == nil {
+		lease, renewals, err := e.register(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			if e.refusedForGood(err) {
+				e.opts.Logger.Error("etcd refuses this node", "key", e.key, "err", err)
+				return
+			}
+			e.setUnregistered(err)
+			e.opts.Logger.Warn("etcd registration failed", "key", e.key, "err", err)
+			wait := backoff/2 + rand.N(backoff/2+1)
+			backoff = min(2*backoff, e.opts.MaxBackoff)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		backoff = e.opts.MinBackoff
+		e.setRegistered(lease)
+		e.opts.Logger.Info("registered in etcd", "key", e.key, "lease", fmt.Sprintf("%x", int64(lease)))
+		for range renewals {
+			e.noteRenewal(lease)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		// The client closes the channel once the lease could not be
+		// renewed within its TTL, or etcd says it is gone.
+		err = errors.New("lease lost: not renewed within its TTL")
+		e.setUnregistered(err)
+		e.opts.Logger.Warn("etcd lease lost; registering again", "key", e.key)
+	}
+}
+
+// register grants a lease, puts the node's key on it, and starts renewing
+// it.
+func (e *Etcd) register(ctx context.Context) (clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse, error) {
+	opCtx, cancel := context.WithTimeout(ctx, e.opts.DialTimeout)
+	grant, err := e.cli.Grant(opCtx, int64(e.opts.TTL/time.Second))
+	cancel()
+	if err != nil {
+		return 0, nil, fmt.Errorf("grant a lease: %w", err)
+	}
+	if err := e.claimPatiently(ctx, grant.ID); err != nil {
+		e.revoke(grant.ID)
+		return 0, nil, err
+	}
+	renewals, err := e.cli.KeepAlive(ctx, grant.ID)
+	if err != nil {
+		e.revoke(grant.ID)
+		return 0, nil, fmt.Errorf("keep the lease alive: %w", err)
+	}
+	return grant.ID, renewals, nil
+}
+
+// claimPatiently claims the key; before the node first joined, a key held
+// by another incarnation is waited on for a TTL and a second, as it may be
+// this node's own crashed predecessor whose lease has yet to expire.
+func (e *Etcd) claimPatiently(ctx context.Context, lease clientv3.LeaseID) error {
+	deadline := time.Now().Add(e.opts.TTL + time.Second)
+	for {
+		err := e.claim(ctx, lease)
+		if !errors.Is(err, ErrNodeIDTaken) || e.hasJoined() || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-time.After(e.opts.TTL / 10):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// claim puts the node's key on lease if the key is absent, or if it holds
+// this very incarnation (a registration from a lease since lost). A key of
+// another incarnation is another live node with this ID: ErrNodeIDTaken.
+func (e *Etcd) claim(ctx context.Context, lease clientv3.LeaseID) error {
+	opCtx, cancel := context.WithTimeout(ctx, e.opts.DialTimeout)
+	defer cancel()
+	put := clientv3.OpPut(e.key, e.val, clientv3.WithLease(lease))
+	resp, err := e.cli.Txn(opCtx).
+		If(clientv3.Compare(clientv3.CreateRevision(e.key), "=", 0)).
+		Then(put).
+		Else(clientv3.OpGet(e.key)).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("create %s: %w", e.key, err)
+	}
+	if resp.Succeeded {
+		return nil
+	}
+	kvs := resp.Responses[0].GetResponseRange().GetKvs()
+	if len(kvs) == 0 {
+		return fmt.Errorf("create %s: it went away meanwhile", e.key)
+	}
+	var held etcdRecord
+	if err := json.Unmarshal(kvs[0].Value, &held); err != nil || held.Incarnation != e.opts.Self.Incarnation {
+		return fmt.Errorf("%w: %s holds %q", ErrNodeIDTaken, e.key, kvs[0].Value)
+	}
+	// Our own earlier record: move it to the new lease, unless it changed
+	// since we read it.
+	resp, err = e.cli.Txn(opCtx).
+		If(clientv3.Compare(clientv3.ModRevision(e.key), "=", kvs[0].ModRevision)).
+		Then(put).
+		Commit()
+	if err != nil {
+		return fmt.Errorf("renew %s: %w", e.key, err)
+	}
+	if !resp.Succeeded {
+		return fmt.Errorf("renew %s: it changed meanwhile", e.key)
+	}
+	return nil
+}
+
+// revoke gives a lease back, best effort: one left behind expires anyway.
+func (e *Etcd) revoke(lease clientv3.LeaseID) {
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.DialTimeout)
+	defer cancel()
+	e.cli.Revoke(ctx, lease)
+}
+
+// refusedForGood reports, before the node first joined, an answer that
+// retrying will not change: the ID is taken or the credentials are wrong.
+// Joined returns it. After a join the node keeps trying instead.
+func (e *Etcd) refusedForGood(err error) bool {
+	if e.hasJoined() {
+		return false
+	}
+	rpcErr := rpctypes.Error(errors.Unwrap(err))
+	if !errors.Is(err, ErrNodeIDTaken) && !errors.Is(rpcErr, rpctypes.ErrAuthFailed) &&
+		!errors.Is(rpcErr, rpctypes.ErrPermissionDenied) {
+		return false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.why, e.joinedErr = err, fmt.Errorf("register: etcd: %w", err)
+	close(e.joined)
+	return true
+}
+
+func (e *Etcd) hasJoined() bool {
+	select {
+	case <-e.joined:
+		return true
+	default:
+		return false
+	}
+}
+
+func (e *Etcd) setRegistered(lease clientv3.LeaseID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lease, e.renewed, e.why = lease, time.Now(), nil
+	select {
+	case <-e.joined:
+	default:
+		close(e.joined)
+	}
+}
+
+func (e *Etcd) noteRenewal(lease clientv3.LeaseID) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.lease == lease {
+		e.renewed = time.Now()
+	}
+}
+
+func (e *Etcd) setUnregistered(why error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lease, e.why = 0, why
+}
