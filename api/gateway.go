@@ -14,7 +14,6 @@ import (
 	"github.com/wsgate/wsgate/internal/cluster"
 	"github.com/wsgate/wsgate/internal/safecall"
 	"github.com/wsgate/wsgate/poller"
-	"github.com/wsgate/wsgate/register"
 	"github.com/wsgate/wsgate/router"
 	"github.com/wsgate/wsgate/rpc"
 	"github.com/wsgate/wsgate/wsproto"
@@ -127,8 +126,9 @@ func NewGateway(o Options, app Application) (*Gateway, error) {
 // Start runs the Application's OnStart, if it has one, joins the cluster
 // if there is one and waits for the first peer list (up to
 // ClusterOptions.JoinTimeout), then listens. It returns once the listener
-// is up. It fails if a register refuses the cluster secret. A Gateway
-// starts once.
+// is up. It fails if a register refuses the cluster secret (or, with a
+// ClusterOptions.Source, the source refuses the node for good: etcd and a
+// taken node id or wrong credentials). A Gateway starts once.
 func (g *Gateway) Start() error {
 	if !g.started.CompareAndSwap(false, true) {
 		return errors.New("api: gateway already started")
@@ -176,7 +176,9 @@ func (g *Gateway) awaitPeers() error {
 	defer cancel()
 	err := g.member.WaitPeers(ctx)
 	switch {
-	case errors.Is(err, register.ErrSecretRefused):
+	case err != nil && !errors.Is(err, context.DeadlineExceeded):
+		// Refused for good (see register.Source.Joined): a register
+		// refused the secret, or etcd the node's id or credentials.
 		return fmt.Errorf("api: %w", err)
 	case err != nil:
 		g.log.Warn("gateway: no peer list from a register yet; serving, but not ready until one comes",

@@ -96,6 +96,10 @@ func (o *EtcdOptions) setDefaults() error {
 // node's ID in etcd (a different incarnation under the key).
 var ErrNodeIDTaken = errors.New("register: the node id is taken by another live node")
 
+// ErrCredentialsRefused is what Joined returns when etcd refuses the
+// user or password, or the user may not write under the prefix.
+var ErrCredentialsRefused = errors.New("register: etcd refused the credentials")
+
 // Etcd keeps a node registered in etcd and keeps the peer list from it.
 //
 // The node's key, Prefix+ID, holds its address and incarnation and lives on
@@ -207,7 +211,7 @@ func (e *Etcd) Start(ctx context.Context) error {
 
 // Joined waits until the node is first registered (nil), or etcd refused it
 // for good (its ID is taken, wrapping ErrNodeIDTaken, or the credentials are
-// refused), or ctx ends.
+// refused, wrapping ErrCredentialsRefused), or ctx ends.
 func (e *Etcd) Joined(ctx context.Context) error {
 	select {
 	case <-e.joined:

@@ -158,6 +158,9 @@ func (e *Etcd) refusedForGood(err error) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.why, e.joinedErr = err, fmt.Errorf("register: etcd: %w", err)
+	if !errors.Is(err, ErrNodeIDTaken) {
+		e.joinedErr = fmt.Errorf("%w: %w", ErrCredentialsRefused, err)
+	}
 	close(e.joined)
 	return true
 }

@@ -31,6 +31,7 @@ type clusterFlags struct {
 	timeout        *time.Duration
 	joinTimeout    *time.Duration
 	tls            tlsFlags
+	discovery      discoveryFlags
 }
 
 func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
@@ -48,7 +49,8 @@ func addClusterFlags(fs *flag.FlagSet) *clusterFlags {
 		timeout:   fs.Duration("heartbeat-timeout", register.DefaultHeartbeatTimeout, "a node silent this long leaves the cluster"),
 		joinTimeout: fs.Duration("join-timeout", api.DefaultJoinTimeout,
 			"at start, wait this long for the first peer list before listening; past it the node listens anyway and /readyz stays 503 until the list comes (negative: do not wait)"),
-		tls: addTLSFlags(fs),
+		tls:       addTLSFlags(fs),
+		discovery: addDiscoveryFlags(fs),
 	}
 	fs.Var(f.registers, "register", "`registers` to join, host:port[,host:port...]; without it the node runs an embedded register on -register-listen")
 	return f
@@ -66,6 +68,9 @@ func (f *clusterFlags) options(from sources) (id api.NodeID, o *api.ClusterOptio
 		id = api.NodeID(n)
 	}
 	registers := f.registers.list()
+	if *f.discovery.discovery != "" {
+		return f.discoveryOptions(id, registers, from)
+	}
 	if len(registers) == 0 && *f.registerListen == "" {
 		return id, nil, false, nil
 	}
@@ -99,6 +104,38 @@ func (f *clusterFlags) options(from sources) (id api.NodeID, o *api.ClusterOptio
 		return 0, nil, false, err
 	}
 	return id, o, generated, nil
+}
+
+// discoveryOptions are the cluster options of a node that learns its peers
+// from -discovery: no register, and a secret given by the operator, as
+// every node must share it.
+func (f *clusterFlags) discoveryOptions(id api.NodeID, registers []string, from sources) (api.NodeID, *api.ClusterOptions, bool, error) {
+	if len(registers) > 0 {
+		return 0, nil, false, errors.New("-discovery and -register both given: give one")
+	}
+	secret, err := f.secret.resolve(from)
+	if err != nil {
+		return 0, nil, false, err
+	}
+	if secret == "" {
+		return 0, nil, false, errors.New("-discovery: a cluster secret (-secret-file, WSGATE_SECRET or -secret) is required, the same on every node")
+	}
+	o := &api.ClusterOptions{
+		Secret:            secret,
+		RPCListen:         *f.rpc,
+		Advertise:         *f.advertise,
+		MaxConns:          *f.maxConns,
+		HeartbeatInterval: *f.heartbeat,
+		HeartbeatTimeout:  *f.timeout,
+		JoinTimeout:       *f.joinTimeout,
+	}
+	if o.Source, err = f.discovery.source(id, o, from); err != nil {
+		return 0, nil, false, err
+	}
+	if o.ServerTLS, o.ClientTLS, err = f.tls.configs(); err != nil {
+		return 0, nil, false, err
+	}
+	return id, o, false, nil
 }
 
 // tlsFlags are the certificate flags of the register and of node rpc.

@@ -221,6 +221,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "wsgate serve: %v: the cluster secret (-secret-file, WSGATE_SECRET or -secret) must be the register's\n", err)
 			return 1
 		}
+		// Likewise a node id another live node holds in etcd, or etcd
+		// credentials it refuses.
+		if errors.Is(err, register.ErrNodeIDTaken) || errors.Is(err, register.ErrCredentialsRefused) {
+			fmt.Fprintf(stderr, "wsgate serve: -discovery: %v\n", err)
+			return 1
+		}
 		fmt.Fprintf(stderr, "wsgate serve: %v\n%s", err, addrInUseHint(err, clusterOpts))
 		return 1
 	}
