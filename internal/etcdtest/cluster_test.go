@@ -1,0 +1,188 @@
+package etcdtest
+
+import (
+	"fmt"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startNodes runs n chat nodes on the etcd at endpoints, a user logged in
+// on each (named by users), and waits until every node counts them all.
+func startNodes(t *testing.T, endpoints string, names ...string) ([]*node, []*user) {
+	t.Helper()
+	var nodes []*node
+	var users []*user
+	for i, name := range names {
+		n := startNode(t, nodeIPs[i], endpoints)
+		nodes = append(nodes, n)
+		users = append(users, login(t, n.url(), name))
+	}
+	for _, u := range users {
+		u.waitStats(len(names), len(names))
+	}
+	return nodes, users
+}
+
+// TestEtcdChatAcrossNodes: three node processes on etcd answer the chat
+// as one node does: a whisper (SendToUid) reaches a user on another node,
+// a room spread over the nodes hears what is said in it, a shout reaches
+// everyone.
+func TestEtcdChatAcrossNodes(t *testing.T) {
+	e := startEtcd(t, 1)
+	_, u := startNodes(t, e.endpoints(), "alice", "cat", "bob")
+	alice, cat, bob := u[0], u[1], u[2]
+
+	alice.whisper(bob, "psst")
+	bob.whisper(cat, "hi cat")
+	alice.send(`{"type":"whisper","to":"zed","text":"hello?"}`)
+	alice.expect(`{"type":"error","error":"zed is offline"}`)
+
+	alice.send(`{"type":"join","room":"lobby"}`)
+	alice.expect(`{"type":"joined","room":"lobby","name":"alice"}`)
+	alice.whisper(bob, "join us") // alice's join has reached bob's node
+	bob.send(`{"type":"join","room":"lobby"}`)
+	for _, x := range []*user{alice, bob} {
+		x.expect(`{"type":"joined","room":"lobby","name":"bob"}`)
+	}
+	bob.send(`{"type":"say","room":"lobby","text":"hi all"}`)
+	for _, x := range []*user{alice, bob} {
+		x.expect(`{"type":"said","room":"lobby","from":"bob","text":"hi all"}`)
+	}
+	cat.send(`{"type":"shout","text":"HEY"}`)
+	for _, x := range []*user{alice, bob, cat} {
+		x.expect(`{"type":"shouted","from":"cat","text":"HEY"}`)
+	}
+}
+
+// TestEtcdKilledNodeLeaves: a node killed with SIGKILL stops renewing its
+// lease; etcd expires it and every other node drops it within the TTL
+// and a second.
+func TestEtcdKilledNodeLeaves(t *testing.T) {
+	e := startEtcd(t, 1)
+	n, u := startNodes(t, e.endpoints(), "alice", "cat", "bob")
+
+	t0 := time.Now()
+	n[2].kill()
+	for _, x := range u[:2] {
+		d := x.waitStats(2, 2).Sub(t0)
+		t.Logf("%s's node dropped the killed node %v after the kill", x.name, d.Round(time.Millisecond))
+		if d > ttl+dropMargin {
+			t.Errorf("%s's node dropped the killed node after %v, want within %v", x.name, d, ttl+dropMargin)
+		}
+	}
+	u[0].send(`{"type":"whisper","to":"bob","text":"there?"}`)
+	u[0].expect(`{"type":"error","error":"bob is offline"}`)
+	u[1].whisper(u[0], "we are fine")
+}
+
+// TestEtcdFrozenNodeLeavesAndRejoins: a node stopped with SIGSTOP keeps
+// its sockets open but renews nothing; the others drop it by the TTL.
+// Continued, it registers again and is back in every list.
+func TestEtcdFrozenNodeLeavesAndRejoins(t *testing.T) {
+	e := startEtcd(t, 1)
+	n, u := startNodes(t, e.endpoints(), "alice", "cat", "bob")
+
+	t0 := time.Now()
+	n[2].signal(syscall.SIGSTOP)
+	for _, x := range u[:2] {
+		d := x.waitStats(2, 2).Sub(t0)
+		t.Logf("%s's node dropped the frozen node %v after it froze", x.name, d.Round(time.Millisecond))
+		if d > ttl+dropMargin {
+			t.Errorf("%s's node dropped the frozen node after %v, want within %v", x.name, d, ttl+dropMargin)
+		}
+	}
+
+	t1 := time.Now()
+	n[2].signal(syscall.SIGCONT)
+	for _, x := range u {
+		d := x.waitStats(3, 3).Sub(t1)
+		t.Logf("%s's node counts the continued node again %v after SIGCONT", x.name, d.Round(time.Millisecond))
+	}
+	u[0].whisper(u[2], "welcome back")
+	u[2].whisper(u[1], "thanks")
+}
+
+// TestEtcdOutage: with etcd stopped for ten seconds the nodes keep their
+// lists and every message between them arrives; they are unready while
+// they cannot renew their leases. A node started during the outage is in
+// every list soon after etcd returns.
+func TestEtcdOutage(t *testing.T) {
+	e := startEtcd(t, 1)
+	n, u := startNodes(t, e.endpoints(), "alice", "cat")
+	alice, cat := u[0], u[1]
+	if code := n[0].readyz(); code != http.StatusOK {
+		t.Fatalf("/readyz %d before the outage, want 200", code)
+	}
+
+	const outage = 10 * time.Second
+	e.members[0].stop()
+	stopped := time.Now()
+	sent := 0
+	var late *node
+	for i := 0; time.Since(stopped) < outage; i++ {
+		text := fmt.Sprint("round ", i)
+		alice.whisper(cat, text)
+		cat.whisper(alice, text)
+		sent += 2
+		if late == nil && time.Since(stopped) > 2*time.Second {
+			// Its start waits a while for etcd, then serves.
+			late = startNode(t, nodeIPs[2], e.endpoints())
+		}
+		time.Sleep(100 * time.Millisecond) // pace the rounds over the outage
+	}
+	t.Logf("%d whispers sent and received between live nodes during a %v etcd outage", sent, outage)
+	if code := n[0].readyz(); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz %d during the outage, want 503", code)
+	}
+	dave := login(t, late.url(), "dave")
+
+	e.members[0].start()
+	back := time.Now()
+	t.Logf("etcd stopped for %v (restart included)", back.Sub(stopped).Round(time.Millisecond))
+	for _, x := range []*user{alice, cat, dave} {
+		d := x.waitStats(3, 3).Sub(back)
+		t.Logf("%s's node counts the node started during the outage %v after etcd returned", x.name, d.Round(time.Millisecond))
+		if d > 2*time.Second+dropMargin {
+			t.Errorf("%s's node counted the late node %v after etcd returned, want within 2s (+%v margin)", x.name, d, dropMargin)
+		}
+	}
+	d := n[0].waitReadyz(http.StatusOK).Sub(back)
+	t.Logf("/readyz 200 again %v after etcd returned", d.Round(time.Millisecond))
+	alice.whisper(dave, "welcome")
+	dave.whisper(cat, "thanks")
+}
+
+// TestEtcdMemberLost: on a three-member etcd, losing one member (its
+// leader, the harder case) changes nothing for the nodes: messages flow,
+// a new node joins, and a killed node still leaves every list.
+func TestEtcdMemberLost(t *testing.T) {
+	e := startEtcd(t, 3)
+	n, u := startNodes(t, e.endpoints(), "alice", "cat", "bob")
+
+	for _, m := range e.members {
+		if m.isLeader() {
+			m.stop()
+			t.Logf("stopped etcd member %s, the leader", m.name)
+			break
+		}
+	}
+	u[0].whisper(u[2], "still here")
+	late := startNode(t, nodeIPs[3], e.endpoints())
+	dave := login(t, late.url(), "dave")
+	for _, x := range append(u, dave) {
+		x.waitStats(4, 4)
+	}
+	dave.whisper(u[0], "hello")
+
+	t0 := time.Now()
+	n[2].kill()
+	for _, x := range []*user{u[0], u[1], dave} {
+		d := x.waitStats(3, 3).Sub(t0)
+		t.Logf("%s's node dropped the killed node %v after the kill, one etcd member down", x.name, d.Round(time.Millisecond))
+		if d > ttl+dropMargin {
+			t.Errorf("%s's node dropped the killed node after %v, want within %v", x.name, d, ttl+dropMargin)
+		}
+	}
+}

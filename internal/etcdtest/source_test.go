@@ -1,0 +1,98 @@
+package etcdtest
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/wsgate/wsgate/register"
+)
+
+// newSource makes an Etcd source for self on e, closed by the test's
+// cleanup.
+func newSource(t *testing.T, e *etcdCluster, self register.Peer) (*register.Etcd, chan []register.Peer) {
+	t.Helper()
+	src, err := register.NewEtcd(register.EtcdOptions{Endpoints: []string{e.members[0].client}, Prefix: prefix, Self: self})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lists := make(chan []register.Peer, 100)
+	src.OnChange(func(p []register.Peer) { lists <- p })
+	if err := src.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src, lists
+}
+
+// waitList waits for the list want on lists and returns when it came.
+func waitList(t *testing.T, lists chan []register.Peer, want []register.Peer) time.Time {
+	t.Helper()
+	timeout := time.After(wait)
+	for {
+		select {
+		case got := <-lists:
+			if slices.Equal(got, want) {
+				return time.Now()
+			}
+		case <-timeout:
+			t.Fatalf("no list %v within %v", want, wait)
+		}
+	}
+}
+
+func joined(t *testing.T, src register.Source) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	return src.Joined(ctx)
+}
+
+// TestEtcdSourceJoinAndLeave: two sources see each other; one that closes
+// revokes its lease, so the other drops it at once, not after the TTL.
+func TestEtcdSourceJoinAndLeave(t *testing.T) {
+	e := startEtcd(t, 1)
+	a := register.Peer{ID: "0000000a", Addr: "127.0.0.1:7001", Incarnation: 1}
+	b := register.Peer{ID: "0000000b", Addr: "127.0.0.2:7001", Incarnation: 1}
+	srcA, listsA := newSource(t, e, a)
+	srcB, _ := newSource(t, e, b)
+	for _, src := range []register.Source{srcA, srcB} {
+		if err := joined(t, src); err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Ready(); err != nil {
+			t.Fatalf("joined but not ready: %v", err)
+		}
+	}
+	waitList(t, listsA, []register.Peer{b})
+
+	t0 := time.Now()
+	srcB.Close()
+	if d := waitList(t, listsA, []register.Peer{}).Sub(t0); d > time.Second {
+		t.Fatalf("a closed source left the list after %v, want at once (its lease revoked)", d)
+	}
+}
+
+// TestEtcdSourceIDTaken: a second live node with the same id and another
+// incarnation is refused; the same incarnation (the node itself, on a new
+// lease) is not.
+func TestEtcdSourceIDTaken(t *testing.T) {
+	e := startEtcd(t, 1)
+	first, _ := newSource(t, e, register.Peer{ID: "0000000a", Addr: "127.0.0.1:7001", Incarnation: 1})
+	if err := joined(t, first); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := newSource(t, e, register.Peer{ID: "0000000a", Addr: "127.0.0.2:7001", Incarnation: 2})
+	if err := joined(t, second); !errors.Is(err, register.ErrNodeIDTaken) {
+		t.Fatalf("second node with the id: %v, want ErrNodeIDTaken", err)
+	}
+	if second.Ready() == nil {
+		t.Fatal("a refused node is ready")
+	}
+	again, _ := newSource(t, e, register.Peer{ID: "0000000a", Addr: "127.0.0.1:7001", Incarnation: 1})
+	if err := joined(t, again); err != nil {
+		t.Fatalf("the same incarnation again: %v", err)
+	}
+}
