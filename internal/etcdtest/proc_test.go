@@ -30,7 +30,13 @@ func runTests(m *testing.M) int {
 	wsgateBin = filepath.Join(dir, "wsgate")
 	// Built in the main module, with its go.mod: the binary as shipped,
 	// not one with this module's (etcd server's) dependency versions.
-	build := exec.Command("go", "build", "-C", "../..", "-o", wsgateBin, "./cmd/wsgate")
+	args := []string{"build", "-C", "../..", "-o", wsgateBin}
+	if raceEnabled {
+		// The processes get the race detector too; a race they report
+		// fails the test that ran them.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/wsgate")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "etcdtest: build wsgate:", err)
@@ -98,7 +104,12 @@ func startNode(t testing.TB, ip, endpoints string, extra ...string) *node {
 		cmd.Wait()
 		close(n.done)
 	}()
-	t.Cleanup(n.kill)
+	t.Cleanup(func() {
+		n.kill()
+		if strings.Contains(n.log.String(), "WARNING: DATA RACE") {
+			t.Errorf("%s reported a data race:\n%s", n.name, n.log)
+		}
+	})
 	n.metrics = strings.TrimSuffix(n.expectLine("metrics on http://"), "/metrics")
 	n.addr = n.expectLine("listening on ")
 	return n
