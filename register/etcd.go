@@ -122,6 +122,8 @@ type Etcd struct {
 	why       error            // why the node is not registered, if known
 	joinedErr error
 	joined    chan struct{} // closed once registered, or refused for good
+	reload    chan struct{} // capacity 1: the watch reads the list afresh
+	lost      chan struct{} // capacity 1: the watch saw the node's key deleted
 	started   bool
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -178,6 +180,8 @@ func NewEtcd(opts EtcdOptions) (*Etcd, error) {
 		key:    opts.Prefix + opts.Self.ID,
 		val:    string(val),
 		joined: make(chan struct{}),
+		reload: make(chan struct{}, 1),
+		lost:   make(chan struct{}, 1),
 	}, nil
 }
 

@@ -42,17 +42,61 @@ func (e *Etcd) keepRegistered(ctx context.Context) {
 		backoff = e.opts.MinBackoff
 		e.setRegistered(lease)
 		e.opts.Logger.Info("registered in etcd", "key", e.key, "lease", fmt.Sprintf("%x", int64(lease)))
-		for range renewals {
-			e.noteRenewal(lease)
-		}
+		// Read the list afresh: after an outage etcd may have come back
+		// with other history (restored, or without its data), which a
+		// watch resumed at the old revision would not see.
+		signal(e.reload)
+		err = e.hold(ctx, lease, renewals)
 		if ctx.Err() != nil {
 			return
 		}
-		// The client closes the channel once the lease could not be
-		// renewed within its TTL, or etcd says it is gone.
-		err = errors.New("lease lost: not renewed within its TTL")
 		e.setUnregistered(err)
-		e.opts.Logger.Warn("etcd lease lost; registering again", "key", e.key)
+		e.opts.Logger.Warn("etcd registration lost; registering again", "key", e.key, "err", err)
+	}
+}
+
+// hold follows the lease's renewals until it is lost: the client closes
+// the channel once the lease could not be renewed within its TTL or etcd
+// says it is gone, and the watch reports the node's key deleted (by
+// hand, or with an expired lease).
+func (e *Etcd) hold(ctx context.Context, lease clientv3.LeaseID, renewals <-chan *clientv3.LeaseKeepAliveResponse) error {
+	for {
+		select {
+		case _, ok := <-renewals:
+			if !ok {
+				return errors.New("lease not renewed within its TTL")
+			}
+			e.noteRenewal(lease)
+		case <-e.lost:
+			// The deletion seen may be older than this lease: check.
+			if e.stillHeld(ctx, lease) {
+				continue
+			}
+			e.revoke(lease)
+			return fmt.Errorf("key %s no longer on this node's lease", e.key)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// stillHeld reports whether the node's key is on lease; when etcd does
+// not answer it says yes, and the renewals tell.
+func (e *Etcd) stillHeld(ctx context.Context, lease clientv3.LeaseID) bool {
+	opCtx, cancel := context.WithTimeout(ctx, e.opts.DialTimeout)
+	defer cancel()
+	resp, err := e.cli.Get(opCtx, e.key)
+	if err != nil {
+		return true
+	}
+	return len(resp.Kvs) == 1 && clientv3.LeaseID(resp.Kvs[0].Lease) == lease
+}
+
+// signal wakes the reader of a channel of capacity 1 without waiting.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
 	}
 }
 

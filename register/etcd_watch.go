@@ -3,6 +3,7 @@ package register
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -39,10 +40,14 @@ func (e *Etcd) keepWatching(ctx context.Context) {
 		backoff = e.opts.MinBackoff
 		e.publish(nodes)
 		err = e.watch(ctx, nodes, rev)
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() != nil:
 			return
+		case errors.Is(err, errReload):
+			e.opts.Logger.Debug("etcd: reading the peer list again after registering", "prefix", e.opts.Prefix)
+		default:
+			e.opts.Logger.Warn("etcd: watch ended; reading the peer list again", "prefix", e.opts.Prefix, "err", err)
 		}
-		e.opts.Logger.Warn("etcd: watch ended; reading the peer list again", "prefix", e.opts.Prefix, "err", err)
 	}
 }
 
@@ -72,7 +77,17 @@ func (e *Etcd) watch(ctx context.Context, nodes map[string]Peer, rev int64) erro
 	ctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	defer cancel()
 	changes := e.cli.Watch(ctx, e.opts.Prefix, clientv3.WithPrefix(), clientv3.WithRev(rev+1))
-	for resp := range changes {
+	for {
+		var resp clientv3.WatchResponse
+		select {
+		case r, ok := <-changes:
+			if !ok {
+				return fmt.Errorf("watch of %s closed", e.opts.Prefix)
+			}
+			resp = r
+		case <-e.reload:
+			return errReload
+		}
 		if err := resp.Err(); err != nil {
 			return err
 		}
@@ -87,12 +102,17 @@ func (e *Etcd) watch(ctx context.Context, nodes map[string]Peer, rev int64) erro
 				}
 			case mvccpb.DELETE:
 				delete(nodes, key)
+				if key == e.key {
+					signal(e.lost)
+				}
 			}
 		}
 		e.publish(nodes)
 	}
-	return fmt.Errorf("watch of %s closed", e.opts.Prefix)
 }
+
+// errReload ends a watch so that the list is read afresh.
+var errReload = errors.New("reload asked")
 
 // decode reads a node's record; a key or value that is no node record
 // (written by something else under the prefix) is skipped and logged.

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/wsgate/wsgate/register"
 )
 
@@ -95,4 +98,61 @@ func TestEtcdSourceIDTaken(t *testing.T) {
 	if err := joined(t, again); err != nil {
 		t.Fatalf("the same incarnation again: %v", err)
 	}
+}
+
+// TestEtcdSourceKeyDeletedByHand: a node whose key is deleted while its
+// lease lives (an operator's mistake, a restore) puts it back.
+func TestEtcdSourceKeyDeletedByHand(t *testing.T) {
+	e := startEtcd(t, 1)
+	a := register.Peer{ID: "0000000a", Addr: "127.0.0.1:7001", Incarnation: 1}
+	b := register.Peer{ID: "0000000b", Addr: "127.0.0.2:7001", Incarnation: 1}
+	_, listsA := newSource(t, e, a)
+	srcB, _ := newSource(t, e, b)
+	waitList(t, listsA, []register.Peer{b})
+
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.members[0].client}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := cli.Delete(ctx, srcB.Key()); err != nil {
+		t.Fatal(err)
+	}
+	waitList(t, listsA, []register.Peer{})
+	waitList(t, listsA, []register.Peer{b})
+	// Ready follows once the new lease's renewals run.
+	deadline := time.Now().Add(wait)
+	for srcB.Ready() != nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := srcB.Ready(); err != nil {
+		t.Fatalf("back in the list but not ready: %v", err)
+	}
+}
+
+// TestEtcdSourceEtcdLostItsData: an etcd that comes back empty (a member
+// without its data) has new, lower revisions; the nodes register again
+// and read the list afresh rather than wait on a watch at the old
+// revision.
+func TestEtcdSourceEtcdLostItsData(t *testing.T) {
+	e := startEtcd(t, 1)
+	a := register.Peer{ID: "0000000a", Addr: "127.0.0.1:7001", Incarnation: 1}
+	b := register.Peer{ID: "0000000b", Addr: "127.0.0.2:7001", Incarnation: 1}
+	_, listsA := newSource(t, e, a)
+	_, listsB := newSource(t, e, b)
+	waitList(t, listsA, []register.Peer{b})
+	waitList(t, listsB, []register.Peer{a})
+
+	m := e.members[0]
+	m.stop()
+	m.dir = t.TempDir()
+	m.start()
+	// Each lists the other once both registered again; the lists never
+	// went empty meanwhile, so a third node is the proof of a fresh read.
+	c := register.Peer{ID: "0000000c", Addr: "127.0.0.3:7001", Incarnation: 1}
+	newSource(t, e, c)
+	waitList(t, listsA, []register.Peer{b, c})
+	waitList(t, listsB, []register.Peer{a, c})
 }
