@@ -252,14 +252,16 @@ func (g *Gateway) leaveCluster(ctx context.Context) (err error) {
 }
 
 // Peers lists the ids of the other gateway nodes this node currently
-// reaches (nil for a single node), as learnt from the registers.
+// reaches (nil for a single node), as learnt from the registers (or the
+// ClusterOptions.Source).
 func (g *Gateway) Peers() []string { return g.member.Peers() }
 
 // Ready says whether the node should be sent new clients: nil while it
 // serves and, in a cluster, once it has its first peer list (before, its
-// peers do not know it and it does not know them) unless a register now
-// refuses its secret; otherwise why not. Losing the registers later does
-// not make it unready: it keeps delivering with its last peer list.
+// peers do not know it and it does not know them) unless its source now
+// says otherwise: a register refuses its secret, or its etcd lease is not
+// being renewed (its peers drop it). Losing the registers later does not
+// make it unready: it keeps delivering with its last peer list.
 func (g *Gateway) Ready() error {
 	if !g.Serving() {
 		return errors.New("draining or not started")
@@ -270,7 +272,9 @@ func (g *Gateway) Ready() error {
 // Joined waits until a register has accepted this node (nil), or one has
 // refused its secret before any accepted it (an error wrapping
 // register.ErrSecretRefused), or ctx ends (its error; the node keeps
-// trying). A single node has nothing to join: nil.
+// trying). With a Source, until it has accepted the node or refused it
+// for good (for etcd: register.ErrNodeIDTaken, refused credentials). A
+// single node has nothing to join: nil.
 func (g *Gateway) Joined(ctx context.Context) error { return g.member.Joined(ctx) }
 
 // RPCAddr is the address the node's rpc server is bound to, nil for a

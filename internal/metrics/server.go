@@ -26,10 +26,12 @@ import (
 //	               before Start and from the moment Shutdown begins, so a
 //	               load balancer stops sending new clients at once.
 //	/readyz        200 "ready" while the node serves and, in a cluster, once
-//	               it has its first peer list from a register; 503 with the
-//	               reason otherwise (draining, no peer list yet, a register
-//	               now refuses the secret). A register lost later leaves it
-//	               ready: the node keeps delivering with its last list.
+//	               it has its first peer list; 503 with the reason otherwise
+//	               (draining, no peer list yet, a register now refuses the
+//	               secret, the etcd lease is not being renewed). A register
+//	               lost later leaves it ready: the node keeps delivering with
+//	               its last list. Losing etcd does not stop delivery either,
+//	               but the node's lease lapses and its peers drop it.
 //	/cluster       a live page of every node of the cluster: connections,
 //	               clients, uids, groups, messages in and out per second,
 //	               outbound overflows and peer links (from /cluster.json,
