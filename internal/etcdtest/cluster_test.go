@@ -1,11 +1,15 @@
 package etcdtest
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"syscall"
 	"testing"
 	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // startNodes runs n chat nodes on the etcd at endpoints, a user logged in
@@ -185,4 +189,35 @@ func TestEtcdMemberLost(t *testing.T) {
 			t.Errorf("%s's node dropped the killed node after %v, want within %v", x.name, d, ttl+dropMargin)
 		}
 	}
+}
+
+// TestEtcdShutdownLeavesAtOnce: a node that shuts down (SIGTERM) revokes
+// its lease before it exits, so its key is gone when it has exited, not a
+// TTL later, and the others drop it.
+func TestEtcdShutdownLeavesAtOnce(t *testing.T) {
+	e := startEtcd(t, 1)
+	n, u := startNodes(t, e.endpoints(), "alice", "cat")
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{e.members[0].client}, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	key := "/" + prefix + "/" + n[1].id // as --discovery etcd://.../prefix makes it
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if resp, err := cli.Get(ctx, key); err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("key %s of a live node: %v, %v", key, resp, err)
+	}
+
+	n[1].signal(syscall.SIGTERM)
+	select {
+	case <-n[1].done:
+	case <-time.After(wait):
+		t.Fatalf("%s did not exit within %v of SIGTERM", n[1].name, wait)
+	}
+	resp, err := cli.Get(ctx, key)
+	if err != nil || len(resp.Kvs) != 0 {
+		t.Fatalf("key %s after its node exited: %v, %v; want it gone, the lease revoked", key, resp.Kvs, err)
+	}
+	u[0].waitStats(1, 1)
 }

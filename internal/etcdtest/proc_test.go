@@ -73,6 +73,7 @@ type node struct {
 	done    chan struct{} // closed once the process is reaped
 	addr    string        // WebSocket host:port
 	metrics string        // operator host:port
+	id      string        // node id, as in its etcd key
 }
 
 // startNode runs a chat node on ip whose peers come from the etcd at
@@ -112,6 +113,7 @@ func startNode(t testing.TB, ip, endpoints string, extra ...string) *node {
 	})
 	n.metrics = strings.TrimSuffix(n.expectLine("metrics on http://"), "/metrics")
 	n.addr = n.expectLine("listening on ")
+	n.id, _, _ = strings.Cut(n.expectLine("node "), ",")
 	return n
 }
 
