@@ -103,13 +103,18 @@ func signal(c chan struct{}) {
 // register grants a lease, puts the node's key on it, and starts renewing
 // it.
 func (e *Etcd) register(ctx context.Context) (clientv3.LeaseID, <-chan *clientv3.LeaseKeepAliveResponse, error) {
+	if !e.hasJoined() {
+		if err := e.waitForPredecessor(ctx); err != nil {
+			return 0, nil, err
+		}
+	}
 	opCtx, cancel := context.WithTimeout(ctx, e.opts.DialTimeout)
 	grant, err := e.cli.Grant(opCtx, int64(e.opts.TTL/time.Second))
 	cancel()
 	if err != nil {
 		return 0, nil, fmt.Errorf("grant a lease: %w", err)
 	}
-	if err := e.claimPatiently(ctx, grant.ID); err != nil {
+	if err := e.claim(ctx, grant.ID); err != nil {
 		e.revoke(grant.ID)
 		return 0, nil, err
 	}
@@ -121,15 +126,27 @@ func (e *Etcd) register(ctx context.Context) (clientv3.LeaseID, <-chan *clientv3
 	return grant.ID, renewals, nil
 }
 
-// claimPatiently claims the key; before the node first joined, a key held
-// by another incarnation is waited on for a TTL and a second, as it may be
-// this node's own crashed predecessor whose lease has yet to expire.
-func (e *Etcd) claimPatiently(ctx context.Context, lease clientv3.LeaseID) error {
+// waitForPredecessor waits, for a TTL and a second at most, while the
+// node's key is held by another incarnation: it may be this node's own
+// crashed predecessor, whose lease has yet to expire. A node restarted at
+// once after a crash then starts, where a second live node with the same
+// ID is still refused. It returns nil when the key is free (or the
+// node's own), the claim then deciding.
+func (e *Etcd) waitForPredecessor(ctx context.Context) error {
 	deadline := time.Now().Add(e.opts.TTL + time.Second)
 	for {
-		err := e.claim(ctx, lease)
-		if !errors.Is(err, ErrNodeIDTaken) || e.hasJoined() || time.Now().After(deadline) {
-			return err
+		opCtx, cancel := context.WithTimeout(ctx, e.opts.DialTimeout)
+		resp, err := e.cli.Get(opCtx, e.key)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("read %s: %w", e.key, err)
+		}
+		if len(resp.Kvs) == 0 || time.Now().After(deadline) {
+			return nil
+		}
+		var held etcdRecord
+		if json.Unmarshal(resp.Kvs[0].Value, &held) == nil && held.Incarnation == e.opts.Self.Incarnation {
+			return nil
 		}
 		select {
 		case <-time.After(e.opts.TTL / 10):

@@ -2,8 +2,11 @@ package etcdtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -220,4 +223,35 @@ func TestEtcdShutdownLeavesAtOnce(t *testing.T) {
 		t.Fatalf("key %s after its node exited: %v, %v; want it gone, the lease revoked", key, resp.Kvs, err)
 	}
 	u[0].waitStats(1, 1)
+}
+
+// TestEtcdNodeIDs: a node killed and started again at once with the same
+// -node-id waits out its predecessor's lease and joins; a second live node
+// with a node's id refuses to start.
+func TestEtcdNodeIDs(t *testing.T) {
+	e := startEtcd(t, 1)
+	n0 := startNode(t, nodeIPs[0], e.endpoints())
+	old := startNode(t, nodeIPs[1], e.endpoints(), "-node-id", "0xbeef")
+	alice := login(t, n0.url(), "alice")
+	login(t, old.url(), "bob")
+	alice.waitStats(2, 2)
+
+	// A second live node with id 0xbeef.
+	twin := exec.Command(wsgateBin, "serve", "-listen", nodeIPs[2]+":0", "-rpc", nodeIPs[2]+":0",
+		"-discovery", "etcd://"+e.endpoints()+"/"+prefix, "-secret", secret, "-node-id", "0xbeef", "-log-level", "warn")
+	twin.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	out, err := twin.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "-discovery") || !strings.Contains(string(out), "taken") {
+		t.Fatalf("a second node with a live node's id: %v, output:\n%s\nwant exit status 1 naming -discovery and the taken id", err, out)
+	}
+
+	// The node crashes and is started again at once.
+	old.kill()
+	t0 := time.Now()
+	restarted := startNode(t, nodeIPs[1], e.endpoints(), "-node-id", "0xbeef")
+	bob := login(t, restarted.url(), "bob")
+	alice.waitStats(2, 2)
+	t.Logf("a node restarted at once after kill -9 with its id is back %v after its start", time.Since(t0).Round(time.Millisecond))
+	alice.whisper(bob, "welcome back")
 }
