@@ -91,6 +91,9 @@ func (f discoveryFlags) etcd(rest string, o *api.ClusterOptions, from sources) (
 		return nil, fmt.Errorf("-etcd-ttl %v: want at least 1s", *f.ttl)
 	}
 	return func(self register.Peer) (register.Source, error) {
+		if password != "" && tlsConfig == nil && o.Logger != nil && !allLoopback(endpoints) {
+			o.Logger.Warn("the etcd password travels in clear: give -etcd-ca (and -etcd-cert) for TLS", "endpoints", strings.Join(endpoints, ","))
+		}
 		return register.NewEtcd(register.EtcdOptions{
 			Endpoints: endpoints,
 			Prefix:    prefix,
@@ -188,4 +191,15 @@ func staticSource(rest string, self api.NodeID) (func(register.Peer) (register.S
 		return nil, fmt.Errorf("-discovery: %w", err)
 	}
 	return func(me register.Peer) (register.Source, error) { return register.NewStatic(me, peers) }, nil
+}
+
+// allLoopback reports whether every host:port is on loopback.
+func allLoopback(addrs []string) bool {
+	for _, a := range addrs {
+		host, _, _ := net.SplitHostPort(a)
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return false
+		}
+	}
+	return true
 }
