@@ -111,7 +111,8 @@ var ErrCredentialsRefused = errors.New("register: etcd refused the credentials")
 // lease. Close revokes the lease, so peers drop the node at once.
 type Etcd struct {
 	opts EtcdOptions
-	cli  *clientv3.Client
+	cfg  clientv3.Config
+	cli  *clientv3.Client // set by run before the loops start; nil until etcd was reached
 	feed *feed
 	key  string
 	val  string // this node's record, as stored
@@ -136,8 +137,7 @@ type etcdRecord struct {
 	Incarnation uint64 `json:"incarnation"`
 }
 
-// NewEtcd checks opts and prepares the etcd client; Start makes the node
-// join. It does not reach etcd yet.
+// NewEtcd checks opts; Start makes the node join. It does not reach etcd.
 func NewEtcd(opts EtcdOptions) (*Etcd, error) {
 	opts.Endpoints = slices.Clone(opts.Endpoints)
 	if err := opts.setDefaults(); err != nil {
@@ -147,7 +147,7 @@ func NewEtcd(opts EtcdOptions) (*Etcd, error) {
 	if err != nil {
 		return nil, fmt.Errorf("register: etcd record: %w", err)
 	}
-	cli, err := clientv3.New(clientv3.Config{
+	cfg := clientv3.Config{
 		Endpoints:   opts.Endpoints,
 		DialTimeout: opts.DialTimeout,
 		// Find a dead connection (a partition, not only a closed socket)
@@ -169,13 +169,10 @@ func NewEtcd(opts EtcdOptions) (*Etcd, error) {
 			},
 			MinConnectTimeout: opts.DialTimeout,
 		})},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("register: etcd client for %s: %w", strings.Join(opts.Endpoints, ","), err)
 	}
 	return &Etcd{
 		opts:   opts,
-		cli:    cli,
+		cfg:    cfg,
 		feed:   newFeed(),
 		key:    opts.Prefix + opts.Self.ID,
 		val:    string(val),
@@ -207,8 +204,7 @@ func (e *Etcd) Start(ctx context.Context) error {
 	}
 	e.started = true
 	ctx, e.cancel = context.WithCancel(ctx)
-	e.wg.Go(func() { e.keepRegistered(ctx) })
-	e.wg.Go(func() { e.keepWatching(ctx) })
+	e.wg.Go(func() { e.run(ctx) })
 	e.wg.Go(func() { e.feed.run(ctx) })
 	return nil
 }
@@ -257,6 +253,9 @@ func (e *Etcd) Close() error {
 	lease := e.lease
 	e.lease = 0
 	e.mu.Unlock()
+	if e.cli == nil {
+		return nil // etcd never reached: nothing to revoke or close
+	}
 	var err error
 	if lease != 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), e.opts.DialTimeout)

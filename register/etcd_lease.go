@@ -208,12 +208,7 @@ func (e *Etcd) revoke(lease clientv3.LeaseID) {
 // retrying will not change: the ID is taken or the credentials are wrong.
 // Joined returns it. After a join the node keeps trying instead.
 func (e *Etcd) refusedForGood(err error) bool {
-	if e.hasJoined() {
-		return false
-	}
-	rpcErr := rpctypes.Error(errors.Unwrap(err))
-	if !errors.Is(err, ErrNodeIDTaken) && !errors.Is(rpcErr, rpctypes.ErrAuthFailed) &&
-		!errors.Is(rpcErr, rpctypes.ErrPermissionDenied) {
+	if e.hasJoined() || !errors.Is(err, ErrNodeIDTaken) && !credentialsRefused(err) {
 		return false
 	}
 	e.mu.Lock()
@@ -224,6 +219,17 @@ func (e *Etcd) refusedForGood(err error) bool {
 	}
 	close(e.joined)
 	return true
+}
+
+// credentialsRefused reports whether etcd refused the user or password,
+// or the user may not do what the node needs.
+func credentialsRefused(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if rpcErr := rpctypes.Error(err); errors.Is(rpcErr, rpctypes.ErrAuthFailed) || errors.Is(rpcErr, rpctypes.ErrPermissionDenied) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Etcd) hasJoined() bool {

@@ -156,3 +156,67 @@ func TestEtcdSourceEtcdLostItsData(t *testing.T) {
 	waitList(t, listsA, []register.Peer{b, c})
 	waitList(t, listsB, []register.Peer{a, c})
 }
+
+// TestEtcdSourceAuth: with auth on in etcd, a node with the right user
+// and password joins; one with a wrong password is refused for good, at
+// once, rather than retrying.
+func TestEtcdSourceAuth(t *testing.T) {
+	e := startEtcd(t, 1)
+	ep := []string{e.members[0].client}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: ep, Logger: zap.NewNop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for _, step := range []func() error{
+		func() error { _, err := cli.UserAdd(ctx, "root", "rootpw"); return err },
+		func() error { _, err := cli.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := cli.AuthEnable(ctx); return err },
+	} {
+		if err := step(); err != nil {
+			t.Fatalf("turn auth on: %v", err)
+		}
+	}
+
+	source := func(password string) *register.Etcd {
+		src, err := register.NewEtcd(register.EtcdOptions{Endpoints: ep, Prefix: prefix, Username: "root", Password: password,
+			Self: register.Peer{ID: "0000000a", Addr: "127.0.0.1:7001", Incarnation: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { src.Close() })
+		return src
+	}
+	if err := joined(t, source("wrong")); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a wrong password: %v, want refused for good", err)
+	}
+	if err := joined(t, source("rootpw")); err != nil {
+		t.Fatalf("the right password: %v", err)
+	}
+
+	// With a password the client authenticates as it is made: a node that
+	// starts while etcd is down still joins once etcd returns.
+	e.members[0].stop()
+	late, err := register.NewEtcd(register.EtcdOptions{Endpoints: ep, Prefix: prefix, Username: "root", Password: "rootpw",
+		Self: register.Peer{ID: "0000000b", Addr: "127.0.0.2:7001", Incarnation: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := late.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { late.Close() })
+	time.Sleep(time.Second)
+	if late.Ready() == nil {
+		t.Fatal("ready with etcd down")
+	}
+	e.members[0].start()
+	if err := joined(t, late); err != nil {
+		t.Fatalf("a node started while etcd was down, after etcd returned: %v", err)
+	}
+}
