@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"go.etcd.io/etcd/client/pkg/v3/transport"
 	"go.etcd.io/etcd/server/v3/embed"
 )
 
@@ -23,6 +24,7 @@ type etcdMember struct {
 	client, peer string // host:port each
 	initial      string // the initial cluster
 	srv          *embed.Etcd
+	tls          *transport.TLSInfo // nil: plaintext
 }
 
 // etcdCluster is n embedded etcd members on loopback.
@@ -47,10 +49,17 @@ func freeAddr(t testing.TB) string {
 // cleanup stops it.
 func startEtcd(t testing.TB, n int) *etcdCluster {
 	t.Helper()
+	return startEtcdWith(t, n, nil)
+}
+
+// startEtcdWith is startEtcd with the client port on TLS as tlsInfo says
+// (nil: plaintext).
+func startEtcdWith(t testing.TB, n int, tlsInfo *transport.TLSInfo) *etcdCluster {
+	t.Helper()
 	c := &etcdCluster{}
 	var initial []string
 	for i := range n {
-		m := &etcdMember{t: t, name: fmt.Sprint("m", i), dir: t.TempDir(), client: freeAddr(t), peer: freeAddr(t)}
+		m := &etcdMember{t: t, name: fmt.Sprint("m", i), dir: t.TempDir(), client: freeAddr(t), peer: freeAddr(t), tls: tlsInfo}
 		initial = append(initial, m.name+"=http://"+m.peer)
 		c.members = append(c.members, m)
 	}
@@ -85,6 +94,10 @@ func (m *etcdMember) launch() {
 	cfg := embed.NewConfig()
 	cfg.Name, cfg.Dir = m.name, m.dir
 	client, peer := url.URL{Scheme: "http", Host: m.client}, url.URL{Scheme: "http", Host: m.peer}
+	if m.tls != nil {
+		client.Scheme = "https"
+		cfg.ClientTLSInfo = *m.tls
+	}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 	cfg.InitialCluster = m.initial
