@@ -13,6 +13,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/wsgate/wsgate/internal/testutil"
 )
 
 // startNodes runs n chat nodes on the etcd at endpoints, a user logged in
@@ -254,4 +256,41 @@ func TestEtcdNodeIDs(t *testing.T) {
 	alice.waitStats(2, 2)
 	t.Logf("a node restarted at once after kill -9 with its id is back %v after its start", time.Since(t0).Round(time.Millisecond))
 	alice.whisper(bob, "welcome back")
+}
+
+// TestEtcdPartitionedNode: a node cut off from etcd (its connection
+// silent, not closed, as in a partition) stops renewing its lease: the
+// others drop it within the TTL and it turns unready. When the network
+// heals it registers again and is back in every list.
+func TestEtcdPartitionedNode(t *testing.T) {
+	e := startEtcd(t, 1)
+	proxy := testutil.StartProxy(t, "127.0.0.1", e.members[0].client)
+	a := startNode(t, nodeIPs[0], e.endpoints())
+	b := startNode(t, nodeIPs[1], e.endpoints())
+	cut := startNode(t, nodeIPs[2], proxy.Addr())
+	u := []*user{login(t, a.url(), "alice"), login(t, b.url(), "cat"), login(t, cut.url(), "bob")}
+	for _, x := range u {
+		x.waitStats(3, 3)
+	}
+
+	t0 := time.Now()
+	proxy.Freeze()
+	for _, x := range u[:2] {
+		d := x.waitStats(2, 2).Sub(t0)
+		t.Logf("%s's node dropped the cut-off node %v after the cut", x.name, d.Round(time.Millisecond))
+		if d > ttl+dropMargin {
+			t.Errorf("%s's node dropped the cut-off node after %v, want within %v", x.name, d, ttl+dropMargin)
+		}
+	}
+	d := cut.waitReadyz(http.StatusServiceUnavailable).Sub(t0)
+	t.Logf("the cut-off node unready when checked, %v after the cut", d.Round(time.Millisecond))
+
+	t1 := time.Now()
+	proxy.Thaw()
+	for _, x := range u {
+		x.waitStats(3, 3)
+	}
+	cut.waitReadyz(http.StatusOK)
+	t.Logf("the healed node back in every list and ready %v after the network healed", time.Since(t1).Round(time.Millisecond))
+	u[0].whisper(u[2], "welcome back")
 }
