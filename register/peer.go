@@ -7,6 +7,10 @@
 // send heartbeats and the register pushes the full list whenever it
 // changes. A node whose stream drops, or that stays silent for the
 // heartbeat timeout, leaves the list, and every other node is told.
+//
+// The node's membership code consumes a Source of the peer list: the
+// Client above, Etcd (a lease and a prefix watch on an etcd cluster), or
+// Static (a fixed list).
 package register
 
 import (
