@@ -34,6 +34,19 @@ func startNodes(t *testing.T, endpoints string, names ...string) ([]*node, []*us
 	return nodes, users
 }
 
+// expectDropped checks that every node of survivors has dropped one peer
+// (what) within the TTL and a second of t0, as its peer list gauge shows.
+func expectDropped(t *testing.T, what string, t0 time.Time, survivors []*node) {
+	t.Helper()
+	for _, n := range survivors {
+		d := n.waitPeers(len(survivors) - 1).Sub(t0)
+		t.Logf("%s dropped %s %v after it was lost", n.name, what, d.Round(time.Millisecond))
+		if d > ttl+dropMargin {
+			t.Errorf("%s dropped %s after %v, want within %v", n.name, what, d, ttl+dropMargin)
+		}
+	}
+}
+
 // TestEtcdChatAcrossNodes: three node processes on etcd answer the chat
 // as one node does: a whisper (SendToUid) reaches a user on another node,
 // a room spread over the nodes hears what is said in it, a shout reaches
@@ -74,12 +87,9 @@ func TestEtcdKilledNodeLeaves(t *testing.T) {
 
 	t0 := time.Now()
 	n[2].kill()
+	expectDropped(t, "the killed node", t0, n[:2])
 	for _, x := range u[:2] {
-		d := x.waitStats(2, 2).Sub(t0)
-		t.Logf("%s's node dropped the killed node %v after the kill", x.name, d.Round(time.Millisecond))
-		if d > ttl+dropMargin {
-			t.Errorf("%s's node dropped the killed node after %v, want within %v", x.name, d, ttl+dropMargin)
-		}
+		x.waitStats(2, 2)
 	}
 	u[0].send(`{"type":"whisper","to":"bob","text":"there?"}`)
 	u[0].expect(`{"type":"error","error":"bob is offline"}`)
@@ -95,12 +105,9 @@ func TestEtcdFrozenNodeLeavesAndRejoins(t *testing.T) {
 
 	t0 := time.Now()
 	n[2].signal(syscall.SIGSTOP)
+	expectDropped(t, "the frozen node", t0, n[:2])
 	for _, x := range u[:2] {
-		d := x.waitStats(2, 2).Sub(t0)
-		t.Logf("%s's node dropped the frozen node %v after it froze", x.name, d.Round(time.Millisecond))
-		if d > ttl+dropMargin {
-			t.Errorf("%s's node dropped the frozen node after %v, want within %v", x.name, d, ttl+dropMargin)
-		}
+		x.waitStats(2, 2)
 	}
 
 	t1 := time.Now()
@@ -187,12 +194,9 @@ func TestEtcdMemberLost(t *testing.T) {
 
 	t0 := time.Now()
 	n[2].kill()
+	expectDropped(t, "the killed node, one etcd member down,", t0, []*node{n[0], n[1], late})
 	for _, x := range []*user{u[0], u[1], dave} {
-		d := x.waitStats(3, 3).Sub(t0)
-		t.Logf("%s's node dropped the killed node %v after the kill, one etcd member down", x.name, d.Round(time.Millisecond))
-		if d > ttl+dropMargin {
-			t.Errorf("%s's node dropped the killed node after %v, want within %v", x.name, d, ttl+dropMargin)
-		}
+		x.waitStats(3, 3)
 	}
 }
 
@@ -275,12 +279,9 @@ func TestEtcdPartitionedNode(t *testing.T) {
 
 	t0 := time.Now()
 	proxy.Freeze()
+	expectDropped(t, "the cut-off node", t0, []*node{a, b})
 	for _, x := range u[:2] {
-		d := x.waitStats(2, 2).Sub(t0)
-		t.Logf("%s's node dropped the cut-off node %v after the cut", x.name, d.Round(time.Millisecond))
-		if d > ttl+dropMargin {
-			t.Errorf("%s's node dropped the cut-off node after %v, want within %v", x.name, d, ttl+dropMargin)
-		}
+		x.waitStats(2, 2)
 	}
 	d := cut.waitReadyz(http.StatusServiceUnavailable).Sub(t0)
 	t.Logf("the cut-off node unready when checked, %v after the cut", d.Round(time.Millisecond))

@@ -184,3 +184,40 @@ func (n *node) waitReadyz(code int) time.Time {
 	n.t.Fatalf("%s /readyz: not %d within %v; log:\n%s", n.name, code, wait, n.log)
 	return time.Time{}
 }
+
+// peers reads the node's wsgate_cluster_peers gauge: how many other
+// gateway nodes its peer list holds now.
+func (n *node) peers() int {
+	n.t.Helper()
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + n.metrics + "/metrics")
+	if err != nil {
+		n.t.Fatalf("%s /metrics: %v", n.name, err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "wsgate_cluster_peers "); ok {
+			var count int
+			fmt.Sscan(v, &count)
+			return count
+		}
+	}
+	n.t.Fatalf("%s /metrics: no wsgate_cluster_peers", n.name)
+	return 0
+}
+
+// waitPeers waits until the node's peer list holds count nodes and
+// returns when it first did.
+func (n *node) waitPeers(count int) time.Time {
+	n.t.Helper()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if n.peers() == count {
+			return time.Now()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	n.t.Fatalf("%s: not %d peers within %v; log:\n%s", n.name, count, wait, n.log)
+	return time.Time{}
+}
