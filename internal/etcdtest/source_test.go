@@ -106,7 +106,7 @@ func TestEtcdSourceKeyDeletedByHand(t *testing.T) {
 	e := startEtcd(t, 1)
 	a := register.Peer{ID: "0000000a", Addr: "127.0.0.1:7001", Incarnation: 1}
 	b := register.Peer{ID: "0000000b", Addr: "127.0.0.2:7001", Incarnation: 1}
-	_, listsA := newSource(t, e, a)
+	srcA, listsA := newSource(t, e, a)
 	srcB, _ := newSource(t, e, b)
 	waitList(t, listsA, []register.Peer{b})
 
@@ -117,11 +117,18 @@ func TestEtcdSourceKeyDeletedByHand(t *testing.T) {
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	if _, err := cli.Delete(ctx, srcB.Key()); err != nil {
-		t.Fatal(err)
+	del, err := cli.Delete(ctx, srcB.Key())
+	if err != nil || del.Deleted != 1 {
+		t.Fatalf("delete %s: %v, %v", srcB.Key(), del, err)
 	}
-	waitList(t, listsA, []register.Peer{})
-	waitList(t, listsA, []register.Peer{b})
+	// The key comes back, written after the deletion. (The others may
+	// never be told of the empty list in between: a newer list wins over
+	// one not yet delivered.)
+	waitFor(t, "the key put back", func() bool {
+		resp, err := cli.Get(ctx, srcB.Key())
+		return err == nil && len(resp.Kvs) == 1 && resp.Kvs[0].ModRevision > del.Header.Revision
+	})
+	waitFor(t, "a lists b again", func() bool { return slices.Equal(srcA.Peers(), []register.Peer{b}) })
 	// Ready follows once the new lease's renewals run.
 	deadline := time.Now().Add(wait)
 	for srcB.Ready() != nil && time.Now().Before(deadline) {
