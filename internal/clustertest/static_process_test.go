@@ -35,13 +35,13 @@ func TestProcessStaticList(t *testing.T) {
 	for _, u := range []*user{alice, cat, bob} {
 		deadline := time.Now().Add(wait)
 		for {
-			u.sendJSON(map[string]any{"type": "login", "name": u.name})
-			m, raw := u.next()
+			u.SendJSON(map[string]any{"type": "login", "name": u.Name})
+			m, raw := u.Next()
 			if m["type"] == "welcome" {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: login answered %s until the end", u.name, raw)
+				t.Fatalf("%s: login answered %s until the end", u.Name, raw)
 			}
 			time.Sleep(50 * time.Millisecond) // pace the retries
 		}
@@ -49,10 +49,10 @@ func TestProcessStaticList(t *testing.T) {
 	for _, u := range []*user{alice, cat, bob} {
 		waitStats(u, 3, 3)
 	}
-	alice.send(`{"type":"whisper","to":"bob","text":"static"}`)
-	bob.expectRaw(`{"type":"whispered","from":"alice","text":"static"}`)
-	cat.send(`{"type":"shout","text":"HEY"}`)
+	alice.Send(`{"type":"whisper","to":"bob","text":"static"}`)
+	bob.ExpectRaw(`{"type":"whispered","from":"alice","text":"static"}`)
+	cat.Send(`{"type":"shout","text":"HEY"}`)
 	for _, u := range []*user{alice, cat, bob} {
-		u.expectRaw(`{"type":"shouted","from":"cat","text":"HEY"}`)
+		u.ExpectRaw(`{"type":"shouted","from":"cat","text":"HEY"}`)
 	}
 }
