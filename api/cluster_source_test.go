@@ -41,6 +41,13 @@ func TestClusterOnStaticListAnswersAsOneNode(t *testing.T) {
 		nodes = append(nodes, startNode(t, nodeIPs[i], Options{NodeID: NodeID(i + 1), Cluster: o}, newRecorder()))
 	}
 	waitConnected(t, nodes...)
+	// A static list names the nodes before they all listen: the first
+	// dials may have failed, so wait until node 1, which runs the script,
+	// reaches the other two (a cluster-wide count answers in full).
+	waitFor(t, "node 1 to reach its peers", func() bool {
+		_, err := nodes[0].Api().GetAllClientCount(bg)
+		return err == nil
+	})
 	for _, g := range nodes {
 		if err := g.Ready(); err != nil {
 			t.Fatalf("node %s on a static list not ready: %v", g.NodeID(), err)
