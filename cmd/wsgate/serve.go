@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsgate/wsgate/api"
 	"github.com/wsgate/wsgate/internal/cli"
+	"github.com/wsgate/wsgate/internal/httpapi"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/register"
 	"github.com/wsgate/wsgate/wsproto"
@@ -52,6 +53,7 @@ type serveFlags struct {
 	drain, window         *time.Duration
 	logs                  logFlags
 	metrics               *string
+	api                   apiFlags
 	backend               *string
 	loops                 *int
 	compress              *bool
@@ -88,6 +90,7 @@ func newServeFlags() (*flag.FlagSet, *serveFlags) {
 		window:   fs.Duration("drain-window", defaultDrainWindow, "on SIGTERM, close the clients spread evenly over this long, so they do not all reconnect elsewhere at once (0: all at once; cut to fit -drain-timeout)"),
 		logs:     addLogFlags(fs),
 		metrics:  fs.String("metrics-listen", "", "internal address for /metrics, /healthz and /debug/pprof/, e.g. 127.0.0.1:9100 (empty: off)"),
+		api:      addAPIFlags(fs),
 		backend:  fs.String("poller", string(poller.BackendEpoll), "event loop beneath the connections: epoll (our own loops, small idle connections) or netpoll (cloudwego/netpoll)"),
 		loops:    fs.Int("loops", 0, "epoll event loops (0: one per CPU)"),
 		compress: fs.Bool("compression", false, "accept permessage-deflate (RFC 7692) when a client offers it, as browsers do; no compression state is kept between messages, and a broadcast is compressed once for all its recipients"),
@@ -112,6 +115,7 @@ type serveConfig struct {
 	app             api.Application
 	page            func(*wsproto.Request) (int, http.Header, []byte) // nil: none
 	server          poller.Options
+	api             *httpapi.Options // nil: no HTTP Api
 }
 
 // check turns the flags into the node's configuration, or says which flag
@@ -133,6 +137,9 @@ func (f *serveFlags) check(from sources, out io.Writer) (*serveConfig, error) {
 	}
 	ratePolicy, err := parseMessageRatePolicy(*f.ratePol)
 	if err != nil {
+		return nil, err
+	}
+	if c.api, err = f.api.options(); err != nil {
 		return nil, err
 	}
 	builtin, err := lookupApp(*f.appName)
@@ -245,6 +252,12 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	// drain, not die.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	stopAPI, err := serveAPI(*f.api.listen, cfg.api, gw.Api(), out)
+	if err != nil {
+		fmt.Fprintf(stderr, "wsgate serve: %v\n", err)
+		gw.Shutdown(context.Background())
+		return 1
+	}
 	log.Info("serving", "addr", gw.Addr().String(), "path", *f.path, "app", *f.appName, "poller", *f.backend, "compression", *f.compress, "open_files", files, "node", gw.NodeID().String())
 	out.announce("listening on "+gw.Addr().String(), "addr", gw.Addr().String())
 	if *f.path != "*" {
@@ -268,6 +281,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 
 	<-sig
+	// No Api call starts once the node drains.
+	stopAPI()
 	// Shutdown leaves the register first (peers stop routing here, /readyz
 	// turns 503), then closes the clients over -drain-window.
 	log.Info("draining", "conns", gw.Stats().Conns, "window", f.window.String(), "timeout", f.drain.String())
@@ -291,7 +306,7 @@ func addrInUseHint(err error, cluster *api.ClusterOptions) string {
 		return fmt.Sprintf("  another node's register runs on %s: join it with --register %s (and its secret), or run alone with --register-listen=\n",
 			cluster.EmbeddedRegister, cluster.EmbeddedRegister)
 	}
-	return "  the address is taken, perhaps by another wsgate: choose another with --listen (WebSocket), --rpc or --metrics-listen\n"
+	return "  the address is taken, perhaps by another wsgate: choose another with --listen (WebSocket), --rpc, --metrics-listen or --api-listen\n"
 }
 
 // parseMessageRatePolicy reads -message-rate-policy.
