@@ -198,3 +198,14 @@ func newCalls() []*call {
 	}
 	return calls
 }
+
+// example is a body for c: its required fields, with example values.
+func (c *call) example() map[string]any {
+	body := map[string]any{}
+	for _, f := range c.fields {
+		if f.required {
+			body[f.name] = f.example
+		}
+	}
+	return body
+}

@@ -90,12 +90,13 @@ func requestSchema(c *call) obj {
 	for _, f := range c.fields {
 		s := f.kind.schema()
 		s["description"] = f.doc
+		s["example"] = f.example
 		props[f.name] = s
 		if f.required {
 			required = append(required, f.name)
 		}
 	}
-	s := obj{"type": "object", "properties": props, "additionalProperties": false}
+	s := obj{"type": "object", "properties": props, "additionalProperties": false, "example": c.example()}
 	if len(required) > 0 {
 		s["required"] = required
 	}
