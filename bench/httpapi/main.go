@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -44,6 +45,7 @@ type config struct {
 	users, workers, batch int
 	duration              time.Duration
 	outDir                string
+	profile               string
 }
 
 func main() {
@@ -53,6 +55,7 @@ func main() {
 	flag.IntVar(&cfg.batch, "batch", 100, "SendToUID calls per request in the batch phase")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "length of each phase")
 	flag.StringVar(&cfg.outDir, "out", filepath.Join(os.TempDir(), "wsgate-httpapi"), "where the binary and the logs go")
+	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of node 1 (the HTTP Api's node) over the single-call phase to this file")
 	flag.Parse()
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "httpapi:", err)
@@ -86,13 +89,13 @@ func run(cfg config) error {
 		return err
 	}
 	var wsURLs []string
-	var apiURL string
+	var apiURL, metricsURL string
 	for i := 1; i <= 3; i++ {
 		ip := fmt.Sprintf("127.0.0.%d", i)
 		argv := []string{bin, "serve", "--app", "echo", "--log-level", "warn", "--listen", ip + ":0", "--rpc", ip + ":0",
 			"--register", regAddr, "--secret", secret}
 		if i == 1 {
-			argv = append(argv, "--api-listen", ip+":0")
+			argv = append(argv, "--api-listen", ip+":0", "--metrics-listen", ip+":0")
 		}
 		p, err := proc.Start(proc.Spec{Name: fmt.Sprint("node", i), Argv: argv, Log: filepath.Join(cfg.outDir, fmt.Sprintf("node%d.log", i)),
 			Env: []string{"WSGATE_API_KEY=" + key}})
@@ -109,6 +112,9 @@ func run(cfg config) error {
 			if apiURL, err = p.Expect("HTTP Api on "); err != nil {
 				return err
 			}
+			if metricsURL, err = p.Expect("metrics on "); err != nil {
+				return err
+			}
 		}
 	}
 	c := &caller{base: apiURL, key: key, http: &http.Client{Transport: &http.Transport{
@@ -120,7 +126,17 @@ func run(cfg config) error {
 	}
 	fmt.Printf("%d users on 3 nodes, HTTP Api on node 1, %d workers, %v a phase\n", len(users), cfg.workers, cfg.duration)
 	for _, batch := range []int{1, cfg.batch} {
+		var profiled chan error
+		if batch == 1 && cfg.profile != "" {
+			profiled = make(chan error, 1)
+			go func() { profiled <- profile(metricsURL, cfg.duration, cfg.profile) }()
+		}
 		res, err := phase(c, users, cfg, batch)
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				return err
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -345,4 +361,25 @@ func phase(c *caller, users []*user, cfg config, n int) (result, error) {
 		r.p50, r.p99, r.max = all[len(all)/2], all[len(all)*99/100], all[len(all)-1]
 	}
 	return r, nil
+}
+
+// profile writes a CPU profile of the node whose /metrics is at
+// metricsURL, taken over most of a phase of length d.
+func profile(metricsURL string, d time.Duration, path string) error {
+	secs := max(1, int((d - time.Second).Seconds()))
+	url := strings.TrimSuffix(metricsURL, "/metrics") + "/debug/pprof/profile?seconds=" + strconv.Itoa(secs)
+	resp, err := http.Get(url)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("profile: %w", err)
+	}
+	return f.Close()
 }
