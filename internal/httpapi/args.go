@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/wsgate/wsgate/api"
@@ -130,5 +129,5 @@ func (c *call) fieldNames() string {
 	if len(names) == 0 {
 		return "none"
 	}
-	return strings.Join(slices.Clip(names), ", ")
+	return strings.Join(names, ", ")
 }

@@ -19,13 +19,12 @@ const (
 
 // schema is the OpenAPI schema of a value of the kind.
 func (k kind) schema() map[string]any {
-	strings := map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 	infoSchema := map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}}
 	switch k {
 	case str:
 		return map[string]any{"type": "string"}
 	case strs:
-		return strings
+		return map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
 	case boolean:
 		return map[string]any{"type": "boolean"}
 	case integer:
