@@ -24,8 +24,8 @@ const wait = testutil.Wait
 
 var bg = context.Background()
 
-// Clients is how many clients the script needs: c0..c5.
-const Clients = 6
+// numClients is how many clients the script needs: c0..c5.
+const numClients = 6
 
 // App is an Application that greets each client with "id:" and its
 // clientID, so that a test client learns its own id, and does nothing
@@ -65,7 +65,7 @@ func Dial(t testing.TB, g *api.Gateway) *Client {
 func Spread(t testing.TB, nodes ...*api.Gateway) []*Client {
 	t.Helper()
 	var cs []*Client
-	for i := range Clients {
+	for i := range numClients {
 		cs = append(cs, Dial(t, nodes[i%len(nodes)]))
 	}
 	return cs
