@@ -29,11 +29,26 @@ func (uidApp) OnConnect(string)              {}
 func (uidApp) OnMessage(string, api.Message) {}
 func (uidApp) OnClose(string)                {}
 
-// startGateway runs an in-process gateway on ip whose peers come from the
-// etcd at endpoints.
+// startGateway runs an in-process gateway for uidApp on ip whose peers
+// come from the etcd at endpoints.
 func startGateway(t *testing.T, ip string, endpoints []string) *api.Gateway {
 	t.Helper()
-	quiet := slog.New(slog.DiscardHandler)
+	return startGatewayFor(t, ip, endpoints, uidApp{})
+}
+
+// quiet drops the in-process nodes' logs.
+var quiet = slog.New(slog.DiscardHandler)
+
+// etcdSource makes a member's source of peers the etcd at endpoints.
+func etcdSource(endpoints []string) func(register.Peer) (register.Source, error) {
+	return func(self register.Peer) (register.Source, error) {
+		return register.NewEtcd(register.EtcdOptions{Endpoints: endpoints, Prefix: prefix, Self: self})
+	}
+}
+
+// startGatewayFor is startGateway for app.
+func startGatewayFor(t *testing.T, ip string, endpoints []string, app api.Application) *api.Gateway {
+	t.Helper()
 	g, err := api.NewGateway(api.Options{
 		Logger: quiet,
 		Server: poller.Options{Addr: ip + ":0"},
@@ -41,11 +56,9 @@ func startGateway(t *testing.T, ip string, endpoints []string) *api.Gateway {
 			Secret:    secret,
 			RPCListen: ip + ":0",
 			Logger:    quiet,
-			Source: func(self register.Peer) (register.Source, error) {
-				return register.NewEtcd(register.EtcdOptions{Endpoints: endpoints, Prefix: prefix, Self: self})
-			},
+			Source:    etcdSource(endpoints),
 		},
-	}, uidApp{})
+	}, app)
 	if err != nil {
 		t.Fatal(err)
 	}
