@@ -26,6 +26,16 @@ const (
 	cpuWindow    = 5 * time.Second // idle CPU is read over this
 )
 
+// window is how long the bench client's window lasts: for churn, the
+// grace more than the others, since a connection chosen to leave closes a
+// grace after it was chosen and only then dials again.
+func (c *config) window(workload string) time.Duration {
+	if workload == "churn" {
+		return window + c.churnGrace()
+	}
+	return window
+}
+
 // runStep starts the cluster, runs the workloads in turn and stops it.
 func runStep(ctx context.Context, cfg config, bin string, st *step) error {
 	secret := newSecret()
@@ -73,7 +83,7 @@ func runWorkload(ctx context.Context, cfg config, c *cluster, bin, secret, name 
 	}
 	argv := []string{bin, "bench", "-url", strings.Join(c.urls, ","), "-conns", strconv.Itoa(cfg.conns),
 		"-connect-rate", strconv.FormatFloat(cfg.connectRate, 'f', -1, 64), "-settle", wait.String(),
-		"-duration", window.String(), "-drain", drain.String(), "-size", strconv.Itoa(cfg.size),
+		"-duration", cfg.window(name).String(), "-drain", drain.String(), "-size", strconv.Itoa(cfg.size),
 		"-api-register", c.regAddr, "-json"}
 	switch name {
 	case "group":
