@@ -49,7 +49,9 @@ func (g *Gateway) localView() NodeView {
 		MessagesIn: st.MessagesIn, MessagesOut: c.MessagesOut, Overflows: st.Overflows, Links: []LinkView{},
 	}
 	if g.member != nil {
-		v.Addr = g.member.RPCAddr().String()
+		if a := g.member.RPCAddr(); a != nil {
+			v.Addr = a.String()
+		}
 		for _, l := range g.member.Node().Links() {
 			v.Links = append(v.Links, LinkView{Peer: l.Peer, State: string(l.State), QueuedBytes: l.QueuedBytes, UnackedBytes: l.UnackedBytes})
 		}
