@@ -191,6 +191,13 @@ func TestEtcdMemberLost(t *testing.T) {
 		x.waitStats(4, 4)
 	}
 	dave.whisper(u[0], "hello")
+	// A new etcd leader extends every lease by its election timeout
+	// (lessor Promote), until the lease's next keepalive reaches it; a
+	// node whose client was on the stopped member renews only once it has
+	// failed over. One TTL lets every node renew (keepalives go every
+	// TTL/3), so the kill below is timed against a plain lease, as with a
+	// whole etcd: the drop is then bound by the TTL, not TTL + election.
+	time.Sleep(ttl)
 
 	t0 := time.Now()
 	n[2].kill()
