@@ -3,9 +3,7 @@ package register
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -28,7 +26,7 @@ func (e *Etcd) run(ctx context.Context) {
 // be reached; nil when ctx ends or etcd refuses the credentials (which
 // Joined then returns).
 func (e *Etcd) connect(ctx context.Context) *clientv3.Client {
-	backoff := e.opts.MinBackoff
+	retry := e.newBackoff()
 	for {
 		// Not on ctx: Close revokes the lease with the client after ctx
 		// ended.
@@ -46,11 +44,7 @@ func (e *Etcd) connect(ctx context.Context) *clientv3.Client {
 		}
 		e.setUnregistered(err)
 		e.opts.Logger.Warn("etcd unreachable", "endpoints", strings.Join(e.opts.Endpoints, ","), "err", err)
-		wait := backoff/2 + rand.N(backoff/2+1)
-		backoff = min(2*backoff, e.opts.MaxBackoff)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
+		if !retry.wait(ctx) {
 			return nil
 		}
 	}

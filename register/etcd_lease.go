@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -17,7 +16,7 @@ import (
 // new lease whenever the old one is lost (etcd down longer than the TTL,
 // a frozen process, a partition).
 func (e *Etcd) keepRegistered(ctx context.Context) {
-	backoff := e.opts.MinBackoff
+	retry := e.newBackoff()
 	for ctx.Err() == nil {
 		lease, renewals, err := e.register(ctx)
 		if err != nil {
@@ -30,16 +29,12 @@ func (e *Etcd) keepRegistered(ctx context.Context) {
 			}
 			e.setUnregistered(err)
 			e.opts.Logger.Warn("etcd registration failed", "key", e.key, "err", err)
-			wait := backoff/2 + rand.N(backoff/2+1)
-			backoff = min(2*backoff, e.opts.MaxBackoff)
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
+			if !retry.wait(ctx) {
 				return
 			}
 			continue
 		}
-		backoff = e.opts.MinBackoff
+		retry.reset()
 		e.setRegistered(lease)
 		e.opts.Logger.Info("registered in etcd", "key", e.key, "lease", fmt.Sprintf("%x", int64(lease)))
 		// Read the list afresh: after an outage etcd may have come back

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
-	"time"
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -20,7 +18,7 @@ import (
 // the last revision it saw when etcd returns. A watch that ends (history
 // compacted, the member lost its leader) is started afresh from a read.
 func (e *Etcd) keepWatching(ctx context.Context) {
-	backoff := e.opts.MinBackoff
+	retry := e.newBackoff()
 	for ctx.Err() == nil {
 		nodes, rev, err := e.load(ctx)
 		if err != nil {
@@ -28,16 +26,12 @@ func (e *Etcd) keepWatching(ctx context.Context) {
 				return
 			}
 			e.opts.Logger.Warn("etcd: read the peer list", "prefix", e.opts.Prefix, "err", err)
-			wait := backoff/2 + rand.N(backoff/2+1)
-			backoff = min(2*backoff, e.opts.MaxBackoff)
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
+			if !retry.wait(ctx) {
 				return
 			}
 			continue
 		}
-		backoff = e.opts.MinBackoff
+		retry.reset()
 		e.publish(nodes)
 		err = e.watch(ctx, nodes, rev)
 		switch {
