@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,22 +36,13 @@ func startCluster(t *testing.T, n int) (*registerProc, []*node) {
 	return reg, nodes
 }
 
-// waitStats waits until u's node counts clients and users over the whole
-// cluster: it answers only when every node it lists answers, so this also
-// waits for the nodes to reach each other (or to drop a dead one).
-func waitStats(u *user, clients, users int) time.Time {
-	u.T.Helper()
-	want := fmt.Sprintf(`{"type":"stats","clients":%d,"users":%d}`, clients, users)
-	return u.WaitReply("cluster stats", `{"type":"stats"}`, want)
-}
-
 // TestProcessChatAcrossNodes plays the chat protocol between three node
 // processes, every user on another node.
 func TestProcessChatAcrossNodes(t *testing.T) {
 	_, n := startCluster(t, 3)
 	alice, cat, bob := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat"), login(t, n[2].url(), "bob")
 	for _, u := range []*user{alice, cat, bob} {
-		waitStats(u, 3, 3)
+		u.WaitStats(3, 3)
 	}
 
 	alice.Send(`{"type":"whisper","to":"bob","text":"psst"}`)
@@ -115,7 +107,7 @@ func TestProcessChatAcrossNodes(t *testing.T) {
 // the others' peer lists within the heartbeat timeout, and after that a
 // call for its clients answers offline at once.
 func TestProcessKilledNodeLeaves(t *testing.T) {
-	checkNodeLeaves(t, "killed", func(n *node) { n.kill() })
+	checkNodeLeaves(t, "killed", func(n *node) { n.Kill() })
 }
 
 // TestProcessFrozenNodeLeaves: a node process stopped with SIGSTOP keeps
@@ -124,7 +116,7 @@ func TestProcessKilledNodeLeaves(t *testing.T) {
 // clients at once. (A SIGKILL'd process has its sockets closed by the
 // kernel, which the others notice at once.)
 func TestProcessFrozenNodeLeaves(t *testing.T) {
-	n := checkNodeLeaves(t, "frozen", func(n *node) { n.freeze() })
+	n := checkNodeLeaves(t, "frozen", func(n *node) { n.Signal(syscall.SIGSTOP) })
 	// A login asks every node whether it holds the name, and fails while
 	// one does not answer; once the frozen node is dropped, logins work.
 	login(t, n[0].url(), "dave")
@@ -139,7 +131,7 @@ func checkNodeLeaves(t *testing.T, what string, stop func(*node)) []*node {
 	_, n := startCluster(t, 3)
 	alice, cat, bob := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat"), login(t, n[2].url(), "bob")
 	for _, u := range []*user{alice, cat, bob} {
-		waitStats(u, 3, 3)
+		u.WaitStats(3, 3)
 	}
 
 	t0 := time.Now()
@@ -147,7 +139,7 @@ func checkNodeLeaves(t *testing.T, what string, stop func(*node)) []*node {
 	// The cluster counts answer again (with node 3 left out) only once a
 	// node has dropped node 3 from its list.
 	for _, u := range []*user{alice, cat} {
-		at := waitStats(u, 2, 2)
+		at := u.WaitStats(2, 2)
 		if d := at.Sub(t0); d > heartbeatTimeout+dropMargin {
 			t.Fatalf("%s's node dropped the %s node after %v, want within %v (+%v margin)", u.Name, what, d, heartbeatTimeout, dropMargin)
 		} else {
@@ -179,10 +171,10 @@ func TestProcessRegisterDown(t *testing.T) {
 	reg, n := startCluster(t, 2)
 	alice, cat := login(t, n[0].url(), "alice"), login(t, n[1].url(), "cat")
 	for _, u := range []*user{alice, cat} {
-		waitStats(u, 2, 2)
+		u.WaitStats(2, 2)
 	}
 
-	reg.kill()
+	reg.Kill()
 	// Longer than the heartbeat timeout: nobody drops anybody.
 	deadline := time.Now().Add(heartbeatTimeout + time.Second)
 	for i := 0; time.Now().Before(deadline); i++ {
@@ -202,7 +194,7 @@ func TestProcessRegisterDown(t *testing.T) {
 	n3 := startNode(t, nodeIPs[2], reg)
 	dave := login(t, n3.url(), "dave")
 	for _, u := range []*user{alice, cat, dave} {
-		waitStats(u, 3, 3)
+		u.WaitStats(3, 3)
 	}
 	alice.Send(`{"type":"whisper","to":"dave","text":"welcome"}`)
 	dave.ExpectRaw(`{"type":"whispered","from":"alice","text":"welcome"}`)
@@ -223,12 +215,12 @@ func TestProcessRestartedNodeNewIDs(t *testing.T) {
 	for i := range 3 {
 		oldBobs = append(oldBobs, login(t, old.url(), fmt.Sprint("bob", i)))
 	}
-	waitStats(alice, 4, 4)
+	alice.WaitStats(4, 4)
 
 	// Crash it and start it again at once, before the register notices.
 	// The crashed node's names went with it: the restarted node's clients
 	// take them again.
-	old.kill()
+	old.Kill()
 	restarted := startNode(t, nodeIPs[1], reg, "-node-id", nodeID)
 	var bobs []*user
 	for i := range 3 {

@@ -27,7 +27,7 @@ func TestProcessStaticList(t *testing.T) {
 	for i := range 3 {
 		p := startProc(t, fmt.Sprint("node ", i+1), "serve", "-listen", nodeIPs[i]+":0", "-rpc", rpcAddrs[i],
 			"-discovery", list, "-node-id", fmt.Sprint(i+1), "-secret", secret, "-app", "chat", "-log-level", "warn")
-		urls = append(urls, "ws://"+p.expectLine("listening on ")+"/ws")
+		urls = append(urls, "ws://"+p.ExpectLine("listening on ")+"/ws")
 	}
 	// The list is known before the other nodes listen, so the first dials
 	// may fail and a login (which asks every node) with them: retry it.
@@ -47,7 +47,7 @@ func TestProcessStaticList(t *testing.T) {
 		}
 	}
 	for _, u := range []*user{alice, cat, bob} {
-		waitStats(u, 3, 3)
+		u.WaitStats(3, 3)
 	}
 	alice.Send(`{"type":"whisper","to":"bob","text":"static"}`)
 	bob.ExpectRaw(`{"type":"whispered","from":"alice","text":"static"}`)

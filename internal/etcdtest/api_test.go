@@ -2,17 +2,14 @@ package etcdtest
 
 import (
 	"context"
-	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
-
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/internal/testutil"
+	"github.com/wsgate/wsgate/internal/testutil/gatewaytest"
 	"github.com/wsgate/wsgate/poller"
 	"github.com/wsgate/wsgate/register"
 )
@@ -49,8 +46,7 @@ func etcdSource(endpoints []string) func(register.Peer) (register.Source, error)
 // startGatewayFor is startGateway for app.
 func startGatewayFor(t *testing.T, ip string, endpoints []string, app api.Application) *api.Gateway {
 	t.Helper()
-	g, err := api.NewGateway(api.Options{
-		Logger: quiet,
+	return gatewaytest.Start(t, api.Options{
 		Server: poller.Options{Addr: ip + ":0"},
 		Cluster: &api.ClusterOptions{
 			Secret:    secret,
@@ -59,49 +55,21 @@ func startGatewayFor(t *testing.T, ip string, endpoints []string, app api.Applic
 			Source:    etcdSource(endpoints),
 		},
 	}, app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), wait)
-		defer cancel()
-		g.Shutdown(ctx)
-	})
-	return g
 }
 
-// wsClient is a plain WebSocket client.
-type wsClient struct {
-	t    *testing.T
-	conn net.Conn
-	r    io.Reader
-}
-
-func dialUID(t *testing.T, g *api.Gateway, uid string) *wsClient {
+// dialUID connects a client to g as uid.
+func dialUID(t *testing.T, g *api.Gateway, uid string) *testutil.WSClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), wait)
-	defer cancel()
-	conn, br, _, err := ws.Dial(ctx, "ws://"+g.Addr().String()+poller.DefaultPath+"?uid="+uid)
-	if err != nil {
-		t.Fatalf("dial as %s: %v", uid, err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	c := &wsClient{t: t, conn: conn, r: conn}
-	if br != nil {
-		c.r = io.MultiReader(br, conn)
-	}
+	c := testutil.MustDialWS(t, "ws://"+g.Addr().String()+poller.DefaultPath+"?uid="+uid)
+	c.Name = uid
 	return c
 }
 
-func (c *wsClient) expect(want string) {
-	c.t.Helper()
-	c.conn.SetReadDeadline(time.Now().Add(wait))
-	p, _, err := wsutil.ReadServerData(readWriter{c.r, c.conn})
-	if err != nil || string(p) != want {
-		c.t.Fatalf("read %q, %v; want %q", p, err, want)
+// expect reads c's next message and compares it.
+func expect(c *testutil.WSClient, want string) {
+	c.T.Helper()
+	if got := c.Read(); got != want {
+		c.T.Fatalf("%s: read %q, want %q", c.Name, got, want)
 	}
 }
 
@@ -144,7 +112,7 @@ func TestEtcdApiAcrossNodes(t *testing.T) {
 	if err := a.SendToUID(ctx, "bob", []byte("to bob")); err != nil {
 		t.Fatal(err)
 	}
-	bob.expect("to bob")
+	expect(bob, "to bob")
 	catIDs, err := a.GetClientIDsByUID(ctx, "cat")
 	if err != nil || len(catIDs) != 1 {
 		t.Fatalf("cat's clients: %v, %v", catIDs, err)
@@ -161,13 +129,13 @@ func TestEtcdApiAcrossNodes(t *testing.T) {
 	if err := a.SendToGroup(ctx, "g", []byte("to g")); err != nil {
 		t.Fatal(err)
 	}
-	cat.expect("to g")
-	bob.expect("to g")
+	expect(cat, "to g")
+	expect(bob, "to g")
 	if err := a.SendToAll(ctx, []byte("to all")); err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []*wsClient{alice, cat, bob} {
-		c.expect("to all")
+	for _, c := range []*testutil.WSClient{alice, cat, bob} {
+		expect(c, "to all")
 	}
 
 	// Node 3 shuts down: it revokes its lease as it leaves, so the others

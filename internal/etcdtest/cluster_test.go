@@ -29,7 +29,7 @@ func startNodes(t *testing.T, endpoints string, names ...string) ([]*node, []*us
 		users = append(users, login(t, n.url(), name))
 	}
 	for _, u := range users {
-		u.waitStats(len(names), len(names))
+		u.WaitStats(len(names), len(names))
 	}
 	return nodes, users
 }
@@ -40,9 +40,9 @@ func expectDropped(t *testing.T, what string, t0 time.Time, survivors []*node) {
 	t.Helper()
 	for _, n := range survivors {
 		d := n.waitPeers(len(survivors) - 1).Sub(t0)
-		t.Logf("%s dropped %s %v after it was lost", n.name, what, d.Round(time.Millisecond))
+		t.Logf("%s dropped %s %v after it was lost", n.Name, what, d.Round(time.Millisecond))
 		if d > ttl+dropMargin {
-			t.Errorf("%s dropped %s after %v, want within %v", n.name, what, d, ttl+dropMargin)
+			t.Errorf("%s dropped %s after %v, want within %v", n.Name, what, d, ttl+dropMargin)
 		}
 	}
 }
@@ -56,25 +56,25 @@ func TestEtcdChatAcrossNodes(t *testing.T) {
 	_, u := startNodes(t, e.endpoints(), "alice", "cat", "bob")
 	alice, cat, bob := u[0], u[1], u[2]
 
-	alice.whisper(bob, "psst")
-	bob.whisper(cat, "hi cat")
-	alice.send(`{"type":"whisper","to":"zed","text":"hello?"}`)
-	alice.expect(`{"type":"error","error":"zed is offline"}`)
+	alice.Whisper(bob, "psst")
+	bob.Whisper(cat, "hi cat")
+	alice.Send(`{"type":"whisper","to":"zed","text":"hello?"}`)
+	alice.ExpectRaw(`{"type":"error","error":"zed is offline"}`)
 
-	alice.send(`{"type":"join","room":"lobby"}`)
-	alice.expect(`{"type":"joined","room":"lobby","name":"alice"}`)
-	alice.whisper(bob, "join us") // alice's join has reached bob's node
-	bob.send(`{"type":"join","room":"lobby"}`)
+	alice.Send(`{"type":"join","room":"lobby"}`)
+	alice.ExpectRaw(`{"type":"joined","room":"lobby","name":"alice"}`)
+	alice.Whisper(bob, "join us") // alice's join has reached bob's node
+	bob.Send(`{"type":"join","room":"lobby"}`)
 	for _, x := range []*user{alice, bob} {
-		x.expect(`{"type":"joined","room":"lobby","name":"bob"}`)
+		x.ExpectRaw(`{"type":"joined","room":"lobby","name":"bob"}`)
 	}
-	bob.send(`{"type":"say","room":"lobby","text":"hi all"}`)
+	bob.Send(`{"type":"say","room":"lobby","text":"hi all"}`)
 	for _, x := range []*user{alice, bob} {
-		x.expect(`{"type":"said","room":"lobby","from":"bob","text":"hi all"}`)
+		x.ExpectRaw(`{"type":"said","room":"lobby","from":"bob","text":"hi all"}`)
 	}
-	cat.send(`{"type":"shout","text":"HEY"}`)
+	cat.Send(`{"type":"shout","text":"HEY"}`)
 	for _, x := range []*user{alice, bob, cat} {
-		x.expect(`{"type":"shouted","from":"cat","text":"HEY"}`)
+		x.ExpectRaw(`{"type":"shouted","from":"cat","text":"HEY"}`)
 	}
 }
 
@@ -86,14 +86,14 @@ func TestEtcdKilledNodeLeaves(t *testing.T) {
 	n, u := startNodes(t, e.endpoints(), "alice", "cat", "bob")
 
 	t0 := time.Now()
-	n[2].kill()
+	n[2].Kill()
 	expectDropped(t, "the killed node", t0, n[:2])
 	for _, x := range u[:2] {
-		x.waitStats(2, 2)
+		x.WaitStats(2, 2)
 	}
-	u[0].send(`{"type":"whisper","to":"bob","text":"there?"}`)
-	u[0].expect(`{"type":"error","error":"bob is offline"}`)
-	u[1].whisper(u[0], "we are fine")
+	u[0].Send(`{"type":"whisper","to":"bob","text":"there?"}`)
+	u[0].ExpectRaw(`{"type":"error","error":"bob is offline"}`)
+	u[1].Whisper(u[0], "we are fine")
 }
 
 // TestEtcdFrozenNodeLeavesAndRejoins: a node stopped with SIGSTOP keeps
@@ -104,20 +104,20 @@ func TestEtcdFrozenNodeLeavesAndRejoins(t *testing.T) {
 	n, u := startNodes(t, e.endpoints(), "alice", "cat", "bob")
 
 	t0 := time.Now()
-	n[2].signal(syscall.SIGSTOP)
+	n[2].Signal(syscall.SIGSTOP)
 	expectDropped(t, "the frozen node", t0, n[:2])
 	for _, x := range u[:2] {
-		x.waitStats(2, 2)
+		x.WaitStats(2, 2)
 	}
 
 	t1 := time.Now()
-	n[2].signal(syscall.SIGCONT)
+	n[2].Signal(syscall.SIGCONT)
 	for _, x := range u {
-		d := x.waitStats(3, 3).Sub(t1)
-		t.Logf("%s's node counts the continued node again %v after SIGCONT", x.name, d.Round(time.Millisecond))
+		d := x.WaitStats(3, 3).Sub(t1)
+		t.Logf("%s's node counts the continued node again %v after SIGCONT", x.Name, d.Round(time.Millisecond))
 	}
-	u[0].whisper(u[2], "welcome back")
-	u[2].whisper(u[1], "thanks")
+	u[0].Whisper(u[2], "welcome back")
+	u[2].Whisper(u[1], "thanks")
 }
 
 // TestEtcdOutage: with etcd stopped for ten seconds the nodes keep their
@@ -139,8 +139,8 @@ func TestEtcdOutage(t *testing.T) {
 	var late *node
 	for i := 0; time.Since(stopped) < outage; i++ {
 		text := fmt.Sprint("round ", i)
-		alice.whisper(cat, text)
-		cat.whisper(alice, text)
+		alice.Whisper(cat, text)
+		cat.Whisper(alice, text)
 		sent += 2
 		if late == nil && time.Since(stopped) > 2*time.Second {
 			// Its start waits a while for etcd, then serves.
@@ -158,16 +158,16 @@ func TestEtcdOutage(t *testing.T) {
 	back := time.Now()
 	t.Logf("etcd stopped for %v (restart included)", back.Sub(stopped).Round(time.Millisecond))
 	for _, x := range []*user{alice, cat, dave} {
-		d := x.waitStats(3, 3).Sub(back)
-		t.Logf("%s's node counts the node started during the outage %v after etcd returned", x.name, d.Round(time.Millisecond))
+		d := x.WaitStats(3, 3).Sub(back)
+		t.Logf("%s's node counts the node started during the outage %v after etcd returned", x.Name, d.Round(time.Millisecond))
 		if d > 2*time.Second+dropMargin {
-			t.Errorf("%s's node counted the late node %v after etcd returned, want within 2s (+%v margin)", x.name, d, dropMargin)
+			t.Errorf("%s's node counted the late node %v after etcd returned, want within 2s (+%v margin)", x.Name, d, dropMargin)
 		}
 	}
 	d := n[0].waitReadyz(http.StatusOK).Sub(back)
 	t.Logf("/readyz 200 again %v after etcd returned", d.Round(time.Millisecond))
-	alice.whisper(dave, "welcome")
-	dave.whisper(cat, "thanks")
+	alice.Whisper(dave, "welcome")
+	dave.Whisper(cat, "thanks")
 }
 
 // TestEtcdMemberLost: on a three-member etcd, losing one member (its
@@ -184,13 +184,13 @@ func TestEtcdMemberLost(t *testing.T) {
 			break
 		}
 	}
-	u[0].whisper(u[2], "still here")
+	u[0].Whisper(u[2], "still here")
 	late := startNode(t, nodeIPs[3], e.endpoints())
 	dave := login(t, late.url(), "dave")
 	for _, x := range append(u, dave) {
-		x.waitStats(4, 4)
+		x.WaitStats(4, 4)
 	}
-	dave.whisper(u[0], "hello")
+	dave.Whisper(u[0], "hello")
 	// A new etcd leader extends every lease by its election timeout
 	// (lessor Promote), until the lease's next keepalive reaches it; a
 	// node whose client was on the stopped member renews only once it has
@@ -200,10 +200,10 @@ func TestEtcdMemberLost(t *testing.T) {
 	time.Sleep(ttl)
 
 	t0 := time.Now()
-	n[2].kill()
+	n[2].Kill()
 	expectDropped(t, "the killed node, one etcd member down,", t0, []*node{n[0], n[1], late})
 	for _, x := range []*user{u[0], u[1], dave} {
-		x.waitStats(3, 3)
+		x.WaitStats(3, 3)
 	}
 }
 
@@ -225,17 +225,17 @@ func TestEtcdShutdownLeavesAtOnce(t *testing.T) {
 		t.Fatalf("key %s of a live node: %v, %v", key, resp, err)
 	}
 
-	n[1].signal(syscall.SIGTERM)
+	n[1].Signal(syscall.SIGTERM)
 	select {
-	case <-n[1].done:
+	case <-n[1].Done:
 	case <-time.After(wait):
-		t.Fatalf("%s did not exit within %v of SIGTERM", n[1].name, wait)
+		t.Fatalf("%s did not exit within %v of SIGTERM", n[1].Name, wait)
 	}
 	resp, err := cli.Get(ctx, key)
 	if err != nil || len(resp.Kvs) != 0 {
 		t.Fatalf("key %s after its node exited: %v, %v; want it gone, the lease revoked", key, resp.Kvs, err)
 	}
-	u[0].waitStats(1, 1)
+	u[0].WaitStats(1, 1)
 }
 
 // TestEtcdNodeIDs: a node killed and started again at once with the same
@@ -247,7 +247,7 @@ func TestEtcdNodeIDs(t *testing.T) {
 	old := startNode(t, nodeIPs[1], e.endpoints(), "-node-id", "0xbeef")
 	alice := login(t, n0.url(), "alice")
 	login(t, old.url(), "bob")
-	alice.waitStats(2, 2)
+	alice.WaitStats(2, 2)
 
 	// A second live node with id 0xbeef.
 	twin := exec.Command(wsgateBin, "serve", "-listen", nodeIPs[2]+":0", "-rpc", nodeIPs[2]+":0",
@@ -260,13 +260,13 @@ func TestEtcdNodeIDs(t *testing.T) {
 	}
 
 	// The node crashes and is started again at once.
-	old.kill()
+	old.Kill()
 	t0 := time.Now()
 	restarted := startNode(t, nodeIPs[1], e.endpoints(), "-node-id", "0xbeef")
 	bob := login(t, restarted.url(), "bob")
-	alice.waitStats(2, 2)
+	alice.WaitStats(2, 2)
 	t.Logf("a node restarted at once after kill -9 with its id is back %v after its start", time.Since(t0).Round(time.Millisecond))
-	alice.whisper(bob, "welcome back")
+	alice.Whisper(bob, "welcome back")
 }
 
 // TestEtcdPartitionedNode: a node cut off from etcd (its connection
@@ -281,14 +281,14 @@ func TestEtcdPartitionedNode(t *testing.T) {
 	cut := startNode(t, nodeIPs[2], proxy.Addr())
 	u := []*user{login(t, a.url(), "alice"), login(t, b.url(), "cat"), login(t, cut.url(), "bob")}
 	for _, x := range u {
-		x.waitStats(3, 3)
+		x.WaitStats(3, 3)
 	}
 
 	t0 := time.Now()
 	proxy.Freeze()
 	expectDropped(t, "the cut-off node", t0, []*node{a, b})
 	for _, x := range u[:2] {
-		x.waitStats(2, 2)
+		x.WaitStats(2, 2)
 	}
 	d := cut.waitReadyz(http.StatusServiceUnavailable).Sub(t0)
 	t.Logf("the cut-off node unready when checked, %v after the cut", d.Round(time.Millisecond))
@@ -296,9 +296,9 @@ func TestEtcdPartitionedNode(t *testing.T) {
 	t1 := time.Now()
 	proxy.Thaw()
 	for _, x := range u {
-		x.waitStats(3, 3)
+		x.WaitStats(3, 3)
 	}
 	cut.waitReadyz(http.StatusOK)
 	t.Logf("the healed node back in every list and ready %v after the network healed", time.Since(t1).Round(time.Millisecond))
-	u[0].whisper(u[2], "welcome back")
+	u[0].Whisper(u[2], "welcome back")
 }

@@ -5,10 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,29 +24,18 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	wsgateBin = filepath.Join(dir, "wsgate")
 	// Built in the main module, with its go.mod: the binary as shipped,
 	// not one with this module's (etcd server's) dependency versions.
-	args := []string{"build", "-C", "../..", "-o", wsgateBin}
-	if raceEnabled {
-		// The processes get the race detector too; a race they report
-		// fails the test that ran them.
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "./cmd/wsgate")...)
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "etcdtest: build wsgate:", err)
+	if wsgateBin, err = testutil.BuildWsgate("../..", dir, raceEnabled); err != nil {
+		fmt.Fprintln(os.Stderr, "etcdtest:", err)
 		return 1
 	}
 	return m.Run()
 }
 
-// Bounds of the tests: generous for a loaded two-core machine.
-const (
-	startWithin = 20 * time.Second // a process prints its addresses
-	wait        = 15 * time.Second // anything else that should happen
-)
+// wait bounds anything a test waits for but a start-up line: generous
+// for a loaded two-core machine.
+const wait = 15 * time.Second
 
 const (
 	secret = "etcd-cluster-secret"
@@ -65,15 +51,11 @@ var nodeIPs = []string{"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"}
 
 // node is one `wsgate serve` process on etcd.
 type node struct {
+	*testutil.Process
 	t       testing.TB
-	name    string
-	cmd     *exec.Cmd
-	lines   chan string
-	log     *testutil.LogBuffer
-	done    chan struct{} // closed once the process is reaped
-	addr    string        // WebSocket host:port
-	metrics string        // operator host:port
-	id      string        // node id, as in its etcd key
+	addr    string // WebSocket host:port
+	metrics string // operator host:port
+	id      string // node id, as in its etcd key
 }
 
 // startNode runs a chat node on ip whose peers come from the etcd at
@@ -82,82 +64,14 @@ func startNode(t testing.TB, ip, endpoints string, extra ...string) *node {
 	t.Helper()
 	args := append([]string{"serve", "-listen", ip + ":0", "-rpc", ip + ":0", "-metrics-listen", ip + ":0",
 		"-discovery", "etcd://" + endpoints + "/" + prefix, "-secret", secret, "-app", "chat", "-log-level", "warn"}, extra...)
-	cmd := exec.Command(wsgateBin, args...)
-	// Should the test binary die, the kernel ends the child too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	n := &node{t: t, name: "node on " + ip, cmd: cmd, lines: make(chan string, 64), log: &testutil.LogBuffer{}, done: make(chan struct{})}
-	cmd.Stderr = n.log
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", n.name, err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			select {
-			case n.lines <- sc.Text():
-			default:
-			}
-		}
-		cmd.Wait()
-		close(n.done)
-	}()
-	t.Cleanup(func() {
-		n.kill()
-		if strings.Contains(n.log.String(), "WARNING: DATA RACE") {
-			t.Errorf("%s reported a data race:\n%s", n.name, n.log)
-		}
-	})
-	n.metrics = strings.TrimSuffix(n.expectLine("metrics on http://"), "/metrics")
-	n.addr = n.expectLine("listening on ")
-	n.id, _, _ = strings.Cut(n.expectLine("node "), ",")
+	n := &node{Process: testutil.StartProcess(t, wsgateBin, "node on "+ip, args...), t: t}
+	n.metrics = strings.TrimSuffix(n.ExpectLine("metrics on http://"), "/metrics")
+	n.addr = n.ExpectLine("listening on ")
+	n.id, _, _ = strings.Cut(n.ExpectLine("node "), ",")
 	return n
 }
 
 func (n *node) url() string { return "ws://" + n.addr + "/ws" }
-
-// expectLine waits for the next stdout line starting with prefix and
-// returns the rest of it.
-func (n *node) expectLine(prefix string) string {
-	n.t.Helper()
-	timeout := time.After(startWithin)
-	for {
-		select {
-		case l := <-n.lines:
-			if rest, ok := strings.CutPrefix(l, prefix); ok {
-				return strings.TrimSpace(rest)
-			}
-		case <-n.done:
-			n.t.Fatalf("%s exited before printing %q; log:\n%s", n.name, prefix, n.log)
-		case <-timeout:
-			n.t.Fatalf("%s printed no %q line within %v; log:\n%s", n.name, prefix, startWithin, n.log)
-		}
-	}
-}
-
-// kill ends the process with SIGKILL, as a crash would, and waits until it
-// is reaped.
-func (n *node) kill() {
-	select {
-	case <-n.done:
-		return
-	default:
-	}
-	n.cmd.Process.Signal(syscall.SIGCONT) // a frozen process dies as well
-	n.cmd.Process.Kill()
-	<-n.done
-}
-
-// signal sends sig (SIGSTOP, SIGCONT) to the process.
-func (n *node) signal(sig syscall.Signal) {
-	n.t.Helper()
-	if err := n.cmd.Process.Signal(sig); err != nil {
-		n.t.Fatalf("%v to %s: %v", sig, n.name, err)
-	}
-}
 
 // readyz returns the status code of the node's /readyz.
 func (n *node) readyz() int {
@@ -165,7 +79,7 @@ func (n *node) readyz() int {
 	c := http.Client{Timeout: 2 * time.Second}
 	resp, err := c.Get("http://" + n.metrics + "/readyz")
 	if err != nil {
-		n.t.Fatalf("%s /readyz: %v", n.name, err)
+		n.t.Fatalf("%s /readyz: %v", n.Name, err)
 	}
 	resp.Body.Close()
 	return resp.StatusCode
@@ -181,7 +95,7 @@ func (n *node) waitReadyz(code int) time.Time {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	n.t.Fatalf("%s /readyz: not %d within %v; log:\n%s", n.name, code, wait, n.log)
+	n.t.Fatalf("%s /readyz: not %d within %v; log:\n%s", n.Name, code, wait, n.Log)
 	return time.Time{}
 }
 
@@ -192,7 +106,7 @@ func (n *node) peers() int {
 	c := http.Client{Timeout: 2 * time.Second}
 	resp, err := c.Get("http://" + n.metrics + "/metrics")
 	if err != nil {
-		n.t.Fatalf("%s /metrics: %v", n.name, err)
+		n.t.Fatalf("%s /metrics: %v", n.Name, err)
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
@@ -203,7 +117,7 @@ func (n *node) peers() int {
 			return count
 		}
 	}
-	n.t.Fatalf("%s /metrics: no wsgate_cluster_peers", n.name)
+	n.t.Fatalf("%s /metrics: no wsgate_cluster_peers", n.Name)
 	return 0
 }
 
@@ -218,6 +132,6 @@ func (n *node) waitPeers(count int) time.Time {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	n.t.Fatalf("%s: not %d peers within %v; log:\n%s", n.name, count, wait, n.log)
+	n.t.Fatalf("%s: not %d peers within %v; log:\n%s", n.Name, count, wait, n.Log)
 	return time.Time{}
 }

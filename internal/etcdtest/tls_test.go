@@ -39,8 +39,8 @@ func TestEtcdTLS(t *testing.T) {
 	a := startNode(t, nodeIPs[0], e.endpoints(), tlsFlags...)
 	b := startNode(t, nodeIPs[1], e.endpoints(), tlsFlags...)
 	alice, bob := login(t, a.url(), "alice"), login(t, b.url(), "bob")
-	alice.waitStats(2, 2)
-	alice.whisper(bob, "over TLS")
+	alice.WaitStats(2, 2)
+	alice.Whisper(bob, "over TLS")
 
 	// Without the flags a node does not get in: it serves alone, unready.
 	plain := startNode(t, nodeIPs[2], e.endpoints())

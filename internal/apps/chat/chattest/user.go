@@ -5,6 +5,7 @@ package chattest
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,4 +114,21 @@ func (u *User) WaitReply(what, raw, want string) time.Time {
 	}
 	u.T.Fatalf("%s: %s: last reply %s, want %s", u.Name, what, last, want)
 	return time.Time{}
+}
+
+// WaitStats repeats the cluster stats request until it counts clients and
+// users: a node answers only when every node it lists answers, so this
+// waits until the nodes reach each other, or drop a dead one. It returns
+// when the answer first came.
+func (u *User) WaitStats(clients, users int) time.Time {
+	u.T.Helper()
+	want := fmt.Sprintf(`{"type":"stats","clients":%d,"users":%d}`, clients, users)
+	return u.WaitReply("cluster stats", `{"type":"stats"}`, want)
+}
+
+// Whisper sends text to another user and checks that it arrives.
+func (u *User) Whisper(to *User, text string) {
+	u.T.Helper()
+	u.SendJSON(map[string]any{"type": "whisper", "to": to.Name, "text": text})
+	to.ExpectRaw(fmt.Sprintf(`{"type":"whispered","from":%q,"text":%q}`, u.Name, text))
 }
