@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/wsgate/wsgate/api"
@@ -37,33 +38,53 @@ var errBadRequest = errors.New("bad request")
 
 // decodeArgs reads the JSON object body as c's fields. A field c does not
 // take, or a required one missing, is an error naming it: a misspelt
-// field would otherwise be ignored and the call made without it.
+// field would otherwise be ignored and the call made without it. A field
+// given twice takes its last value, as encoding/json does.
 func decodeArgs(c *call, body []byte) (*args, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
+	if !json.Valid(body) {
+		var raw map[string]json.RawMessage
+		err := json.Unmarshal(body, &raw) // for the error's detail
 		return nil, fmt.Errorf("%w: %s: body is not a JSON object: %v", errBadRequest, c.name, err)
 	}
 	a := new(args)
-	seen := 0
-	for name, value := range raw {
-		f := c.field(name)
-		if f == nil {
-			return nil, fmt.Errorf("%w: %s takes no field %q (its fields: %s)", errBadRequest, c.name, name, c.fieldNames())
+	var set uint32 // bit i: c.fields[i] has a value
+	err := members(body, func(name string, value []byte) error {
+		i := c.fieldIndex(name)
+		if i < 0 {
+			return fmt.Errorf("%w: %s takes no field %q (its fields: %s)", errBadRequest, c.name, name, c.fieldNames())
+		}
+		f := c.fields[i]
+		if set&(1<<i) != 0 {
+			// Given twice: the last counts, whole (a second object would
+			// otherwise merge into the first's map).
+			reflect.ValueOf(f.into(a)).Elem().SetZero()
+			set &^= 1 << i
 		}
 		if string(value) == "null" {
-			continue // as if absent
+			return nil // as if absent
+		}
+		set |= 1 << i
+		if p, ok := f.into(a).(*string); ok {
+			if text, ok := plainString(value); ok {
+				*p = text
+				return nil
+			}
 		}
 		if err := json.Unmarshal(value, f.into(a)); err != nil {
-			return nil, fmt.Errorf("%w: %s: field %q: want %s", errBadRequest, c.name, name, f.kind.describe())
+			return fmt.Errorf("%w: %s: field %q: want %s", errBadRequest, c.name, name, f.kind.describe())
 		}
-		if f.required {
-			seen++
-		}
+		return nil
+	})
+	if errors.Is(err, errNotObject) {
+		return nil, fmt.Errorf("%w: %s: body is not a JSON object", errBadRequest, c.name)
 	}
-	if seen < c.required {
+	if err != nil {
+		return nil, err
+	}
+	if set&c.requiredSet != c.requiredSet {
 		var missing []string
-		for _, f := range c.fields {
-			if v, ok := raw[f.name]; f.required && (!ok || string(v) == "null") {
+		for i, f := range c.fields {
+			if c.requiredSet&(1<<i) != 0 && set&(1<<i) == 0 {
 				missing = append(missing, f.name)
 			}
 		}

@@ -15,12 +15,19 @@ type call struct {
 	answer kind     // the result's kind; none for a call that only succeeds or fails
 	do     func(ctx context.Context, a api.Api, r *args) (any, error)
 
-	byName   map[string]*field // fields by JSON name
-	required int               // how many fields are required
+	requiredSet uint32 // bit i: fields[i] is required
 }
 
-// field returns c's field named name, nil if it takes none.
-func (c *call) field(name string) *field { return c.byName[name] }
+// fieldIndex returns the index in c.fields of the field named name, -1
+// if c takes none: a call has a handful, fewer than a map would pay for.
+func (c *call) fieldIndex(name string) int {
+	for i, f := range c.fields {
+		if f.name == name {
+			return i
+		}
+	}
+	return -1
+}
 
 // The do functions below come in a few shapes; these adapt each to the
 // table's one signature.
@@ -188,11 +195,12 @@ func newCalls() []*call {
 			do:     act(func(ctx context.Context, a api.Api, r *args) error { return a.UpdateInfo(ctx, r.ClientID, r.Info) })},
 	}
 	for _, c := range calls {
-		c.byName = make(map[string]*field, len(c.fields))
-		for _, fl := range c.fields {
-			c.byName[fl.name] = fl
+		if len(c.fields) > 32 {
+			panic("httpapi: " + c.name + " has more fields than requiredSet has bits")
+		}
+		for i, fl := range c.fields {
 			if fl.required {
-				c.required++
+				c.requiredSet |= 1 << i
 			}
 		}
 	}

@@ -137,11 +137,23 @@ func TestDecodeArgs(t *testing.T) {
 		`{"uid":"alice","message":"hi","x":1}`,          // unknown field
 		`{"uid":"alice","message":"hi","clientId":"c"}`, // another call's field
 		`{"uid":5,"message":"hi"}`,                      // wrong type
-		`[1]`, `{`, ``,
+		`{"uid":"alice","message":null}`,                // null is absent
+		`{"uid":"alice","message":"hi","message":null}`, // so is a null given last
+		`[1]`, `{`, ``, `null`, `"s"`,
 	} {
 		if _, err := decodeArgs(calls["SendToUID"], []byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+	// As encoding/json decodes a document: the last of a repeated field
+	// counts, whole; escapes and invalid UTF-8 are decoded alike.
+	a, err = decodeArgs(calls["SetInfo"], []byte(`{"clientId":"c","info":{"a":"1"},"info":{"b":"2"}}`))
+	if err != nil || len(a.Info) != 1 || a.Info["b"] != "2" {
+		t.Errorf("repeated info: %v, %v", a, err)
+	}
+	a, err = decodeArgs(calls["SendToUID"], []byte("{\"uid\":\"b\\u00e9\",\"message\":\"\xff\"}"))
+	if err != nil || a.UID != "b\u00e9" || a.Message != "\ufffd" {
+		t.Errorf("escapes: %q %q, %v", a.UID, a.Message, err)
 	}
 	a, _ = decodeArgs(calls["SendToUID"], []byte(`{"uid":"a","message":"%%%","binary":true}`))
 	if _, _, err := a.send(); err == nil {
