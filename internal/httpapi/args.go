@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -48,6 +49,9 @@ func decodeArgs(c *call, body []byte) (*args, error) {
 	}
 	a := new(args)
 	var set uint32 // bit i: c.fields[i] has a value
+	if string(bytes.TrimSpace(body)) == "null" {
+		body = []byte("{}") // no fields, as encoding/json reads null into a map
+	}
 	err := members(body, func(name string, value []byte) error {
 		i := c.fieldIndex(name)
 		if i < 0 {

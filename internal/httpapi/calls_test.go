@@ -139,11 +139,15 @@ func TestDecodeArgs(t *testing.T) {
 		`{"uid":5,"message":"hi"}`,                      // wrong type
 		`{"uid":"alice","message":null}`,                // null is absent
 		`{"uid":"alice","message":"hi","message":null}`, // so is a null given last
-		`[1]`, `{`, ``, `null`, `"s"`,
+		`null`, // no fields, so no uid
+		`[1]`, `{`, ``, `"s"`,
 	} {
 		if _, err := decodeArgs(calls["SendToUID"], []byte(bad)); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
+	}
+	if _, err := decodeArgs(calls["GetAllClientCount"], []byte(` null `)); err != nil {
+		t.Errorf("null for a call without fields: %v", err)
 	}
 	// As encoding/json decodes a document: the last of a repeated field
 	// counts, whole; escapes and invalid UTF-8 are decoded alike.
