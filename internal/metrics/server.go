@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wsgate/wsgate/api"
+	"github.com/wsgate/wsgate/internal/httpserve"
 )
 
 // Handler serves a node's operator endpoints:
@@ -86,11 +86,7 @@ func Handler(gw *api.Gateway) (http.Handler, error) {
 }
 
 // Server is the operator listener of one node.
-type Server struct {
-	http *http.Server
-	ln   net.Listener
-	done chan struct{}
-}
+type Server struct{ srv *httpserve.Server }
 
 // Listen binds addr (e.g. "127.0.0.1:9100") and serves Handler(gw) on it
 // in the background until Close. The address should be internal: pprof
@@ -104,29 +100,12 @@ func Listen(addr string, gw *api.Gateway, log *slog.Logger) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen on %s: %w", addr, err)
 	}
-	if log == nil {
-		log = slog.Default()
-	}
-	s := &Server{
-		ln:   ln,
-		done: make(chan struct{}),
-		http: &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		},
-	}
-	go func() {
-		defer close(s.done)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("metrics: serve stopped", "addr", addr, "err", err)
-		}
-	}()
-	return s, nil
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return &Server{httpserve.Start("metrics", ln, srv, log)}, nil
 }
 
 // Addr is the address the listener is bound to.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+func (s *Server) Addr() net.Addr { return s.srv.Addr() }
 
 // Close stops the listener, lets requests in flight finish for up to a
 // second (a CPU profile in progress is cut short), and waits for the
@@ -134,13 +113,5 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	err := s.http.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		err = s.http.Close()
-	}
-	<-s.done
-	if err != nil {
-		return fmt.Errorf("metrics: close: %w", err)
-	}
-	return nil
+	return s.srv.Close(ctx)
 }
