@@ -127,13 +127,7 @@ func dialPath(t testing.TB, g *Gateway, path string) (*client, error) {
 // waitFor polls cond until it holds or the test's patience ends.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testutil.WaitFor(t, wait, what, cond)
 }
 
 // recv returns the next value from ch or fails the test.

@@ -1,7 +1,6 @@
 package clustertest
 
 import (
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -14,21 +13,7 @@ import (
 var wsgateBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "wsgate-clustertest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "clustertest:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if wsgateBin, err = testutil.BuildWsgate("../..", dir, raceEnabled); err != nil {
-		fmt.Fprintln(os.Stderr, "clustertest:", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testutil.MainWithWsgate(m, "../..", raceEnabled, &wsgateBin))
 }
 
 // wait bounds anything a process test waits for but a start-up line:

@@ -76,14 +76,7 @@ func expect(c *testutil.WSClient, want string) {
 // waitFor polls cond until it holds.
 func waitFor(t *testing.T, what string, cond func() bool) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, wait)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return time.Now()
+	return testutil.WaitFor(t, wait, what, cond)
 }
 
 // TestEtcdApiAcrossNodes: three in-process gateways on etcd answer Api

@@ -15,22 +15,8 @@ import (
 // wsgateBin is the wsgate binary TestMain builds once.
 var wsgateBin string
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "wsgate-etcdtest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "etcdtest:", err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	// Built in the main module, with its go.mod: the binary as shipped,
-	// not one with this module's (etcd server's) dependency versions.
-	if wsgateBin, err = testutil.BuildWsgate("../..", dir, raceEnabled); err != nil {
-		fmt.Fprintln(os.Stderr, "etcdtest:", err)
-		return 1
-	}
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(testutil.MainWithWsgate(m, "../..", raceEnabled, &wsgateBin))
 }
 
 // wait bounds anything a test waits for but a start-up line: generous

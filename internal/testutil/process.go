@@ -16,23 +16,32 @@ import (
 // the line a test waits for: generous for a loaded two-core machine.
 const StartWithin = 20 * time.Second
 
-// BuildWsgate builds cmd/wsgate into dir, from the module at root (a
-// relative path such as "../.." from a test's package directory) and with
-// that module's go.mod, with the race detector when race is set: the
-// processes a -race test starts get it too, and a race they report fails
-// the test that ran them (see StartProcess).
-func BuildWsgate(root, dir string, race bool) (string, error) {
-	bin := filepath.Join(dir, "wsgate")
-	args := []string{"build", "-C", root, "-o", bin}
+// MainWithWsgate is the TestMain of a package of process tests: it
+// builds cmd/wsgate from the module at root (a relative path such as
+// "../.." from the package's directory; with that module's go.mod, so a
+// test module's own dependency versions stay out of the binary) into a
+// temporary directory, sets *bin, runs the tests and removes the build.
+// With race the binary gets the race detector too, and a race it reports
+// fails the test that ran it (see StartProcess). It returns the exit code.
+func MainWithWsgate(m *testing.M, root string, race bool, bin *string) int {
+	dir, err := os.MkdirTemp("", "wsgate-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	*bin = filepath.Join(dir, "wsgate")
+	args := []string{"build", "-C", root, "-o", *bin}
 	if race {
 		args = append(args, "-race")
 	}
 	build := exec.Command("go", append(args, "./cmd/wsgate")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		return "", fmt.Errorf("build wsgate: %w", err)
+		fmt.Fprintln(os.Stderr, "build wsgate:", err)
+		return 1
 	}
-	return bin, nil
+	return m.Run()
 }
 
 // Process is one wsgate process started by a test. Its stdout lines
