@@ -78,16 +78,8 @@ func (f *clusterFlags) options(from sources) (id api.NodeID, o *api.ClusterOptio
 	if err != nil {
 		return 0, nil, false, err
 	}
-	o = &api.ClusterOptions{
-		Registers:         registers,
-		Secret:            secret,
-		RPCListen:         *f.rpc,
-		Advertise:         *f.advertise,
-		MaxConns:          *f.maxConns,
-		HeartbeatInterval: *f.heartbeat,
-		HeartbeatTimeout:  *f.timeout,
-		JoinTimeout:       *f.joinTimeout,
-	}
+	o = f.common(secret)
+	o.Registers = registers
 	if len(registers) == 0 {
 		o.EmbeddedRegister = *f.registerListen
 	}
@@ -106,6 +98,19 @@ func (f *clusterFlags) options(from sources) (id api.NodeID, o *api.ClusterOptio
 	return id, o, generated, nil
 }
 
+// common are the cluster options every source of peers shares.
+func (f *clusterFlags) common(secret string) *api.ClusterOptions {
+	return &api.ClusterOptions{
+		Secret:            secret,
+		RPCListen:         *f.rpc,
+		Advertise:         *f.advertise,
+		MaxConns:          *f.maxConns,
+		HeartbeatInterval: *f.heartbeat,
+		HeartbeatTimeout:  *f.timeout,
+		JoinTimeout:       *f.joinTimeout,
+	}
+}
+
 // discoveryOptions are the cluster options of a node that learns its peers
 // from -discovery: no register, and a secret given by the operator, as
 // every node must share it.
@@ -120,15 +125,7 @@ func (f *clusterFlags) discoveryOptions(id api.NodeID, registers []string, from 
 	if secret == "" {
 		return 0, nil, false, errors.New("-discovery: a cluster secret (-secret-file, WSGATE_SECRET or -secret) is required, the same on every node")
 	}
-	o := &api.ClusterOptions{
-		Secret:            secret,
-		RPCListen:         *f.rpc,
-		Advertise:         *f.advertise,
-		MaxConns:          *f.maxConns,
-		HeartbeatInterval: *f.heartbeat,
-		HeartbeatTimeout:  *f.timeout,
-		JoinTimeout:       *f.joinTimeout,
-	}
+	o := f.common(secret)
 	if o.Source, err = f.discovery.source(id, o, from); err != nil {
 		return 0, nil, false, err
 	}
