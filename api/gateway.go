@@ -363,7 +363,7 @@ func (h *handler) OnOpen(c *poller.Conn) {
 	}
 	c.SetValue(cl)
 	h.open.Add(1)
-	h.guard(p.id, "OnConnect", func() error { h.app.OnConnect(p.id); return nil })
+	h.guard(cl.ID(), "OnConnect", func() error { h.app.OnConnect(cl.ID()); return nil })
 }
 
 func (h *handler) OnMessage(c *poller.Conn, op wsproto.OpCode, payload []byte) {

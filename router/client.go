@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
 
 type clientState uint8
@@ -18,14 +20,30 @@ const (
 // mu; a change to them and to the tables that index them happens under mu,
 // so the two never disagree.
 type Client struct {
-	id   string
-	conn Conn
+	id string
+	// text holds the characters of a clientID-shaped id, which id then
+	// points into: the client and its id are one allocation, and a lookup
+	// reads the id's digits from the cache line that holds the client.
+	text    [ClientIDLen]byte
+	removed atomic.Bool // set once Remove begins, for the lock-free index
+	conn    Conn
 
 	mu     sync.Mutex
 	state  clientState
 	uid    string
 	groups map[string]struct{}
 	info   map[string]string
+}
+
+// newClient makes a client's entry, keeping a clientID's characters in it.
+// They are never written again, so the string over them stays immutable.
+func newClient(id string, conn Conn) *Client {
+	c := &Client{id: id, conn: conn}
+	if len(id) == ClientIDLen {
+		copy(c.text[:], id)
+		c.id = unsafe.String(&c.text[0], ClientIDLen)
+	}
+	return c
 }
 
 // ID is the client's clientID.
@@ -37,10 +55,11 @@ func (c *Client) Conn() Conn { return c.conn }
 // Add registers a new open client with an optional first uid and info
 // (the info map is copied).
 func (r *Router) Add(id string, conn Conn, uid string, info map[string]string) (*Client, error) {
-	c := &Client{id: id, conn: conn}
+	c := newClient(id, conn)
 	if len(info) > 0 {
 		c.info = maps.Clone(info)
 	}
+	r.index.fit(r, int(r.count.Load())+1) // grow before any lock is held
 	// c is locked before anyone can find it, so that a Remove cannot come
 	// between its entry and its first uid and leave the uid behind.
 	c.mu.Lock()
@@ -51,9 +70,10 @@ func (r *Router) Add(id string, conn Conn, uid string, info map[string]string) (
 		sh.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s", ErrDuplicateClient, id)
 	}
-	sh.m[id] = c
+	sh.m[c.id] = c // keyed by c.id, so the caller's copy of the id can go
 	sh.mu.Unlock()
 	r.count.Add(1)
+	r.index.put(c)
 	if uid != "" {
 		r.bindLocked(c, uid)
 	}
@@ -82,6 +102,8 @@ func (r *Router) Remove(c *Client) {
 		return
 	}
 	c.state = stateGone
+	c.removed.Store(true)
+	r.index.drop(c)
 	if c.uid != "" {
 		r.uidShard(c.uid).remove(c.uid, c)
 		c.uid = ""
@@ -103,6 +125,9 @@ func (r *Router) Remove(c *Client) {
 
 // Lookup returns the client with this id, open or closing.
 func (r *Router) Lookup(id string) (*Client, bool) {
+	if c := r.index.get(id); c != nil {
+		return c, true
+	}
 	sh := r.clientShard(id)
 	sh.mu.RLock()
 	c, ok := sh.m[id]

@@ -30,8 +30,9 @@ type Router struct {
 	seed    maphash.Seed
 	mask    uint64
 	clients []clientShard
-	uids    []setShard // uid -> its clients
-	groups  []setShard // group -> its clients
+	index   clientIndex // the fast path to clients by id
+	uids    []setShard  // uid -> its clients
+	groups  []setShard  // group -> its clients
 	count   atomic.Int64
 	sent    atomic.Uint64 // messages connections took, for MessagesOut
 	scratch sync.Pool     // *[]*Client, member snapshots for fan-out

@@ -96,10 +96,11 @@ func BenchmarkSendToClient(b *testing.B) {
 	g := NewIDGenerator(1)
 	ids := make([]string, 10000)
 	for i := range ids {
-		ids[i] = g.Next()
-		if _, err := r.Add(ids[i], &countingConn{}, "", nil); err != nil {
+		c, err := r.Add(g.Next(), &countingConn{}, "", nil)
+		if err != nil {
 			b.Fatal(err)
 		}
+		ids[i] = c.ID() // the id the gateway hands the application
 	}
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
 	msg := []byte("a message of sixty-four bytes, or thereabouts, for the echo....")
