@@ -5,6 +5,7 @@ package poller
 import (
 	"runtime"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/bytebufferpool"
 	"golang.org/x/sys/unix"
@@ -163,10 +164,7 @@ func (l *eventLoop) readable(c *Conn) {
 			l.t.release(c)
 			return
 		}
-		n, err := unix.Read(int(c.fd), l.buf)
-		for err == unix.EINTR {
-			n, err = unix.Read(int(c.fd), l.buf)
-		}
+		n, err := readNonblock(c.fd, l.buf)
 		switch {
 		case n > 0:
 		case err == unix.EAGAIN:
@@ -191,6 +189,22 @@ func (l *eventLoop) readable(c *Conn) {
 	// too, but the fd can go at once.
 	if c.closeBegun() {
 		l.t.release(c)
+	}
+}
+
+// readNonblock reads from a non-blocking fd once, retrying only on EINTR,
+// as a raw system call for the same reason as writev.
+func readNonblock(fd int32, p []byte) (int, error) {
+	for {
+		n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		switch errno {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		default:
+			return -1, errno
+		}
 	}
 }
 
