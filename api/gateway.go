@@ -322,25 +322,26 @@ func (g *Gateway) Counts() Counts {
 // handler is the Gateway seen by the connection engine.
 type handler Gateway
 
-// pending is a connection's state between handshake and open.
+// pending is a connection's state between handshake and open: its
+// client's entry, not yet in the router, and what OnHandshake gave it.
 type pending struct {
-	id   string
+	cl   *router.Client
 	uid  string
 	info map[string]string
 }
 
 func (h *handler) OnHandshake(c *poller.Conn, r *wsproto.Request) error {
-	p := &pending{id: h.ids.Next()}
+	p := &pending{cl: h.ids.NewClient(c)}
 	if hs, ok := h.app.(Handshaker); ok {
 		req := &Handshake{
-			ClientID:    p.id,
+			ClientID:    p.cl.ID(),
 			Path:        r.Path,
 			Query:       r.Query(),
 			Header:      r.Header.Clone(), // r is reused once this returns
 			RemoteAddr:  c.RemoteAddr(),
 			Subprotocol: c.Subprotocol(),
 		}
-		if err := h.guard(p.id, "OnHandshake", func() error { return hs.OnHandshake(req) }); err != nil {
+		if err := h.guard(p.cl.ID(), "OnHandshake", func() error { return hs.OnHandshake(req) }); err != nil {
 			return err
 		}
 		p.uid, p.info = req.UID, req.Info
@@ -355,8 +356,8 @@ func (h *handler) OnOpen(c *poller.Conn) {
 		c.Abort()
 		return
 	}
-	cl, err := h.router.Add(p.id, c, p.uid, p.info)
-	if err != nil {
+	cl := p.cl
+	if err := h.router.AddClient(cl, p.uid, p.info); err != nil {
 		h.log.Error("gateway: add client", "err", err)
 		c.Abort()
 		return

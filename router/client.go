@@ -16,9 +16,9 @@ const (
 	stateGone                // removed from every table
 )
 
-// Client is one connection's entry. Its uid, groups and info are guarded by
-// mu; a change to them and to the tables that index them happens under mu,
-// so the two never disagree.
+// Client is one connection's entry. Its extra (uid, groups, info) is
+// guarded by mu; a change to it and to the tables that index it happens
+// under mu, so the two never disagree.
 type Client struct {
 	id string
 	// text holds the characters of a clientID-shaped id, which id then
@@ -26,25 +26,53 @@ type Client struct {
 	// reads the id's digits from the cache line that holds the client.
 	text    [ClientIDLen]byte
 	removed atomic.Bool // set once Remove begins, for the lock-free index
+	state   clientState
+	mu      sync.Mutex
 	conn    Conn
+	more    *extra // nil until the client is given a uid, a group or info
+}
 
-	mu     sync.Mutex
-	state  clientState
+// extra is what a client may be given besides its connection. It has an
+// allocation of its own, made on the first of them, so that a client given
+// none costs its 96-byte entry alone.
+type extra struct {
 	uid    string
 	groups map[string]struct{}
 	info   map[string]string
 }
 
+// noExtra is what a client without extra reads as. Nothing writes to it.
+var noExtra extra
+
+// extra is c's extra for reading, never nil; c.mu is held.
+func (c *Client) extra() *extra {
+	if c.more == nil {
+		return &noExtra
+	}
+	return c.more
+}
+
+// mutableExtra is c's extra for writing, made if c had none; c.mu is held.
+func (c *Client) mutableExtra() *extra {
+	if c.more == nil {
+		c.more = &extra{}
+	}
+	return c.more
+}
+
 // newClient makes a client's entry, keeping a clientID's characters in it.
-// They are never written again, so the string over them stays immutable.
 func newClient(id string, conn Conn) *Client {
 	c := &Client{id: id, conn: conn}
 	if len(id) == ClientIDLen {
 		copy(c.text[:], id)
-		c.id = unsafe.String(&c.text[0], ClientIDLen)
+		c.keepText()
 	}
 	return c
 }
+
+// keepText points c.id at c.text. The characters are never written again,
+// so the string over them stays immutable.
+func (c *Client) keepText() { c.id = unsafe.String(&c.text[0], ClientIDLen) }
 
 // ID is the client's clientID.
 func (c *Client) ID() string { return c.id }
@@ -56,28 +84,36 @@ func (c *Client) Conn() Conn { return c.conn }
 // (the info map is copied).
 func (r *Router) Add(id string, conn Conn, uid string, info map[string]string) (*Client, error) {
 	c := newClient(id, conn)
+	if err := r.AddClient(c, uid, info); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AddClient is Add for an entry made by IDGenerator.NewClient.
+func (r *Router) AddClient(c *Client, uid string, info map[string]string) error {
 	if len(info) > 0 {
-		c.info = maps.Clone(info)
+		c.mutableExtra().info = maps.Clone(info)
 	}
 	r.index.fit(r, int(r.count.Load())+1) // grow before any lock is held
 	// c is locked before anyone can find it, so that a Remove cannot come
 	// between its entry and its first uid and leave the uid behind.
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sh := r.clientShard(id)
+	sh := r.clientShard(c.id)
 	sh.mu.Lock()
-	if _, dup := sh.m[id]; dup {
+	if _, dup := sh.m[c.id]; dup {
 		sh.mu.Unlock()
-		return nil, fmt.Errorf("%w: %s", ErrDuplicateClient, id)
+		return fmt.Errorf("%w: %s", ErrDuplicateClient, c.id)
 	}
-	sh.m[c.id] = c // keyed by c.id, so the caller's copy of the id can go
+	sh.m[c.id] = c
 	sh.mu.Unlock()
 	r.count.Add(1)
 	r.index.put(c)
 	if uid != "" {
 		r.bindLocked(c, uid)
 	}
-	return c, nil
+	return nil
 }
 
 // Closing marks a client whose connection is gone. Until Remove, it stays
@@ -104,14 +140,14 @@ func (r *Router) Remove(c *Client) {
 	c.state = stateGone
 	c.removed.Store(true)
 	r.index.drop(c)
-	if c.uid != "" {
-		r.uidShard(c.uid).remove(c.uid, c)
-		c.uid = ""
+	x := c.extra()
+	if x.uid != "" {
+		r.uidShard(x.uid).remove(x.uid, c)
 	}
-	for g := range c.groups {
+	for g := range x.groups {
 		r.groupShard(g).remove(g, c)
 	}
-	c.groups, c.info = nil, nil
+	c.more = nil
 	c.mu.Unlock()
 
 	sh := r.clientShard(c.id)

@@ -78,14 +78,17 @@ func NodeOf(id string) (NodeID, error) {
 
 // String encodes the parts as a clientID.
 func (p ClientIDParts) String() string {
+	var text [ClientIDLen]byte
+	p.encode(&text)
+	return string(text[:])
+}
+
+func (p ClientIDParts) encode(text *[ClientIDLen]byte) {
 	var b [ClientIDLen / 2]byte
 	binary.BigEndian.PutUint32(b[0:4], uint32(p.Node))
 	binary.BigEndian.PutUint64(b[4:12], p.Incarnation)
 	binary.BigEndian.PutUint64(b[12:20], p.Seq)
-	// One allocation, the string's own: every connection gets an id.
-	var text [ClientIDLen]byte
 	hex.Encode(text[:], b[:])
-	return string(text[:])
 }
 
 // IDGenerator issues the clientIDs of one node start.
@@ -108,6 +111,18 @@ func (g *IDGenerator) Node() NodeID { return g.node }
 func (g *IDGenerator) Incarnation() uint64 { return g.incarnation }
 
 // Next returns a clientID never issued before. Safe for concurrent use.
-func (g *IDGenerator) Next() string {
-	return ClientIDParts{Node: g.node, Incarnation: g.incarnation, Seq: g.seq.Add(1)}.String()
+func (g *IDGenerator) Next() string { return g.next().String() }
+
+func (g *IDGenerator) next() ClientIDParts {
+	return ClientIDParts{Node: g.node, Incarnation: g.incarnation, Seq: g.seq.Add(1)}
+}
+
+// NewClient makes the entry of a new connection under an id never issued
+// before, for Router.AddClient. The id's characters live in the entry: a
+// connection's id costs no allocation of its own.
+func (g *IDGenerator) NewClient(conn Conn) *Client {
+	c := &Client{conn: conn}
+	g.next().encode(&c.text)
+	c.keepText()
+	return c
 }

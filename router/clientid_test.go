@@ -59,3 +59,32 @@ func TestIDGeneratorNeverRepeats(t *testing.T) {
 		t.Fatalf("parts %+v", p)
 	}
 }
+
+// TestNewClient: an entry made by the generator carries the next id, which
+// parses back to the generator's node and incarnation, and the router
+// finds it by that id once added.
+func TestNewClient(t *testing.T) {
+	g := NewIDGenerator(42)
+	r := New(Options{})
+	var conn countingConn
+	first := g.Next()
+	for i := uint64(2); i < 5; i++ {
+		c := g.NewClient(&conn)
+		p, err := ParseClientID(c.ID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p != (ClientIDParts{Node: 42, Incarnation: g.Incarnation(), Seq: i}) || c.ID() <= first {
+			t.Fatalf("NewClient made %s (%+v) after %s", c.ID(), p, first)
+		}
+		if err := r.AddClient(c, "u", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := r.Lookup(strings.Clone(c.ID())); !ok || got != c || c.Conn() != &conn {
+			t.Fatalf("Lookup(%s) = %v, %v", c.ID(), got, ok)
+		}
+	}
+	if n := len(r.ClientIDsByUID("u")); n != 3 {
+		t.Fatalf("uid u has %d clients, want 3", n)
+	}
+}

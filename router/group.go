@@ -12,11 +12,12 @@ func (r *Router) JoinGroup(id, group string) error {
 	if err != nil {
 		return err
 	}
-	if _, in := c.groups[group]; !in {
-		if c.groups == nil {
-			c.groups = make(map[string]struct{})
+	if _, in := c.extra().groups[group]; !in {
+		x := c.mutableExtra()
+		if x.groups == nil {
+			x.groups = make(map[string]struct{})
 		}
-		c.groups[group] = struct{}{}
+		x.groups[group] = struct{}{}
 		r.groupShard(group).add(group, c)
 	}
 	c.mu.Unlock()
@@ -36,8 +37,8 @@ func (r *Router) LeaveGroup(id, group string) error {
 }
 
 func (r *Router) leaveLocked(c *Client, group string) {
-	if _, in := c.groups[group]; in {
-		delete(c.groups, group)
+	if _, in := c.extra().groups[group]; in {
+		delete(c.more.groups, group)
 		r.groupShard(group).remove(group, c)
 	}
 }
@@ -62,8 +63,9 @@ func (r *Router) GroupsOf(id string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	gs := make([]string, 0, len(c.groups))
-	for g := range c.groups {
+	groups := c.extra().groups
+	gs := make([]string, 0, len(groups))
+	for g := range groups {
 		gs = append(gs, g)
 	}
 	c.mu.Unlock()
@@ -88,7 +90,7 @@ func (r *Router) UIDsByGroup(group string) []string {
 	uids := []string{}
 	for _, c := range *p {
 		c.mu.Lock()
-		uid := c.uid
+		uid := c.extra().uid
 		c.mu.Unlock()
 		if _, dup := seen[uid]; uid != "" && !dup {
 			seen[uid] = struct{}{}

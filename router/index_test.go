@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // TestIndexFindsEveryClient adds clients past several growths of the
@@ -198,5 +199,13 @@ func BenchmarkLookup(b *testing.B) {
 			b.Fatal("missing")
 		}
 		i = (i + 1) % len(ids)
+	}
+}
+
+// TestClientSize keeps a client's entry, its id included, in the 96-byte
+// size class: every connection holds one.
+func TestClientSize(t *testing.T) {
+	if n := unsafe.Sizeof(Client{}); n > 96 {
+		t.Fatalf("Client is %d bytes, over the 96-byte size class", n)
 	}
 }

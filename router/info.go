@@ -11,7 +11,7 @@ func (r *Router) Info(id string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	info := cloneInfo(c.info)
+	info := cloneInfo(c.extra().info)
 	c.mu.Unlock()
 	return info, nil
 }
@@ -22,9 +22,10 @@ func (r *Router) SetInfo(id string, info map[string]string) error {
 	if err != nil {
 		return err
 	}
-	c.info = nil
 	if len(info) > 0 {
-		c.info = maps.Clone(info)
+		c.mutableExtra().info = maps.Clone(info)
+	} else if c.more != nil {
+		c.more.info = nil
 	}
 	c.mu.Unlock()
 	return nil
@@ -38,10 +39,11 @@ func (r *Router) UpdateInfo(id string, info map[string]string) error {
 		return err
 	}
 	if len(info) > 0 {
-		if c.info == nil {
-			c.info = make(map[string]string, len(info))
+		x := c.mutableExtra()
+		if x.info == nil {
+			x.info = make(map[string]string, len(info))
 		}
-		maps.Copy(c.info, info)
+		maps.Copy(x.info, info)
 	}
 	c.mu.Unlock()
 	return nil

@@ -18,13 +18,14 @@ func (r *Router) BindUID(id, uid string) error {
 }
 
 func (r *Router) bindLocked(c *Client, uid string) {
-	if c.uid == uid {
+	x := c.mutableExtra()
+	if x.uid == uid {
 		return
 	}
-	if c.uid != "" {
-		r.uidShard(c.uid).remove(c.uid, c)
+	if x.uid != "" {
+		r.uidShard(x.uid).remove(x.uid, c)
 	}
-	c.uid = uid
+	x.uid = uid
 	r.uidShard(uid).add(uid, c)
 }
 
@@ -35,9 +36,9 @@ func (r *Router) UnbindUID(id string) error {
 	if err != nil {
 		return err
 	}
-	if c.uid != "" {
-		r.uidShard(c.uid).remove(c.uid, c)
-		c.uid = ""
+	if x := c.extra(); x.uid != "" {
+		r.uidShard(x.uid).remove(x.uid, c)
+		c.more.uid = ""
 	}
 	c.mu.Unlock()
 	return nil
@@ -49,7 +50,7 @@ func (r *Router) UIDOf(id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	uid := c.uid
+	uid := c.extra().uid
 	c.mu.Unlock()
 	return uid, nil
 }
@@ -91,7 +92,7 @@ func (r *Router) infosOf(s *setShard, key string) map[string]map[string]string {
 	for _, c := range *p {
 		c.mu.Lock()
 		if c.state != stateGone {
-			out[c.id] = cloneInfo(c.info)
+			out[c.id] = cloneInfo(c.extra().info)
 		}
 		c.mu.Unlock()
 	}
