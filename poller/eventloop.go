@@ -192,11 +192,12 @@ func (l *eventLoop) readable(c *Conn) {
 	}
 }
 
-// readNonblock reads from a non-blocking fd once, retrying only on EINTR,
-// as a raw system call for the same reason as writev.
+// readNonblock reads from a non-blocking socket once, retrying only on
+// EINTR: recv(2), which skips the file layer read(2) goes through, as a raw
+// system call for the same reason as writev.
 func readNonblock(fd int32, p []byte) (int, error) {
 	for {
-		n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0, 0, 0)
 		switch errno {
 		case 0:
 			return int(n), nil
