@@ -271,9 +271,12 @@ func (c *Conn) abortWriter() {
 }
 
 // writev writes iov to the non-blocking fd once, retrying only on EINTR.
-// It is a raw system call, one the scheduler is not told of: the fd never
-// blocks, and telling it (entering and leaving a system call) costs about
-// as much as the rest of a small write's user-space work.
+// It stays a system call the scheduler is told of, though the fd never
+// blocks: a flusher writing a fan-out to thousands of sockets would
+// otherwise hold its P throughout, the loop could not queue the next
+// messages meanwhile, and each message would go out in a write of its own
+// (as a raw call, a broadcast to 10,000 subscribers at 100 messages/s
+// delivered 2.3 million of 8 million).
 func writev(fd int, iov []syscall.Iovec) (int, error) {
 	if len(iov) == 0 {
 		return 0, nil
@@ -285,9 +288,9 @@ func writev(fd int, iov []syscall.Iovec) (int, error) {
 		var n uintptr
 		var errno syscall.Errno
 		if len(iov) == 1 {
-			n, _, errno = syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(iov[0].Base)), uintptr(iov[0].Len), unix.MSG_NOSIGNAL, 0, 0)
+			n, _, errno = syscall.Syscall6(syscall.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(iov[0].Base)), uintptr(iov[0].Len), unix.MSG_NOSIGNAL, 0, 0)
 		} else {
-			n, _, errno = syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+			n, _, errno = syscall.Syscall(syscall.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 		}
 		switch errno {
 		case 0:
