@@ -2,7 +2,8 @@
 // connection, uid <-> clients, group <-> clients and each client's info.
 //
 // Every table is split into shards, each with its own lock, so that calls
-// for different clients, uids or groups rarely meet. Locks are taken in
+// for different clients, uids or groups rarely meet; a client is found by
+// its id through a lock-free index first (index.go), the shard's map after. Locks are taken in
 // one order only: a client's own lock, then a shard's. No lock is held
 // while writing to a connection: fan-out copies the member list under a
 // read lock into a pooled slice, then writes one shared frame to each.
