@@ -1,7 +1,6 @@
 package router
 
 import (
-	"math/rand/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -182,17 +181,7 @@ func TestIndexKey(t *testing.T) {
 // BenchmarkLookup finds clients among 10,000 in an order the caches do not
 // follow, by the ids the gateway handed out.
 func BenchmarkLookup(b *testing.B) {
-	r := New(Options{})
-	g := NewIDGenerator(1)
-	ids := make([]string, 10000)
-	for i := range ids {
-		c, err := r.Add(g.Next(), &countingConn{}, "", nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = c.ID()
-	}
-	rand.New(rand.NewPCG(1, 2)).Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	r, ids := shuffledClients(b, 10000)
 	i := 0
 	for b.Loop() {
 		if _, ok := r.Lookup(ids[i]); !ok {

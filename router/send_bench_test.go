@@ -92,17 +92,7 @@ func BenchmarkSendToGroupSockets(b *testing.B) {
 // among 10,000, in an order the caches do not follow: the lookup and the
 // shared frame, the write itself being free.
 func BenchmarkSendToClient(b *testing.B) {
-	r := New(Options{})
-	g := NewIDGenerator(1)
-	ids := make([]string, 10000)
-	for i := range ids {
-		c, err := r.Add(g.Next(), &countingConn{}, "", nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = c.ID() // the id the gateway hands the application
-	}
-	rand.New(rand.NewPCG(1, 2)).Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	r, ids := shuffledClients(b, 10000)
 	msg := []byte("a message of sixty-four bytes, or thereabouts, for the echo....")
 	i := 0
 	for b.Loop() {
@@ -111,4 +101,21 @@ func BenchmarkSendToClient(b *testing.B) {
 		}
 		i = (i + 1) % len(ids)
 	}
+}
+
+// shuffledClients is a router with n clients and their ids, as the gateway
+// hands them to the application, in an order the caches do not follow.
+func shuffledClients(b *testing.B, n int) (*Router, []string) {
+	r := New(Options{})
+	g := NewIDGenerator(1)
+	ids := make([]string, n)
+	for i := range ids {
+		c, err := r.Add(g.Next(), &countingConn{}, "", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = c.ID()
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+	return r, ids
 }
