@@ -18,8 +18,8 @@ import (
 // slot; the other is found in the map, which stays the authority: the
 // index only ever answers a lookup it can prove (the same id, not removed).
 type clientIndex struct {
-	table atomic.Pointer[indexTable]
-	grow  sync.Mutex // one growth at a time
+	table atomic.Pointer[indexTable] // never nil once New returns
+	grow  sync.Mutex                 // one growth at a time
 }
 
 type indexTable struct {
@@ -64,10 +64,10 @@ func indexKey(id string) (uint32, bool) {
 // get returns the client with this id if the index holds it.
 func (x *clientIndex) get(id string) *Client {
 	k, ok := indexKey(id)
-	t := x.table.Load()
-	if !ok || t == nil {
+	if !ok {
 		return nil
 	}
+	t := x.table.Load()
 	c := t.slots[k&t.mask].Load()
 	if c == nil || c.id != id || c.removed.Load() {
 		return nil
@@ -77,8 +77,8 @@ func (x *clientIndex) get(id string) *Client {
 
 // put indexes c, taking the slot from any client already in it.
 func (x *clientIndex) put(c *Client) {
-	k, ok := indexKey(c.id)
-	if t := x.table.Load(); ok && t != nil {
+	if k, ok := indexKey(c.id); ok {
+		t := x.table.Load()
 		t.slots[k&t.mask].Store(c)
 	}
 }
@@ -87,8 +87,8 @@ func (x *clientIndex) put(c *Client) {
 // c before its removal may leave it in the new table: get's removed check
 // makes such a slot answer nothing until another client takes it.
 func (x *clientIndex) drop(c *Client) {
-	k, ok := indexKey(c.id)
-	if t := x.table.Load(); ok && t != nil {
+	if k, ok := indexKey(c.id); ok {
+		t := x.table.Load()
 		t.slots[k&t.mask].CompareAndSwap(c, nil)
 	}
 }
@@ -97,21 +97,17 @@ func (x *clientIndex) drop(c *Client) {
 // at most one client a slot on average; each client the map holds is
 // placed again. Growing doubles, so the copies cost O(1) an Add.
 func (x *clientIndex) fit(r *Router, n int) {
-	if t := x.table.Load(); t != nil && (len(t.slots) >= n || len(t.slots) >= indexMaxSlots) {
+	if t := x.table.Load(); len(t.slots) >= n || len(t.slots) >= indexMaxSlots {
 		return
 	}
 	x.grow.Lock()
 	defer x.grow.Unlock()
-	old := x.table.Load()
-	size := indexMinSlots
-	if old != nil {
-		size = len(old.slots)
+	size := len(x.table.Load().slots)
+	if size >= n || size >= indexMaxSlots {
+		return // another Add grew it meanwhile
 	}
 	for size < n && size < indexMaxSlots {
 		size <<= 1
-	}
-	if old != nil && size == len(old.slots) {
-		return // another Add grew it meanwhile
 	}
 	t := newIndexTable(size)
 	for i := range r.clients {

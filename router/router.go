@@ -3,10 +3,11 @@
 //
 // Every table is split into shards, each with its own lock, so that calls
 // for different clients, uids or groups rarely meet; a client is found by
-// its id through a lock-free index first (index.go), the shard's map after. Locks are taken in
-// one order only: a client's own lock, then a shard's. No lock is held
-// while writing to a connection: fan-out copies the member list under a
-// read lock into a pooled slice, then writes one shared frame to each.
+// its id through a lock-free index first (index.go), the shard's map
+// after. Locks are taken in one order only: a client's own lock, then a
+// shard's. No lock is held while writing to a connection: fan-out copies
+// the member list under a read lock into a pooled slice, then writes one
+// shared frame to each.
 package router
 
 import (
@@ -75,6 +76,7 @@ func New(o Options) *Router {
 		r.uids[i].m = make(map[string]map[*Client]struct{})
 		r.groups[i].m = make(map[string]map[*Client]struct{})
 	}
+	r.index.table.Store(newIndexTable(indexMinSlots))
 	r.scratch.New = func() any { s := make([]*Client, 0, 64); return &s }
 	return r
 }
